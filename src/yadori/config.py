@@ -1,0 +1,60 @@
+"""Settings, read from ``YADORI_*`` environment variables, built only in entrypoints.
+
+Validated fail-fast: a wrong value stops the process at start with a message that names it.
+Components never read this object; the composition root hands them small frozen configs.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Role(StrEnum):
+    """Which kind of node this process is."""
+
+    EDGE = "edge"
+    CENTRAL = "central"
+
+
+class Settings(BaseSettings):
+    """Every setting of a Yadori node. The README's table lists them all."""
+
+    model_config = SettingsConfigDict(env_prefix="YADORI_", extra="ignore", frozen=True)
+
+    role: Role = Role.EDGE
+    node_id: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.]+$")] = (
+        "edge1"
+    )
+    node_prefix: Annotated[str, Field(min_length=1, max_length=8, pattern=r"^[A-Z0-9]+$")] = "E1"
+    db_url: str = ""
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8600
+    property_code: Annotated[str, Field(min_length=1, max_length=16)] = "TKY1"
+    sqlite_synchronous: str = "FULL"
+    log_level: str = "INFO"
+
+    @field_validator("sqlite_synchronous")
+    @classmethod
+    def _synchronous(cls, value: str) -> str:
+        if value.upper() not in {"FULL", "EXTRA", "NORMAL"}:
+            raise ValueError("must be FULL, EXTRA or NORMAL (FULL loses nothing on power cut)")
+        return value.upper()
+
+    @field_validator("db_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:///", "postgresql")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    def database_url(self) -> str:
+        """The database URL: the one set, or a SQLite file in the data directory."""
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{(self.data_dir / f'{self.node_id}.db').resolve()}"

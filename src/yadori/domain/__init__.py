@@ -1,0 +1,1 @@
+"""Pure business rules of the hotel: no I/O, no framework, standard library only."""

@@ -1,0 +1,422 @@
+"""Commands: every write to the hotel's data is one of these, named and replayable.
+
+A command carries every id it creates, so running it again elsewhere (central re-executing an
+edge's mutation) produces the same rows. Each says which aggregates it touches (``keys``), so
+the outbox can record what it depends on, and which upload lane it travels in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+from typing import ClassVar, Union
+
+from yadori.domain.errors import InvalidInput
+from yadori.domain.folio import ManagerOverride
+from yadori.domain.money import Rounding, Yen
+from yadori.domain.registry import RegistryEntry
+from yadori.domain.rooms import Condition, Service
+from yadori.domain.taxes import TaxClass
+from yadori.sync.canonical import JSON, to_json
+from yadori.sync.mutation import Priority
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    """The base of every command: a unique name, a lane, and the aggregates it touches."""
+
+    name: ClassVar[str] = ""
+    priority: ClassVar[Priority] = Priority.LOG
+
+    def keys(self) -> tuple[str, ...]:
+        """Aggregates this command changes; later commands on them depend on it."""
+        return ()
+
+    def args(self) -> dict[str, JSON]:
+        """The command's fields as canonical JSON values."""
+        encoded = to_json(dataclasses.asdict(self))
+        assert isinstance(encoded, dict)  # noqa: S101 - a dataclass always encodes to a dict
+        return encoded
+
+
+# --- setup: the property, its rooms and its rates --------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateProperty(Command):
+    """Open a hotel with its business date, municipality and fee policy."""
+
+    name: ClassVar[str] = "create_property"
+    priority: ClassVar[Priority] = Priority.STAY
+    property_id: str
+    code: str
+    name_ja: str
+    name_en: str
+    business_date: date
+    municipality: str = "tokyo"
+    timezone: str = "Asia/Tokyo"
+    service_charge_rate: Decimal = Decimal(0)
+    service_charge_rounding: Rounding = Rounding.FLOOR
+    tax_rounding: Rounding = Rounding.FLOOR
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"property:{self.property_id}",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateRoomType(Command):
+    """Add a kind of room that is sold."""
+
+    name: ClassVar[str] = "create_room_type"
+    priority: ClassVar[Priority] = Priority.ROOM_STATUS
+    room_type_id: str
+    code: str
+    name_ja: str
+    name_en: str
+    max_occupancy: int
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"room_type:{self.room_type_id}",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateRoom(Command):
+    """Add a physical room of a type."""
+
+    name: ClassVar[str] = "create_room"
+    priority: ClassVar[Priority] = Priority.ROOM_STATUS
+    room_id: str
+    number: str
+    room_type_id: str
+    floor: int
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"room:{self.room_id}", f"room_type:{self.room_type_id}")
+
+
+@dataclass(frozen=True)
+class Price:
+    """A price of a room type: the base price when ``night`` is None, else a date override."""
+
+    room_type_id: str
+    amount: Yen
+    night: date | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateRatePlan(Command):
+    """Add a rate plan with its base prices and date overrides."""
+
+    name: ClassVar[str] = "create_rate_plan"
+    priority: ClassVar[Priority] = Priority.STAY
+    rate_plan_id: str
+    code: str
+    name_ja: str
+    name_en: str
+    tax_included: bool = True
+    prices: tuple[Price, ...] = ()
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"rate_plan:{self.rate_plan_id}",)
+
+
+# --- reservations and stays ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateReservation(Command):
+    """Book a room type for a run of nights at a rate plan; the price is fixed per night now."""
+
+    name: ClassVar[str] = "create_reservation"
+    priority: ClassVar[Priority] = Priority.STAY
+    reservation_id: str
+    folio_id: str
+    guest_name: str
+    arrival: date
+    departure: date
+    adults: int
+    room_type_id: str
+    rate_plan_id: str
+    room_id: str | None = None
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"reservation:{self.reservation_id}",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelReservation(Command):
+    """Cancel a booking that has not arrived."""
+
+    name: ClassVar[str] = "cancel_reservation"
+    priority: ClassVar[Priority] = Priority.STAY
+    reservation_id: str
+    reason: str = ""
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"reservation:{self.reservation_id}",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkNoShow(Command):
+    """Record that the guest never came."""
+
+    name: ClassVar[str] = "mark_no_show"
+    priority: ClassVar[Priority] = Priority.STAY
+    reservation_id: str
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"reservation:{self.reservation_id}",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssignRoom(Command):
+    """Put a booked reservation in a particular room for all its nights."""
+
+    name: ClassVar[str] = "assign_room"
+    priority: ClassVar[Priority] = Priority.STAY
+    reservation_id: str
+    room_id: str
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"reservation:{self.reservation_id}", f"room:{self.room_id}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckIn(Command):
+    """The guest arrives: registry recorded, room taken; the stay begins."""
+
+    name: ClassVar[str] = "check_in"
+    priority: ClassVar[Priority] = Priority.STAY
+    reservation_id: str
+    room_id: str | None = None
+    guests: tuple[RegistryEntry, ...] = ()
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        rooms = (f"room:{self.room_id}",) if self.room_id else ()
+        return (f"reservation:{self.reservation_id}", *rooms)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MoveRoom(Command):
+    """Move an in-house guest (or a booked stay) to another room from today's night on."""
+
+    name: ClassVar[str] = "move_room"
+    priority: ClassVar[Priority] = Priority.STAY
+    reservation_id: str
+    to_room_id: str
+    reason: str = ""
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"reservation:{self.reservation_id}", f"room:{self.to_room_id}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckOut(Command):
+    """The guest leaves: remaining room nights posted, folio settled, room left dirty."""
+
+    name: ClassVar[str] = "check_out"
+    priority: ClassVar[Priority] = Priority.STAY
+    reservation_id: str
+    override: ManagerOverride | None = None
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"reservation:{self.reservation_id}",)
+
+
+# --- housekeeping ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetRoomCondition(Command):
+    """Housekeeping reports a room dirty, clean or inspected."""
+
+    name: ClassVar[str] = "set_room_condition"
+    priority: ClassVar[Priority] = Priority.ROOM_STATUS
+    room_id: str
+    condition: Condition
+    base_version: int | None = None
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"room:{self.room_id}",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetRoomService(Command):
+    """Take a room out of service or order, or return it to service."""
+
+    name: ClassVar[str] = "set_room_service"
+    priority: ClassVar[Priority] = Priority.ROOM_STATUS
+    room_id: str
+    service: Service
+    reason: str = ""
+    base_version: int | None = None
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"room:{self.room_id}",)
+
+
+# --- folio -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostCharge(Command):
+    """Post a charge (room service, minibar, misc …) to a stay's folio."""
+
+    name: ClassVar[str] = "post_charge"
+    priority: ClassVar[Priority] = Priority.PAYMENT
+    folio_id: str
+    line_id: str
+    category: str
+    description: str
+    amount: Yen
+    tax_class: TaxClass = TaxClass.STANDARD
+    tax_included: bool = True
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"folio:{self.folio_id}",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostPayment(Command):
+    """Record a payment (negative: a refund) on a folio."""
+
+    name: ClassVar[str] = "post_payment"
+    priority: ClassVar[Priority] = Priority.PAYMENT
+    folio_id: str
+    line_id: str
+    method: str
+    amount: Yen
+    description: str = ""
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"folio:{self.folio_id}",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostAdjustment(Command):
+    """Correct a folio by an amount (e.g. a goodwill discount), with a reason."""
+
+    name: ClassVar[str] = "post_adjustment"
+    priority: ClassVar[Priority] = Priority.PAYMENT
+    folio_id: str
+    line_id: str
+    amount: Yen
+    reason: str
+    tax_class: TaxClass = TaxClass.STANDARD
+    tax_included: bool = True
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"folio:{self.folio_id}",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoidLine(Command):
+    """Cancel a folio line by appending its void."""
+
+    name: ClassVar[str] = "void_line"
+    priority: ClassVar[Priority] = Priority.PAYMENT
+    folio_id: str
+    line_id: str
+    void_line_id: str
+    reason: str
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"folio:{self.folio_id}",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostRoomCharges(Command):
+    """Post the room, service charge and accommodation tax of nights up to ``through``."""
+
+    name: ClassVar[str] = "post_room_charges"
+    priority: ClassVar[Priority] = Priority.PAYMENT
+    reservation_id: str
+    through: date
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"reservation:{self.reservation_id}",)
+
+
+COMMANDS: dict[str, type[Command]] = {
+    cls.name: cls
+    for cls in (
+        CreateProperty,
+        CreateRoomType,
+        CreateRoom,
+        CreateRatePlan,
+        CreateReservation,
+        CancelReservation,
+        MarkNoShow,
+        AssignRoom,
+        CheckIn,
+        MoveRoom,
+        CheckOut,
+        SetRoomCondition,
+        SetRoomService,
+        PostCharge,
+        PostPayment,
+        PostAdjustment,
+        VoidLine,
+        PostRoomCharges,
+    )
+}
+
+
+def command_from(name: str, args: dict[str, JSON]) -> Command:
+    """Rebuild a command from its name and canonical arguments (as a mutation carries them)."""
+    if name not in COMMANDS:
+        raise InvalidInput(f"unknown command {name!r}", field="name")
+    built = _build(COMMANDS[name], args)
+    assert isinstance(built, Command)  # noqa: S101 - COMMANDS holds only Command classes
+    return built
+
+
+def _build(cls: type[object], args: object) -> object:
+    if not isinstance(args, dict):
+        raise InvalidInput(f"{cls.__name__} needs an object", field=cls.__name__)
+    hints = typing.get_type_hints(cls)
+    values = {
+        f.name: _decode(hints[f.name], args[f.name])
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.init and f.name in args
+    }
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise InvalidInput(f"{cls.__name__}: {exc}", field=cls.__name__) from exc
+
+
+def _decode(hint: object, value: object) -> object:
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return None if value is None else _decode(options[0], value)
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        return tuple(_decode(item, v) for v in _as_list(value))
+    if isinstance(hint, type):
+        return _decode_plain(hint, value)
+    return value
+
+
+def _decode_plain(hint: type, value: object) -> object:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value)
+    if issubclass(hint, Enum):
+        return hint(value)
+    if hint is date:
+        return date.fromisoformat(str(value))
+    if hint is Decimal:
+        return Decimal(str(value))
+    return value
+
+
+def _as_list(value: object) -> list[object]:
+    if not isinstance(value, list):
+        raise InvalidInput("a list was expected", field="args")
+    return value

@@ -1,0 +1,1 @@
+"""Command handlers, one function per command, grouped by what they work on."""

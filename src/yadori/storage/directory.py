@@ -1,0 +1,49 @@
+"""Lookups that are not scoped to one property: which properties a node holds."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from yadori.domain.errors import NotFound
+from yadori.storage.tables import outbox, properties
+
+
+class SqlDirectory:
+    """Finds a property's id from the code staff use in URLs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._ids: dict[str, str] = {}
+
+    def property_id(self, code: str) -> str:
+        """The id of the property with that code; NotFound when this node has none."""
+        if code not in self._ids:
+            with self._engine.connect() as conn:
+                found = conn.execute(
+                    sa.select(properties.c.id).where(properties.c.code == code)
+                ).scalar()
+            if found is None:
+                raise NotFound(f"no property {code!r} on this node", property=code)
+            self._ids[code] = found
+        return self._ids[code]
+
+    def codes(self) -> list[str]:
+        """Every property code this node holds."""
+        with self._engine.connect() as conn:
+            return list(
+                conn.execute(sa.select(properties.c.code).order_by(properties.c.code)).scalars()
+            )
+
+    def latest_hlc(self) -> str | None:
+        """The newest HLC in the outbox, so a restarted node never issues an older one."""
+        with self._engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(outbox.c.hlc))).scalar()
+
+    def pending_mutations(self) -> int:
+        """Mutations in the outbox not yet acknowledged."""
+        with self._engine.connect() as conn:
+            query = (
+                sa.select(sa.func.count()).select_from(outbox).where(outbox.c.state == "pending")
+            )
+            return int(conn.execute(query).scalar_one())

@@ -1,0 +1,64 @@
+"""Engines for both dialects, with the SQLite transaction recipe that loses no update.
+
+SQLite: pysqlite's own transaction handling is switched off (``isolation_level=None``) and every
+write transaction starts with ``BEGIN IMMEDIATE``, so concurrent read-modify-write commands
+queue on the write lock instead of losing updates. WAL lets readers run beside the writer;
+``synchronous=FULL`` makes every committed transaction survive a power cut (see
+docs/decisions/0002-sqlite-durability.md for what it costs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+READ_ONLY = "yadori_read_only"
+
+
+@dataclass(frozen=True, slots=True)
+class SqliteOptions:
+    """Durability and waiting settings of the edge's SQLite file."""
+
+    synchronous: str = "FULL"
+    busy_timeout_ms: int = 10_000
+
+
+def make_engine(url: str, sqlite: SqliteOptions | None = None) -> Engine:
+    """An engine for a database URL; SQLite URLs get the pragmas and transaction recipe."""
+    if url.startswith("postgresql"):
+        return sa.create_engine(_psycopg(url), pool_pre_ping=True, pool_size=10)
+    if not url.startswith("sqlite"):
+        raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+    _configure_sqlite(engine, sqlite or SqliteOptions())
+    return engine
+
+
+def _psycopg(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def _configure_sqlite(engine: Engine, options: SqliteOptions) -> None:
+    if options.synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
+        raise ValueError("sqlite synchronous must be FULL, EXTRA or NORMAL")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={options.synchronous.upper()}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(options.busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN" if conn.info.get(READ_ONLY) else "BEGIN IMMEDIATE")

@@ -1,0 +1,1 @@
+"""Repositories: domain objects in and out of the tables, one module per aggregate."""

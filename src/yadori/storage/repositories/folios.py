@@ -1,0 +1,117 @@
+"""Folios and their append-only lines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from yadori.domain.errors import UnknownFolio
+from yadori.domain.folio import Folio, FolioLine, FolioStatus, LineKind, ManagerOverride
+from yadori.domain.taxes import TaxClass
+from yadori.storage.tables import folio_lines, folios
+
+
+class SqlFolios:
+    """Folios of one property."""
+
+    def __init__(self, conn: sa.Connection, property_id: str) -> None:
+        self._conn = conn
+        self._property_id = property_id
+
+    def get(self, folio_id: str, *, for_update: bool = False) -> Folio:
+        """One folio with its lines; UnknownFolio when it is not at this property."""
+        return self._one(folios.c.id == folio_id, for_update, folio_id)
+
+    def for_reservation(self, reservation_id: str) -> Folio:
+        """The folio of a stay."""
+        return self._one(folios.c.reservation_id == reservation_id, False, reservation_id)
+
+    def add(self, folio: Folio) -> None:
+        """Create an empty folio."""
+        self._conn.execute(
+            sa.insert(folios).values(
+                id=folio.id,
+                property_id=self._property_id,
+                reservation_id=folio.reservation_id,
+                status=folio.status.value,
+            )
+        )
+
+    def append(self, folio_id: str, line: FolioLine, *, actor: str, at: datetime) -> None:
+        """Append a line at the next position; lines are never updated."""
+        position = self._conn.execute(
+            sa.select(sa.func.coalesce(sa.func.max(folio_lines.c.position), 0) + 1).where(
+                folio_lines.c.folio_id == folio_id
+            )
+        ).scalar_one()
+        self._conn.execute(
+            sa.insert(folio_lines).values(
+                id=line.id,
+                folio_id=folio_id,
+                position=position,
+                kind=line.kind.value,
+                category=line.category,
+                description=line.description,
+                amount=line.amount,
+                business_date=line.business_date,
+                tax_class=line.tax_class.value,
+                tax_included=line.tax_included,
+                voids=line.voids,
+                night=line.night,
+                posted_by=actor,
+                posted_at=at,
+            )
+        )
+
+    def set_status(self, folio: Folio) -> None:
+        """Store the status, and the manager override that allowed it, if any."""
+        override = folio.override
+        self._conn.execute(
+            sa.update(folios)
+            .where(folios.c.id == folio.id)
+            .values(
+                status=folio.status.value,
+                override_manager_id=override.manager_id if override else None,
+                override_reason=override.reason if override else None,
+            )
+        )
+
+    def _one(self, where: sa.ColumnElement[bool], for_update: bool, name: str) -> Folio:
+        query = sa.select(folios).where(folios.c.property_id == self._property_id, where)
+        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        if row is None:
+            raise UnknownFolio(f"no folio for {name}", folio=name)
+        lines = self._conn.execute(
+            sa.select(folio_lines)
+            .where(folio_lines.c.folio_id == row.id)
+            .order_by(folio_lines.c.position)
+        )
+        override = (
+            ManagerOverride(row.override_manager_id, row.override_reason)
+            if row.override_manager_id
+            else None
+        )
+        return Folio(
+            id=row.id,
+            reservation_id=row.reservation_id,
+            status=FolioStatus(row.status),
+            lines=tuple(_line(r) for r in lines),
+            override=override,
+        )
+
+
+def _line(row: sa.Row[tuple[object, ...]]) -> FolioLine:
+    m = row._mapping
+    return FolioLine(
+        id=m["id"],
+        kind=LineKind(m["kind"]),
+        category=m["category"],
+        description=m["description"],
+        amount=m["amount"],
+        business_date=m["business_date"],
+        tax_class=TaxClass(m["tax_class"]),
+        tax_included=m["tax_included"],
+        voids=m["voids"],
+        night=m["night"],
+    )

@@ -1,0 +1,251 @@
+"""Reservations, their nightly prices, the room-nights they hold and the guest registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from yadori.domain.errors import UnknownReservation
+from yadori.domain.registry import RegistryEntry
+from yadori.domain.reservations import ACTIVE, NightPrice, Reservation, ReservationStatus
+from yadori.storage.tables import registry_entries, reservation_nights, reservations, room_nights
+
+_ACTIVE = [s.value for s in ACTIVE]
+
+
+class SqlReservations:
+    """Reservations of one property."""
+
+    def __init__(self, conn: sa.Connection, property_id: str) -> None:
+        self._conn = conn
+        self._property_id = property_id
+
+    def get(self, reservation_id: str, *, for_update: bool = False) -> Reservation:
+        """One reservation; UnknownReservation when it is not at this property."""
+        query = self._select().where(reservations.c.id == reservation_id)
+        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        if row is None:
+            raise UnknownReservation(f"no reservation {reservation_id}", reservation=reservation_id)
+        return self._load([row])[0]
+
+    def add(self, reservation: Reservation) -> None:
+        """Create the reservation and one price line per night."""
+        self._conn.execute(
+            sa.insert(reservations).values(
+                property_id=self._property_id, **_reservation_row(reservation)
+            )
+        )
+        self._conn.execute(
+            sa.insert(reservation_nights),
+            [
+                {
+                    "reservation_id": reservation.id,
+                    "night": n.night,
+                    "room_type_id": reservation.room_type_id,
+                    "amount": n.amount,
+                    "tax_included": n.tax_included,
+                    "active": True,
+                }
+                for n in reservation.nights
+            ],
+        )
+
+    def save(self, reservation: Reservation) -> None:
+        """Store the reservation's status, room and version."""
+        values = _reservation_row(reservation)
+        self._conn.execute(
+            sa.update(reservations).where(reservations.c.id == reservation.id).values(values)
+        )
+
+    def find(
+        self,
+        *,
+        arrival: date | None = None,
+        departure: date | None = None,
+        in_house_on: date | None = None,
+        statuses: Iterable[ReservationStatus] | None = None,
+    ) -> list[Reservation]:
+        """Reservations matching every filter given, by arrival then number."""
+        query = self._select()
+        if arrival is not None:
+            query = query.where(reservations.c.arrival == arrival)
+        if departure is not None:
+            query = query.where(reservations.c.departure == departure)
+        if in_house_on is not None:
+            query = query.where(
+                reservations.c.arrival <= in_house_on, reservations.c.departure > in_house_on
+            )
+        if statuses is not None:
+            query = query.where(reservations.c.status.in_([s.value for s in statuses]))
+        rows = self._conn.execute(
+            query.order_by(reservations.c.arrival, reservations.c.number)
+        ).all()
+        return self._load(rows)
+
+    def held_nights(self, room_id: str, nights: Iterable[date], *, besides: str) -> set[date]:
+        """Nights on which another active reservation holds the room."""
+        wanted = list(nights)
+        if not wanted:
+            return set()
+        query = (
+            sa.select(room_nights.c.night)
+            .join(reservations, reservations.c.id == room_nights.c.reservation_id)
+            .where(
+                room_nights.c.room_id == room_id,
+                room_nights.c.night.in_(wanted),
+                room_nights.c.reservation_id != besides,
+                reservations.c.status.in_(_ACTIVE),
+            )
+        )
+        return set(self._conn.execute(query).scalars())
+
+    def hold_room(self, reservation_id: str, room_id: str, nights: Iterable[date]) -> None:
+        """Hold the room on those nights, replacing the reservation's holds of those nights."""
+        wanted = list(nights)
+        if not wanted:
+            return
+        self._drop_holds(reservation_id, wanted)
+        self._conn.execute(
+            sa.insert(room_nights),
+            [{"reservation_id": reservation_id, "night": n, "room_id": room_id} for n in wanted],
+        )
+
+    def release_nights(self, reservation_id: str, nights: Iterable[date]) -> None:
+        """Drop the room-nights and the type inventory the reservation holds on those nights."""
+        wanted = list(nights)
+        if not wanted:
+            return
+        self._drop_holds(reservation_id, wanted)
+        self._conn.execute(
+            sa.update(reservation_nights)
+            .where(
+                reservation_nights.c.reservation_id == reservation_id,
+                reservation_nights.c.night.in_(wanted),
+            )
+            .values(active=False)
+        )
+
+    def sold_by_night(self, room_type_id: str, nights: Iterable[date]) -> Mapping[date, int]:
+        """Active bookings of the type per night."""
+        query = (
+            sa.select(reservation_nights.c.night, sa.func.count())
+            .join(reservations, reservations.c.id == reservation_nights.c.reservation_id)
+            .where(
+                reservations.c.property_id == self._property_id,
+                reservation_nights.c.room_type_id == room_type_id,
+                reservation_nights.c.night.in_(list(nights)),
+                reservation_nights.c.active.is_(True),
+                reservations.c.status.in_(_ACTIVE),
+            )
+            .group_by(reservation_nights.c.night)
+        )
+        return dict(self._conn.execute(query).tuples().all())
+
+    def register_guests(
+        self, reservation_id: str, entries: Iterable[RegistryEntry], at: datetime
+    ) -> None:
+        """Record the registry of a check-in, replacing any earlier one of the stay."""
+        self._conn.execute(
+            sa.delete(registry_entries).where(registry_entries.c.reservation_id == reservation_id)
+        )
+        rows = [
+            {
+                "reservation_id": reservation_id,
+                "position": position,
+                "name": e.name,
+                "address": e.address,
+                "contact": e.contact,
+                "resident_in_japan": e.resident_in_japan,
+                "nationality": e.nationality,
+                "passport_number": e.passport_number,
+                "passport_copy_kept": e.passport_copy_kept,
+                "registered_at": at,
+            }
+            for position, e in enumerate(entries, start=1)
+        ]
+        if rows:
+            self._conn.execute(sa.insert(registry_entries), rows)
+
+    def registry(self, reservation_id: str) -> list[RegistryEntry]:
+        """The registry of a stay, in order."""
+        rows = self._conn.execute(
+            sa.select(registry_entries)
+            .where(registry_entries.c.reservation_id == reservation_id)
+            .order_by(registry_entries.c.position)
+        )
+        return [
+            RegistryEntry(
+                name=r.name,
+                address=r.address,
+                contact=r.contact,
+                resident_in_japan=r.resident_in_japan,
+                nationality=r.nationality,
+                passport_number=r.passport_number,
+                passport_copy_kept=r.passport_copy_kept,
+            )
+            for r in rows
+        ]
+
+    def _drop_holds(self, reservation_id: str, nights: list[date]) -> None:
+        self._conn.execute(
+            sa.delete(room_nights).where(
+                room_nights.c.reservation_id == reservation_id, room_nights.c.night.in_(nights)
+            )
+        )
+
+    def _select(self) -> sa.Select[tuple[object, ...]]:
+        return sa.select(reservations).where(reservations.c.property_id == self._property_id)
+
+    def _load(self, rows: Iterable[sa.Row[tuple[object, ...]]]) -> list[Reservation]:
+        listed = list(rows)
+        nights: dict[str, list[NightPrice]] = {r._mapping["id"]: [] for r in listed}
+        for chunk in _chunks(list(nights), 500):
+            query = (
+                sa.select(reservation_nights)
+                .where(reservation_nights.c.reservation_id.in_(chunk))
+                .order_by(reservation_nights.c.night)
+            )
+            for n in self._conn.execute(query):
+                nights[n.reservation_id].append(NightPrice(n.night, n.amount, n.tax_included))
+        return [_reservation(r, tuple(nights[r._mapping["id"]])) for r in listed]
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _reservation_row(reservation: Reservation) -> dict[str, object]:
+    return {
+        "id": reservation.id,
+        "number": reservation.number,
+        "guest_name": reservation.guest_name,
+        "arrival": reservation.arrival,
+        "departure": reservation.departure,
+        "adults": reservation.adults,
+        "room_type_id": reservation.room_type_id,
+        "rate_plan_id": reservation.rate_plan_id,
+        "status": reservation.status.value,
+        "room_id": reservation.room_id,
+        "version": reservation.version,
+    }
+
+
+def _reservation(row: sa.Row[tuple[object, ...]], nights: tuple[NightPrice, ...]) -> Reservation:
+    m = row._mapping
+    return Reservation(
+        id=m["id"],
+        number=m["number"],
+        guest_name=m["guest_name"],
+        arrival=m["arrival"],
+        departure=m["departure"],
+        adults=m["adults"],
+        room_type_id=m["room_type_id"],
+        rate_plan_id=m["rate_plan_id"],
+        nights=nights,
+        status=ReservationStatus(m["status"]),
+        room_id=m["room_id"],
+        version=m["version"],
+    )

@@ -1,0 +1,165 @@
+"""The property, its room types and rooms, in and out of their tables."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from yadori.domain.errors import NotFound, UnknownRoom, UnknownRoomType
+from yadori.domain.money import Rounding
+from yadori.domain.property import Property
+from yadori.domain.rooms import Condition, Occupancy, Room, RoomType, Service
+from yadori.storage.tables import properties, room_types, rooms
+
+
+class SqlProperties:
+    """The property a unit of work is scoped to."""
+
+    def __init__(self, conn: sa.Connection, property_id: str) -> None:
+        self._conn = conn
+        self._id = property_id
+
+    def get(self) -> Property:
+        """The property; NotFound when it was never created."""
+        row = self._conn.execute(sa.select(properties).where(properties.c.id == self._id)).first()
+        if row is None:
+            raise NotFound(f"no property {self._id}: run `yadori seed-demo` or create it")
+        return Property(
+            id=row.id,
+            code=row.code,
+            name_ja=row.name_ja,
+            name_en=row.name_en,
+            business_date=row.business_date,
+            municipality=row.municipality,
+            timezone=row.timezone,
+            service_charge_rate=row.service_charge_rate,
+            service_charge_rounding=Rounding(row.service_charge_rounding),
+            tax_rounding=Rounding(row.tax_rounding),
+        )
+
+    def add(self, prop: Property) -> None:
+        """Create the property."""
+        self._conn.execute(sa.insert(properties).values(**_property_row(prop)))
+
+    def save(self, prop: Property) -> None:
+        """Store a changed property."""
+        values = _property_row(prop)
+        del values["id"]
+        self._conn.execute(sa.update(properties).where(properties.c.id == prop.id).values(values))
+
+
+def _property_row(prop: Property) -> dict[str, object]:
+    return {
+        "id": prop.id,
+        "code": prop.code,
+        "name_ja": prop.name_ja,
+        "name_en": prop.name_en,
+        "business_date": prop.business_date,
+        "municipality": prop.municipality,
+        "timezone": prop.timezone,
+        "service_charge_rate": prop.service_charge_rate,
+        "service_charge_rounding": prop.service_charge_rounding.value,
+        "tax_rounding": prop.tax_rounding.value,
+    }
+
+
+class SqlRoomTypes:
+    """Room types of one property."""
+
+    def __init__(self, conn: sa.Connection, property_id: str) -> None:
+        self._conn = conn
+        self._property_id = property_id
+
+    def get(self, room_type_id: str) -> RoomType:
+        """One room type; UnknownRoomType when it is not at this property."""
+        row = self._conn.execute(self._select().where(room_types.c.id == room_type_id)).first()
+        if row is None:
+            raise UnknownRoomType(f"no room type {room_type_id}", room_type=room_type_id)
+        return _room_type(row)
+
+    def list(self) -> list[RoomType]:
+        """All room types, by code."""
+        rows = self._conn.execute(self._select().order_by(room_types.c.code))
+        return [_room_type(r) for r in rows]
+
+    def add(self, room_type: RoomType) -> None:
+        """Create a room type."""
+        self._conn.execute(
+            sa.insert(room_types).values(
+                id=room_type.id,
+                property_id=self._property_id,
+                code=room_type.code,
+                name_ja=room_type.name_ja,
+                name_en=room_type.name_en,
+                max_occupancy=room_type.max_occupancy,
+            )
+        )
+
+    def _select(self) -> sa.Select[tuple[object, ...]]:
+        return sa.select(room_types).where(room_types.c.property_id == self._property_id)
+
+
+def _room_type(row: sa.Row[tuple[object, ...]]) -> RoomType:
+    m = row._mapping
+    return RoomType(m["id"], m["code"], m["name_ja"], m["name_en"], m["max_occupancy"])
+
+
+class SqlRooms:
+    """Rooms of one property with their housekeeping status."""
+
+    def __init__(self, conn: sa.Connection, property_id: str) -> None:
+        self._conn = conn
+        self._property_id = property_id
+
+    def get(self, room_id: str, *, for_update: bool = False) -> Room:
+        """One room, locked until the transaction ends when ``for_update``."""
+        query = self._select().where(rooms.c.id == room_id)
+        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        if row is None:
+            raise UnknownRoom(f"no room {room_id} at this property", room=room_id)
+        return _room(row)
+
+    def list(self) -> list[Room]:
+        """All rooms, by number."""
+        return [_room(r) for r in self._conn.execute(self._select().order_by(rooms.c.number))]
+
+    def add(self, room: Room) -> None:
+        """Create a room."""
+        self._conn.execute(
+            sa.insert(rooms).values(property_id=self._property_id, **_room_row(room))
+        )
+
+    def save(self, room: Room) -> None:
+        """Store the room's status and version."""
+        self._conn.execute(sa.update(rooms).where(rooms.c.id == room.id).values(_room_row(room)))
+
+    def _select(self) -> sa.Select[tuple[object, ...]]:
+        return sa.select(rooms).where(rooms.c.property_id == self._property_id)
+
+
+def _room_row(room: Room) -> dict[str, object]:
+    return {
+        "id": room.id,
+        "number": room.number,
+        "room_type_id": room.room_type_id,
+        "floor": room.floor,
+        "occupancy": room.occupancy.value,
+        "condition": room.condition.value,
+        "service": room.service.value,
+        "service_reason": room.service_reason,
+        "version": room.version,
+    }
+
+
+def _room(row: sa.Row[tuple[object, ...]]) -> Room:
+    m = row._mapping
+    return Room(
+        id=m["id"],
+        number=m["number"],
+        room_type_id=m["room_type_id"],
+        floor=m["floor"],
+        occupancy=Occupancy(m["occupancy"]),
+        condition=Condition(m["condition"]),
+        service=Service(m["service"]),
+        service_reason=m["service_reason"],
+        version=m["version"],
+    )

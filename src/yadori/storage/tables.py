@@ -1,0 +1,224 @@
+"""Every table, defined once for both dialects, under one MetaData with a naming convention.
+
+Every table of hotel data carries ``property_id`` so a chain's data can be distributed by
+property. Money columns are integer yen; rates are exact decimals stored as text.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from yadori.storage.types import DecimalText, UTCDateTime
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = sa.String(36)
+
+
+def _property_fk() -> sa.Column[str]:
+    return sa.Column("property_id", ID, sa.ForeignKey("properties.id"), nullable=False)
+
+
+properties = sa.Table(
+    "properties",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("code", sa.String(16), nullable=False, unique=True),
+    sa.Column("name_ja", sa.String(200), nullable=False),
+    sa.Column("name_en", sa.String(200), nullable=False),
+    sa.Column("business_date", sa.Date, nullable=False),
+    sa.Column("municipality", sa.String(32), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("service_charge_rate", DecimalText, nullable=False),
+    sa.Column("service_charge_rounding", sa.String(16), nullable=False),
+    sa.Column("tax_rounding", sa.String(16), nullable=False),
+)
+
+room_types = sa.Table(
+    "room_types",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _property_fk(),
+    sa.Column("code", sa.String(16), nullable=False),
+    sa.Column("name_ja", sa.String(200), nullable=False),
+    sa.Column("name_en", sa.String(200), nullable=False),
+    sa.Column("max_occupancy", sa.Integer, nullable=False),
+    sa.UniqueConstraint("property_id", "code"),
+)
+
+rooms = sa.Table(
+    "rooms",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _property_fk(),
+    sa.Column("number", sa.String(16), nullable=False),
+    sa.Column("room_type_id", ID, sa.ForeignKey("room_types.id"), nullable=False),
+    sa.Column("floor", sa.Integer, nullable=False),
+    sa.Column("occupancy", sa.String(16), nullable=False),
+    sa.Column("condition", sa.String(16), nullable=False),
+    sa.Column("service", sa.String(16), nullable=False),
+    sa.Column("service_reason", sa.String(500), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("property_id", "number"),
+)
+
+rate_plans = sa.Table(
+    "rate_plans",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _property_fk(),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("name_ja", sa.String(200), nullable=False),
+    sa.Column("name_en", sa.String(200), nullable=False),
+    sa.Column("tax_included", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("property_id", "code"),
+)
+
+rate_base_prices = sa.Table(
+    "rate_base_prices",
+    metadata,
+    sa.Column("rate_plan_id", ID, sa.ForeignKey("rate_plans.id"), primary_key=True),
+    sa.Column("room_type_id", ID, sa.ForeignKey("room_types.id"), primary_key=True),
+    sa.Column("amount", sa.Integer, nullable=False),
+)
+
+rate_overrides = sa.Table(
+    "rate_overrides",
+    metadata,
+    sa.Column("rate_plan_id", ID, sa.ForeignKey("rate_plans.id"), primary_key=True),
+    sa.Column("room_type_id", ID, sa.ForeignKey("room_types.id"), primary_key=True),
+    sa.Column("night", sa.Date, primary_key=True),
+    sa.Column("amount", sa.Integer, nullable=False),
+)
+
+reservations = sa.Table(
+    "reservations",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _property_fk(),
+    sa.Column("number", sa.String(32), nullable=False),
+    sa.Column("guest_name", sa.String(200), nullable=False),
+    sa.Column("arrival", sa.Date, nullable=False),
+    sa.Column("departure", sa.Date, nullable=False),
+    sa.Column("adults", sa.Integer, nullable=False),
+    sa.Column("room_type_id", ID, sa.ForeignKey("room_types.id"), nullable=False),
+    sa.Column("rate_plan_id", ID, sa.ForeignKey("rate_plans.id"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("room_id", ID, sa.ForeignKey("rooms.id"), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("property_id", "number"),
+    sa.Index("ix_reservations_property_arrival", "property_id", "arrival"),
+    sa.Index("ix_reservations_property_departure", "property_id", "departure"),
+)
+
+reservation_nights = sa.Table(
+    "reservation_nights",
+    metadata,
+    sa.Column("reservation_id", ID, sa.ForeignKey("reservations.id"), primary_key=True),
+    sa.Column("night", sa.Date, primary_key=True),
+    sa.Column("room_type_id", ID, nullable=False),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("tax_included", sa.Boolean, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Index("ix_reservation_nights_type_night", "room_type_id", "night"),
+)
+
+room_nights = sa.Table(
+    "room_nights",
+    metadata,
+    sa.Column("reservation_id", ID, sa.ForeignKey("reservations.id"), primary_key=True),
+    sa.Column("night", sa.Date, primary_key=True),
+    sa.Column("room_id", ID, sa.ForeignKey("rooms.id"), nullable=False),
+    sa.Index("ix_room_nights_room_night", "room_id", "night"),
+)
+
+registry_entries = sa.Table(
+    "registry_entries",
+    metadata,
+    sa.Column("reservation_id", ID, sa.ForeignKey("reservations.id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("address", sa.String(200), nullable=False),
+    sa.Column("contact", sa.String(200), nullable=False),
+    sa.Column("resident_in_japan", sa.Boolean, nullable=False),
+    sa.Column("nationality", sa.String(200), nullable=False),
+    sa.Column("passport_number", sa.String(200), nullable=False),
+    sa.Column("passport_copy_kept", sa.Boolean, nullable=False),
+    sa.Column("registered_at", UTCDateTime, nullable=False),
+)
+
+folios = sa.Table(
+    "folios",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _property_fk(),
+    sa.Column("reservation_id", ID, sa.ForeignKey("reservations.id"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("override_manager_id", sa.String(64), nullable=True),
+    sa.Column("override_reason", sa.String(500), nullable=True),
+    sa.Index("ix_folios_reservation", "reservation_id"),
+)
+
+folio_lines = sa.Table(
+    "folio_lines",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("folio_id", ID, sa.ForeignKey("folios.id"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("description", sa.String(500), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("business_date", sa.Date, nullable=False),
+    sa.Column("tax_class", sa.String(16), nullable=False),
+    sa.Column("tax_included", sa.Boolean, nullable=False),
+    sa.Column("voids", ID, sa.ForeignKey("folio_lines.id"), nullable=True),
+    sa.Column("night", sa.Date, nullable=True),
+    sa.Column("posted_by", sa.String(64), nullable=False),
+    sa.Column("posted_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("folio_id", "position"),
+    sa.UniqueConstraint("voids"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("id", ID, nullable=False, unique=True),
+    sa.Column("property_id", ID, nullable=False),
+    sa.Column("origin", sa.String(64), nullable=False),
+    sa.Column("hlc", sa.String(96), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("args", sa.Text, nullable=False),
+    sa.Column("deps", sa.Text, nullable=False),
+    sa.Column("priority", sa.SmallInteger, nullable=False),
+    sa.Column("staff_id", sa.String(64), nullable=False),
+    sa.Column("token_id", sa.String(64), nullable=False),
+    sa.Column("crc32", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_outbox_state_priority", "state", "priority", "seq"),
+)
+
+outbox_heads = sa.Table(
+    "outbox_heads",
+    metadata,
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("mutation_id", ID, nullable=False),
+)
+
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("scope", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)

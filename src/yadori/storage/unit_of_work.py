@@ -1,0 +1,126 @@
+"""The unit of work: one transaction over the repositories and the outbox.
+
+A command's rows and its mutation are written through the same connection and committed
+together, or not at all. Driver errors are translated here, at the boundary: a unique-key
+clash becomes the domain's AlreadyExists, a database that cannot be reached or stays locked
+becomes StorageUnavailable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine
+
+from yadori.domain.errors import AlreadyExists, DomainError, InvalidInput
+from yadori.services.errors import StorageUnavailable
+from yadori.storage.engine import READ_ONLY
+from yadori.storage.repositories.folios import SqlFolios
+from yadori.storage.repositories.outbox import SqlCounters, SqlOutbox
+from yadori.storage.repositories.rates import SqlRatePlans
+from yadori.storage.repositories.reservations import SqlReservations
+from yadori.storage.repositories.rooms import SqlProperties, SqlRooms, SqlRoomTypes
+
+
+class SqlUnitOfWork:
+    """A transaction on the node's database, scoped to one property."""
+
+    properties: SqlProperties
+    room_types: SqlRoomTypes
+    rooms: SqlRooms
+    rate_plans: SqlRatePlans
+    reservations: SqlReservations
+    folios: SqlFolios
+    outbox: SqlOutbox
+    counters: SqlCounters
+
+    def __init__(
+        self,
+        engine: Engine,
+        property_id: str,
+        now: Callable[[], datetime],
+        *,
+        read_only: bool = False,
+    ) -> None:
+        self.property_id = property_id
+        self._engine = engine
+        self._now = now
+        self._read_only = read_only
+        self._conn: sa.Connection | None = None
+        self._tx: sa.RootTransaction | None = None
+
+    def __enter__(self) -> Self:
+        try:
+            conn = self._engine.connect()
+            conn.info[READ_ONLY] = self._read_only
+            self._tx = conn.begin()
+        except sa_exc.OperationalError as exc:
+            raise StorageUnavailable(f"the database cannot be reached: {exc.orig}") from exc
+        self._conn = conn
+        self.properties = SqlProperties(conn, self.property_id)
+        self.room_types = SqlRoomTypes(conn, self.property_id)
+        self.rooms = SqlRooms(conn, self.property_id)
+        self.rate_plans = SqlRatePlans(conn, self.property_id)
+        self.reservations = SqlReservations(conn, self.property_id)
+        self.folios = SqlFolios(conn, self.property_id)
+        self.outbox = SqlOutbox(conn, self.property_id, self._now())
+        self.counters = SqlCounters(conn, self.property_id)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None  # noqa: S101 - __enter__ ran
+        try:
+            if self._tx is not None and self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self._conn.info.pop(READ_ONLY, None)
+            self._conn.close()
+        if isinstance(exc, sa_exc.IntegrityError):
+            raise _integrity_error(exc) from exc
+        if isinstance(exc, sa_exc.OperationalError):
+            raise StorageUnavailable(f"the database did not answer: {exc.orig}") from exc
+
+    def commit(self) -> None:
+        """Commit everything written in this unit of work at once."""
+        assert self._tx is not None  # noqa: S101 - __enter__ ran
+        try:
+            self._tx.commit()
+        except sa_exc.IntegrityError as exc:
+            raise _integrity_error(exc) from exc
+        except sa_exc.OperationalError as exc:
+            raise StorageUnavailable(f"the commit failed: {exc.orig}") from exc
+
+    @property
+    def connection(self) -> sa.Connection:
+        """The open connection, for read models that query across tables."""
+        assert self._conn is not None  # noqa: S101 - __enter__ ran
+        return self._conn
+
+
+def _integrity_error(exc: sa_exc.IntegrityError) -> DomainError:
+    text = str(exc.orig).splitlines()[0]
+    if "unique" in text.lower() or getattr(exc.orig, "sqlstate", None) == "23505":
+        return AlreadyExists(f"a record with that id or number already exists ({text})")
+    return InvalidInput(f"the change refers to a record that does not exist ({text})")
+
+
+class SqlUnitOfWorkFactory:
+    """Makes units of work on one engine; the composition root hands this to the bus."""
+
+    def __init__(self, engine: Engine, now: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self._now = now
+
+    def __call__(self, property_id: str, *, read_only: bool = False) -> SqlUnitOfWork:
+        """A new unit of work for the property."""
+        return SqlUnitOfWork(self.engine, property_id, self._now, read_only=read_only)

@@ -1,0 +1,62 @@
+"""Canonical encoding and CRC32: the same bytes, and so the same checksum, on every node.
+
+JSON with sorted keys, no insignificant whitespace, UTF-8, integers for money. Floats are
+refused: money is integer yen and rates travel as decimal strings. Checksums are computed here
+from values, never from database text (SQLite and PostgreSQL print values differently).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import TypeAlias
+
+import orjson
+
+JSON: TypeAlias = bool | int | str | list["JSON"] | dict[str, "JSON"] | None
+
+
+class NotCanonical(ValueError):
+    """A value that has no canonical encoding (a float, a naive datetime, an unknown type)."""
+
+
+def to_json(value: object) -> JSON:
+    """Turn a value of the domain (dates, Decimals, enums, tuples) into plain JSON values."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        raise NotCanonical("floats have no canonical encoding: use int yen or a Decimal")
+    if isinstance(value, Enum):
+        return to_json(value.value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise NotCanonical("naive datetimes are not allowed: use UTC")
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, Sequence):
+        return [to_json(v) for v in value]
+    raise NotCanonical(f"no canonical encoding for {type(value).__name__}")
+
+
+def encode(value: object) -> bytes:
+    """The canonical bytes of a value."""
+    return orjson.dumps(to_json(value), option=orjson.OPT_SORT_KEYS)
+
+
+def decode(data: bytes | str) -> JSON:
+    """Parse canonical (or any) JSON back into plain values."""
+    parsed: JSON = orjson.loads(data)
+    return parsed
+
+
+def crc32(value: object) -> int:
+    """CRC32 (zlib's, not CRC-32C) of the canonical encoding of a value."""
+    return zlib.crc32(encode(value))
