@@ -14,6 +14,7 @@ message a member of staff can act on. The tree::
         ├── InvalidReservationTransition
         ├── FolioNotBalanced, FolioClosed, VoidRefused
         ├── ManagerOverrideRequired
+        ├── BusinessDayClosed             (that business day was already closed)
         └── AlreadyExists                 (an id or number used twice)
 
 Errors of other domain modules (``accommodation_tax.UnknownMunicipality`` …) subclass these.
@@ -153,3 +154,9 @@ class AlreadyExists(RuleViolation):
     """An id, code or number that must be unique is already taken."""
 
     code = "already_exists"
+
+
+class BusinessDayClosed(RuleViolation):
+    """The day named was already closed by the night audit."""
+
+    code = "business_day_closed"

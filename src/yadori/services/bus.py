@@ -38,6 +38,12 @@ class Outcome:
     result: object
     mutation: Mutation
 
+    def value(self, kind: type[T]) -> T:
+        """The handler's result, checked to be of the kind the caller expects."""
+        if not isinstance(self.result, kind):
+            raise TypeError(f"expected {kind.__name__}, got {type(self.result).__name__}")
+        return self.result
+
 
 class MessageBus:
     """Runs commands at one node, each with its mutation, atomically."""

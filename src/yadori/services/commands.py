@@ -342,6 +342,22 @@ class PostRoomCharges(Command):
         return (f"reservation:{self.reservation_id}",)
 
 
+@dataclass(frozen=True, kw_only=True)
+class CloseBusinessDay(Command):
+    """The night audit's core: post tonight's room charges of in-house stays, advance the date.
+
+    ``business_date`` names the day being closed, so a retried or replayed close of the same
+    day is refused instead of skipping a second day.
+    """
+
+    name: ClassVar[str] = "close_business_day"
+    priority: ClassVar[Priority] = Priority.PAYMENT
+    business_date: date
+
+    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return ("business_date",)
+
+
 COMMANDS: dict[str, type[Command]] = {
     cls.name: cls
     for cls in (
@@ -363,6 +379,7 @@ COMMANDS: dict[str, type[Command]] = {
         PostAdjustment,
         VoidLine,
         PostRoomCharges,
+        CloseBusinessDay,
     )
 }
 

@@ -1,0 +1,406 @@
+"""Request (…In) and response (…Out) bodies of the API. Money is integer yen."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from yadori.domain.fees import StayQuote
+from yadori.domain.folio import FolioLine
+from yadori.domain.registry import RegistryEntry
+from yadori.domain.reservations import Reservation
+from yadori.domain.rooms import Condition, Room, RoomType, Service
+from yadori.domain.taxes import TaxClass
+from yadori.services.queries import FolioView, StayView
+
+Id = Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9a-fA-F-]{1,36}$")]
+Text = Annotated[str, Field(max_length=500)]
+Yen = Annotated[int, Field(ge=-100_000_000, le=100_000_000)]
+
+
+class In(BaseModel):
+    """Requests refuse unknown fields, so a typo is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoomTypeOut(BaseModel):
+    """A room type."""
+
+    id: str
+    code: str
+    name_ja: str
+    name_en: str
+    max_occupancy: int
+
+    @classmethod
+    def of(cls, t: RoomType) -> RoomTypeOut:
+        return cls(
+            id=t.id,
+            code=t.code,
+            name_ja=t.name_ja,
+            name_en=t.name_en,
+            max_occupancy=t.max_occupancy,
+        )
+
+
+class RoomOut(BaseModel):
+    """A room and its housekeeping status, with the code staff know."""
+
+    id: str
+    number: str
+    room_type_id: str
+    floor: int
+    status: str
+    occupancy: str
+    condition: str
+    service: str
+    service_reason: str
+    version: int
+
+    @classmethod
+    def of(cls, r: Room) -> RoomOut:
+        return cls(
+            id=r.id,
+            number=r.number,
+            room_type_id=r.room_type_id,
+            floor=r.floor,
+            status=r.status_code,
+            occupancy=r.occupancy.value,
+            condition=r.condition.value,
+            service=r.service.value,
+            service_reason=r.service_reason,
+            version=r.version,
+        )
+
+
+class ConditionIn(In):
+    """Housekeeping reports a room's condition."""
+
+    condition: Condition
+    base_version: int | None = None
+
+
+class ServiceIn(In):
+    """Take a room out of service or order, or back in."""
+
+    service: Service
+    reason: Text = ""
+    base_version: int | None = None
+
+
+class ReservationIn(In):
+    """A new booking; ids may be given by the client so a retried request is recognised."""
+
+    reservation_id: Id | None = None
+    folio_id: Id | None = None
+    guest_name: Annotated[str, Field(min_length=1, max_length=200)]
+    arrival: date
+    departure: date
+    adults: Annotated[int, Field(ge=1, le=20)] = 1
+    room_type_id: Id
+    rate_plan_id: Id
+    room_id: Id | None = None
+
+
+class NightOut(BaseModel):
+    """One night's price of a reservation."""
+
+    night: date
+    amount: int
+    tax_included: bool
+
+
+class ReservationOut(BaseModel):
+    """A reservation."""
+
+    id: str
+    number: str
+    guest_name: str
+    arrival: date
+    departure: date
+    adults: int
+    room_type_id: str
+    rate_plan_id: str
+    status: str
+    room_id: str | None
+    nights: list[NightOut]
+    version: int
+
+    @classmethod
+    def of(cls, r: Reservation) -> ReservationOut:
+        return cls(
+            id=r.id,
+            number=r.number,
+            guest_name=r.guest_name,
+            arrival=r.arrival,
+            departure=r.departure,
+            adults=r.adults,
+            room_type_id=r.room_type_id,
+            rate_plan_id=r.rate_plan_id,
+            status=r.status.value,
+            room_id=r.room_id,
+            nights=[
+                NightOut(night=n.night, amount=n.amount, tax_included=n.tax_included)
+                for n in r.nights
+            ],
+            version=r.version,
+        )
+
+
+class GuestIn(In):
+    """One guest's registry entry (Hotel Business Act)."""
+
+    name: Annotated[str, Field(max_length=200)]
+    address: Annotated[str, Field(max_length=200)] = ""
+    contact: Annotated[str, Field(max_length=200)] = ""
+    resident_in_japan: bool = True
+    nationality: Annotated[str, Field(max_length=200)] = ""
+    passport_number: Annotated[str, Field(max_length=200)] = ""
+    passport_copy_kept: bool = False
+
+    def entry(self) -> RegistryEntry:
+        return RegistryEntry(**self.model_dump())
+
+
+class CheckInIn(In):
+    """Check-in: every guest's registry entry, and the room if none is assigned yet."""
+
+    room_id: Id | None = None
+    guests: Annotated[list[GuestIn], Field(min_length=1, max_length=20)]
+
+
+class AssignRoomIn(In):
+    """Assign a room to a booking."""
+
+    room_id: Id
+
+
+class MoveIn(In):
+    """Move a stay to another room."""
+
+    to_room_id: Id
+    reason: Text = ""
+
+
+class CancelIn(In):
+    """Cancel a booking."""
+
+    reason: Text = ""
+
+
+class OverrideIn(In):
+    """A manager's override of the balance rule, with the reason kept on record."""
+
+    manager_id: Annotated[str, Field(min_length=1, max_length=64)]
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class CheckOutIn(In):
+    """Check-out, optionally with a manager's override."""
+
+    override: OverrideIn | None = None
+
+
+class RoomChargesIn(In):
+    """Post room nights before ``through`` (the night audit's job)."""
+
+    through: date
+
+
+class ChargeIn(In):
+    """A charge to post."""
+
+    line_id: Id | None = None
+    category: Annotated[str, Field(max_length=32)]
+    description: Text
+    amount: Annotated[int, Field(gt=0, le=100_000_000)]
+    tax_class: TaxClass = TaxClass.STANDARD
+    tax_included: bool = True
+
+
+class PaymentIn(In):
+    """A payment (negative: a refund)."""
+
+    line_id: Id | None = None
+    method: Annotated[str, Field(max_length=16)]
+    amount: Yen
+    description: Text = ""
+
+
+class AdjustmentIn(In):
+    """An adjustment with its reason."""
+
+    line_id: Id | None = None
+    amount: Yen
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    tax_class: TaxClass = TaxClass.STANDARD
+    tax_included: bool = True
+
+
+class VoidIn(In):
+    """Void a line, with a reason."""
+
+    void_line_id: Id | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class LineOut(BaseModel):
+    """A folio line."""
+
+    id: str
+    kind: str
+    category: str
+    description: str
+    amount: int
+    business_date: date
+    tax_class: str
+    tax_included: bool
+    voids: str | None
+    night: date | None
+
+    @classmethod
+    def of(cls, line: FolioLine) -> LineOut:
+        return cls(
+            id=line.id,
+            kind=line.kind.value,
+            category=line.category,
+            description=line.description,
+            amount=line.amount,
+            business_date=line.business_date,
+            tax_class=line.tax_class.value,
+            tax_included=line.tax_included,
+            voids=line.voids,
+            night=line.night,
+        )
+
+
+class RateOut(BaseModel):
+    """One tax rate's totals on an invoice."""
+
+    tax_class: str
+    rate: str
+    gross: int
+    tax: int
+    net: int
+
+
+class FolioOut(BaseModel):
+    """A folio with its tax summary and balance."""
+
+    id: str
+    reservation_id: str
+    status: str
+    lines: list[LineOut]
+    rates: list[RateOut]
+    total: int
+    paid: int
+    balance: int
+    unposted_room_charges: int
+    settlement_due: int
+
+    @classmethod
+    def of(cls, v: FolioView) -> FolioOut:
+        return cls(
+            id=v.folio.id,
+            reservation_id=v.folio.reservation_id,
+            status=v.folio.status.value,
+            lines=[LineOut.of(line) for line in v.folio.lines],
+            rates=[
+                RateOut(
+                    tax_class=r.tax_class.value,
+                    rate=str(r.rate),
+                    gross=r.gross,
+                    tax=r.tax,
+                    net=r.net,
+                )
+                for r in v.invoice.rates
+            ],
+            total=v.invoice.total,
+            paid=v.paid,
+            balance=v.balance,
+            unposted_room_charges=v.unposted_room_charges,
+            settlement_due=v.settlement_due,
+        )
+
+
+class StayOut(BaseModel):
+    """A reservation with its folio and registry."""
+
+    reservation: ReservationOut
+    folio: FolioOut
+    guests: list[dict[str, object]]
+
+    @classmethod
+    def of(cls, v: StayView) -> StayOut:
+        return cls(
+            reservation=ReservationOut.of(v.reservation),
+            folio=FolioOut.of(v.folio),
+            guests=[
+                GuestIn.model_validate(g, from_attributes=True).model_dump() for g in v.registry
+            ],
+        )
+
+
+class QuoteIn(In):
+    """Ask what a stay would cost."""
+
+    room_type_id: Id
+    rate_plan_id: Id
+    arrival: date
+    departure: date
+    adults: Annotated[int, Field(ge=1, le=20)] = 1
+
+
+class QuoteLineOut(BaseModel):
+    """A line of a fee quote."""
+
+    kind: str
+    night: date | None
+    amount: int
+    tax_class: str
+    tax_included: bool
+    description: str
+
+
+class QuoteOut(BaseModel):
+    """A fee quote with its lines, tax per rate and total."""
+
+    lines: list[QuoteLineOut]
+    rates: list[RateOut]
+    total: int
+
+    @classmethod
+    def of(cls, q: StayQuote) -> QuoteOut:
+        return cls(
+            lines=[
+                QuoteLineOut(
+                    kind=line.kind.value,
+                    night=line.night,
+                    amount=line.amount,
+                    tax_class=line.tax_class.value,
+                    tax_included=line.tax_included,
+                    description=line.description,
+                )
+                for line in q.lines
+            ],
+            rates=[
+                RateOut(
+                    tax_class=r.tax_class.value,
+                    rate=str(r.rate),
+                    gross=r.gross,
+                    tax=r.tax,
+                    net=r.net,
+                )
+                for r in q.invoice.rates
+            ],
+            total=q.total,
+        )
+
+
+class CloseDayIn(In):
+    """Close the named business day (refused if it is not the current one)."""
+
+    business_date: date

@@ -1,0 +1,1 @@
+"""The `yadori` command line (Typer + Rich)."""
