@@ -6,7 +6,8 @@ message a member of staff can act on. The tree::
     DomainError
     ├── NotFound
     │   ├── UnknownRoom, UnknownRoomType, UnknownReservation, UnknownFolio, UnknownFolioLine
-    │   └── UnknownRatePlan, NoRateForNight
+    │   ├── UnknownRatePlan, NoRateForNight
+│   └── UnknownMunicipality, NoAccommodationTaxRule   (in accommodation_tax.py)
     ├── InvalidInput                      (a value that can never be right)
     │   └── RegistryDataMissing           (the Hotel Business Act guest registry)
     └── RuleViolation                     (right in general, wrong now)

@@ -6,9 +6,8 @@ inclusion and the standard consumption-tax rate, and is rounded per night in the
 direction, apart on the room and on the meals. The accommodation tax of a night uses that
 night's own date and the exact per-person base: the room-only part of the price (meals taken
 out) plus the service charge on it, consumption tax excluded, divided by the number of guests,
-never rounded before it meets a threshold. The
-consumption tax is computed once over the whole quote by the qualified-invoice rule
-(:func:`yadori.domain.taxes.invoice_tax`).
+never rounded before it meets a threshold. The consumption tax is computed once over the whole
+quote by the qualified-invoice rule (:func:`yadori.domain.taxes.invoice_tax`).
 """
 
 from __future__ import annotations

@@ -75,6 +75,6 @@ class SqlRatePlans:
             name_ja=m["name_ja"],
             name_en=m["name_en"],
             tax_included=m["tax_included"],
-            base_prices=dict(base.tuples().all()),
+            base_prices=dict(base.all()),
             overrides={(t, n): a for t, n, a in overrides},
         )

@@ -141,7 +141,7 @@ class SqlReservations:
             )
             .group_by(reservation_nights.c.night)
         )
-        return dict(self._conn.execute(query).tuples().all())
+        return dict(self._conn.execute(query).all())
 
     def register_guests(
         self, reservation_id: str, entries: Iterable[RegistryEntry], at: datetime

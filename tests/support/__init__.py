@@ -1,0 +1,1 @@
+"""Test support: builders of hotels and commands shared by the suites."""
