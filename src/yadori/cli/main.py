@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from yadori.bootstrap import NodeConfig, Yadori, bootstrap
+from yadori.bootstrap import NodeConfig, Yadori, bootstrap, tune_gc
 from yadori.config import Role, Settings
 from yadori.domain.errors import DomainError
 
@@ -50,6 +50,7 @@ def serve(s: Settings) -> None:
     from yadori.api.app import create_app  # noqa: PLC0415
 
     node = open_node(s)
+    tune_gc()
     console.print(f"[bold]Yadori {s.role.value}[/bold] {s.node_id} on http://{s.host}:{s.port}")
     try:
         uvicorn.run(create_app(node), host=s.host, port=s.port, log_level=s.log_level.lower())

@@ -26,6 +26,7 @@ class SqliteOptions:
 
     synchronous: str = "FULL"
     busy_timeout_ms: int = 10_000
+    autocheckpoint: bool = True  # False when a WalCheckpointer runs beside the engine
 
 
 def make_engine(url: str, sqlite: SqliteOptions | None = None) -> Engine:
@@ -57,6 +58,8 @@ def _configure_sqlite(engine: Engine, options: SqliteOptions) -> None:
         cursor.execute(f"PRAGMA synchronous={options.synchronous.upper()}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(options.busy_timeout_ms)}")
+        if not options.autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")

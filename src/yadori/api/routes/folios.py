@@ -15,13 +15,13 @@ router = APIRouter(prefix="/api/v1/properties/{code}/folios/{folio_id}", tags=["
 
 
 @router.get("")
-def get_folio(bus: Bus, pid: PropertyId, folio_id: str) -> FolioOut:
+async def get_folio(bus: Bus, pid: PropertyId, folio_id: str) -> FolioOut:
     """The folio's lines, tax per rate, balance, and what check-out today would require."""
     return FolioOut.of(bus.read(pid, lambda uow: queries.folio(uow, folio_id)))
 
 
 @router.post("/charges", status_code=status.HTTP_201_CREATED)
-def post_charge(
+async def post_charge(
     bus: Bus, pid: PropertyId, actor: CurrentActor, folio_id: str, body: ChargeIn
 ) -> LineOut:
     """Post a room-service, minibar or miscellaneous charge."""
@@ -38,7 +38,7 @@ def post_charge(
 
 
 @router.post("/payments", status_code=status.HTTP_201_CREATED)
-def post_payment(
+async def post_payment(
     bus: Bus, pid: PropertyId, actor: CurrentActor, folio_id: str, body: PaymentIn
 ) -> LineOut:
     """Record a payment by cash or card (a negative amount is a refund)."""
@@ -53,7 +53,7 @@ def post_payment(
 
 
 @router.post("/adjustments", status_code=status.HTTP_201_CREATED)
-def post_adjustment(
+async def post_adjustment(
     bus: Bus, pid: PropertyId, actor: CurrentActor, folio_id: str, body: AdjustmentIn
 ) -> LineOut:
     """Correct the folio by an amount, with a reason."""
@@ -69,7 +69,7 @@ def post_adjustment(
 
 
 @router.post("/lines/{line_id}/void", status_code=status.HTTP_201_CREATED)
-def void_line(
+async def void_line(
     bus: Bus, pid: PropertyId, actor: CurrentActor, folio_id: str, line_id: str, body: VoidIn
 ) -> LineOut:
     """Cancel a line by appending its void (lines are never edited)."""

@@ -42,7 +42,7 @@ router = APIRouter(prefix="/api/v1/properties/{code}", tags=["reservations"])
 
 
 @router.get("/reservations")
-def list_reservations(
+async def list_reservations(
     bus: Bus,
     pid: PropertyId,
     arrival: date | None = None,
@@ -61,7 +61,7 @@ def list_reservations(
 
 
 @router.post("/reservations", status_code=status.HTTP_201_CREATED)
-def create_reservation(
+async def create_reservation(
     bus: Bus, pid: PropertyId, actor: CurrentActor, body: ReservationIn
 ) -> ReservationOut:
     """Book a room type for a run of nights; the nightly prices are fixed now."""
@@ -80,13 +80,13 @@ def create_reservation(
 
 
 @router.get("/reservations/{reservation_id}")
-def get_stay(bus: Bus, pid: PropertyId, reservation_id: str) -> StayOut:
+async def get_stay(bus: Bus, pid: PropertyId, reservation_id: str) -> StayOut:
     """A reservation with its folio and guest registry."""
     return StayOut.of(bus.read(pid, lambda uow: queries.stay(uow, reservation_id)))
 
 
 @router.post("/reservations/{reservation_id}/cancel")
-def cancel(
+async def cancel(
     bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str, body: CancelIn
 ) -> ReservationOut:
     """Cancel a booking that has not arrived."""
@@ -96,13 +96,13 @@ def cancel(
 
 
 @router.post("/reservations/{reservation_id}/no-show")
-def no_show(bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str) -> ReservationOut:
+async def no_show(bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str) -> ReservationOut:
     """Record that the guest never came."""
     return _run(bus, pid, MarkNoShow(reservation_id=reservation_id), actor)
 
 
 @router.post("/reservations/{reservation_id}/assign-room")
-def assign_room(
+async def assign_room(
     bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str, body: AssignRoomIn
 ) -> ReservationOut:
     """Assign a room for every night of the booking."""
@@ -110,7 +110,7 @@ def assign_room(
 
 
 @router.post("/reservations/{reservation_id}/check-in")
-def check_in(
+async def check_in(
     bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str, body: CheckInIn
 ) -> ReservationOut:
     """Register every guest (Hotel Business Act) and give them the room."""
@@ -123,7 +123,7 @@ def check_in(
 
 
 @router.post("/reservations/{reservation_id}/move")
-def move(
+async def move(
     bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str, body: MoveIn
 ) -> ReservationOut:
     """Move the stay to another room from tonight on."""
@@ -132,7 +132,7 @@ def move(
 
 
 @router.post("/reservations/{reservation_id}/room-charges")
-def post_room_charges(
+async def post_room_charges(
     bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str, body: RoomChargesIn
 ) -> StayOut:
     """Post the room nights before ``through`` that are not on the folio yet."""
@@ -141,7 +141,7 @@ def post_room_charges(
 
 
 @router.post("/reservations/{reservation_id}/check-out")
-def check_out(
+async def check_out(
     bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str, body: CheckOutIn
 ) -> ReservationOut:
     """Post the nights still open, settle the folio (zero balance or an override), free the room."""
@@ -152,7 +152,7 @@ def check_out(
 
 
 @router.post("/quotes")
-def quote(bus: Bus, pid: PropertyId, body: QuoteIn) -> QuoteOut:
+async def quote(bus: Bus, pid: PropertyId, body: QuoteIn) -> QuoteOut:
     """What a stay would cost today: room, service charge, accommodation and consumption tax."""
     return QuoteOut.of(
         bus.read(

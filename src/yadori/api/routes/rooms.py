@@ -17,19 +17,19 @@ router = APIRouter(prefix="/api/v1/properties/{code}", tags=["rooms"])
 
 
 @router.get("/rooms")
-def list_rooms(bus: Bus, pid: PropertyId) -> list[RoomOut]:
+async def list_rooms(bus: Bus, pid: PropertyId) -> list[RoomOut]:
     """Every room with its status code (VC, VD, VI, OC, OD, OI, OOS, OOO)."""
     return [RoomOut.of(r) for r in bus.read(pid, queries.rooms)]
 
 
 @router.get("/rooms/{room_id}")
-def get_room(bus: Bus, pid: PropertyId, room_id: str) -> RoomOut:
+async def get_room(bus: Bus, pid: PropertyId, room_id: str) -> RoomOut:
     """One room."""
     return RoomOut.of(bus.read(pid, lambda uow: uow.rooms.get(room_id)))
 
 
 @router.post("/rooms/{room_id}/condition")
-def set_condition(
+async def set_condition(
     bus: Bus, pid: PropertyId, actor: CurrentActor, room_id: str, body: ConditionIn
 ) -> RoomOut:
     """Housekeeping reports the room dirty, clean or inspected."""
@@ -40,7 +40,7 @@ def set_condition(
 
 
 @router.post("/rooms/{room_id}/service")
-def set_service(
+async def set_service(
     bus: Bus, pid: PropertyId, actor: CurrentActor, room_id: str, body: ServiceIn
 ) -> RoomOut:
     """Take the room out of service or order (with a reason), or back into service."""
@@ -51,13 +51,13 @@ def set_service(
 
 
 @router.get("/room-types")
-def list_room_types(bus: Bus, pid: PropertyId) -> list[RoomTypeOut]:
+async def list_room_types(bus: Bus, pid: PropertyId) -> list[RoomTypeOut]:
     """Every room type."""
     return [RoomTypeOut.of(t) for t in bus.read(pid, lambda uow: uow.room_types.list())]
 
 
 @router.get("/rate-plans")
-def list_rate_plans(bus: Bus, pid: PropertyId) -> list[dict[str, object]]:
+async def list_rate_plans(bus: Bus, pid: PropertyId) -> list[dict[str, object]]:
     """Every rate plan with its base prices per room type."""
     plans = bus.read(pid, lambda uow: uow.rate_plans.list())
     return [
@@ -74,7 +74,7 @@ def list_rate_plans(bus: Bus, pid: PropertyId) -> list[dict[str, object]]:
 
 
 @router.get("/availability")
-def availability(
+async def availability(
     bus: Bus,
     pid: PropertyId,
     start: Annotated[date, Query(alias="from")],

@@ -14,7 +14,7 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/health")
-def health(parts: Parts) -> dict[str, object]:
+async def health(parts: Parts) -> dict[str, object]:
     """Whether the node answers, which node it is, and how many mutations wait to sync."""
     return {
         "status": "ok",
@@ -26,13 +26,13 @@ def health(parts: Parts) -> dict[str, object]:
 
 
 @router.get("/api/v1/properties/{code}")
-def get_property(bus: Bus, pid: PropertyId) -> dict[str, object]:
+async def get_property(bus: Bus, pid: PropertyId) -> dict[str, object]:
     """The property: names, business date, municipality and fee policy."""
     return _property(bus.read(pid, lambda uow: uow.properties.get()))
 
 
 @router.post("/api/v1/properties/{code}/close-day")
-def close_day(
+async def close_day(
     bus: Bus, pid: PropertyId, actor: CurrentActor, body: CloseDayIn
 ) -> dict[str, object]:
     """Close the business day: charge tonight's in-house stays and advance the business date."""

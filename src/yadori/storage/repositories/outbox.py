@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from yadori.storage.tables import counters, outbox, outbox_heads
 from yadori.sync import canonical
@@ -13,6 +15,31 @@ from yadori.sync.mutation import Actor, Mutation, Priority
 
 NODE_SCOPE = "node"
 PENDING = "pending"
+
+# Statements built once (see rooms.py).
+_COUNTER_NEXT = (
+    sa.update(counters)
+    .where(counters.c.scope == sa.bindparam("b_scope"), counters.c.name == sa.bindparam("b_name"))
+    .values(value=counters.c.value + 1)
+    .returning(counters.c.value)
+)
+_COUNTER_INSERT = sa.insert(counters)
+_HEADS = (
+    sa.select(outbox_heads.c.mutation_id)
+    .where(outbox_heads.c.key.in_(sa.bindparam("keys", expanding=True)))
+    .order_by(outbox_heads.c.key)
+)
+_OUTBOX_INSERT = sa.insert(outbox)
+_HEAD_UPSERT = {
+    "sqlite": sqlite_insert(outbox_heads).on_conflict_do_update(
+        index_elements=[outbox_heads.c.key],
+        set_={"mutation_id": sqlite_insert(outbox_heads).excluded.mutation_id},
+    ),
+    "postgresql": pg_insert(outbox_heads).on_conflict_do_update(
+        index_elements=[outbox_heads.c.key],
+        set_={"mutation_id": pg_insert(outbox_heads).excluded.mutation_id},
+    ),
+}
 
 
 class SqlCounters:
@@ -59,11 +86,7 @@ class SqlOutbox:
         wanted = sorted(set(keys))
         if not wanted:
             return ()
-        rows = self._conn.execute(
-            sa.select(outbox_heads.c.mutation_id)
-            .where(outbox_heads.c.key.in_(wanted))
-            .order_by(outbox_heads.c.key)
-        ).scalars()
+        rows = self._conn.execute(_HEADS, {"keys": wanted}).scalars()
         return tuple(dict.fromkeys(rows))
 
     def append(self, mutation: Mutation, keys: Iterable[str]) -> None:

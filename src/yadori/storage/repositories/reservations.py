@@ -14,6 +14,37 @@ from yadori.storage.tables import registry_entries, reservation_nights, reservat
 
 _ACTIVE = [s.value for s in ACTIVE]
 
+# Statements built once (see rooms.py).
+_GET = sa.select(reservations).where(
+    reservations.c.property_id == sa.bindparam("pid"), reservations.c.id == sa.bindparam("rid")
+)
+_GET_FOR_UPDATE = _GET.with_for_update()
+_NIGHTS = (
+    sa.select(reservation_nights)
+    .where(reservation_nights.c.reservation_id.in_(sa.bindparam("rids", expanding=True)))
+    .order_by(reservation_nights.c.night)
+)
+_SAVE = sa.update(reservations).where(reservations.c.id == sa.bindparam("b_id"))
+_HELD = (
+    sa.select(room_nights.c.night)
+    .join(reservations, reservations.c.id == room_nights.c.reservation_id)
+    .where(
+        room_nights.c.room_id == sa.bindparam("room_id"),
+        room_nights.c.night.in_(sa.bindparam("nights", expanding=True)),
+        room_nights.c.reservation_id != sa.bindparam("besides"),
+        reservations.c.status.in_(_ACTIVE),
+    )
+)
+_DROP_HOLDS = sa.delete(room_nights).where(
+    room_nights.c.reservation_id == sa.bindparam("rid"),
+    room_nights.c.night.in_(sa.bindparam("nights", expanding=True)),
+)
+_HOLD = sa.insert(room_nights)
+_DROP_REGISTRY = sa.delete(registry_entries).where(
+    registry_entries.c.reservation_id == sa.bindparam("rid")
+)
+_REGISTER = sa.insert(registry_entries)
+
 
 class SqlReservations:
     """Reservations of one property."""
@@ -24,8 +55,8 @@ class SqlReservations:
 
     def get(self, reservation_id: str, *, for_update: bool = False) -> Reservation:
         """One reservation; UnknownReservation when it is not at this property."""
-        query = self._select().where(reservations.c.id == reservation_id)
-        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        query = _GET_FOR_UPDATE if for_update else _GET
+        row = self._conn.execute(query, {"pid": self._property_id, "rid": reservation_id}).first()
         if row is None:
             raise UnknownReservation(f"no reservation {reservation_id}", reservation=reservation_id)
         return self._load([row])[0]
@@ -55,9 +86,8 @@ class SqlReservations:
     def save(self, reservation: Reservation) -> None:
         """Store the reservation's status, room and version."""
         values = _reservation_row(reservation)
-        self._conn.execute(
-            sa.update(reservations).where(reservations.c.id == reservation.id).values(values)
-        )
+        values["b_id"] = values.pop("id")
+        self._conn.execute(_SAVE, values)
 
     def find(
         self,
@@ -89,17 +119,8 @@ class SqlReservations:
         wanted = list(nights)
         if not wanted:
             return set()
-        query = (
-            sa.select(room_nights.c.night)
-            .join(reservations, reservations.c.id == room_nights.c.reservation_id)
-            .where(
-                room_nights.c.room_id == room_id,
-                room_nights.c.night.in_(wanted),
-                room_nights.c.reservation_id != besides,
-                reservations.c.status.in_(_ACTIVE),
-            )
-        )
-        return set(self._conn.execute(query).scalars())
+        params = {"room_id": room_id, "nights": wanted, "besides": besides}
+        return set(self._conn.execute(_HELD, params).scalars())
 
     def hold_room(self, reservation_id: str, room_id: str, nights: Iterable[date]) -> None:
         """Hold the room on those nights, replacing the reservation's holds of those nights."""
@@ -108,7 +129,7 @@ class SqlReservations:
             return
         self._drop_holds(reservation_id, wanted)
         self._conn.execute(
-            sa.insert(room_nights),
+            _HOLD,
             [{"reservation_id": reservation_id, "night": n, "room_id": room_id} for n in wanted],
         )
 
@@ -147,9 +168,7 @@ class SqlReservations:
         self, reservation_id: str, entries: Iterable[RegistryEntry], at: datetime
     ) -> None:
         """Record the registry of a check-in, replacing any earlier one of the stay."""
-        self._conn.execute(
-            sa.delete(registry_entries).where(registry_entries.c.reservation_id == reservation_id)
-        )
+        self._conn.execute(_DROP_REGISTRY, {"rid": reservation_id})
         rows = [
             {
                 "reservation_id": reservation_id,
@@ -166,7 +185,7 @@ class SqlReservations:
             for position, e in enumerate(entries, start=1)
         ]
         if rows:
-            self._conn.execute(sa.insert(registry_entries), rows)
+            self._conn.execute(_REGISTER, rows)
 
     def registry(self, reservation_id: str) -> list[RegistryEntry]:
         """The registry of a stay, in order."""
@@ -189,11 +208,7 @@ class SqlReservations:
         ]
 
     def _drop_holds(self, reservation_id: str, nights: list[date]) -> None:
-        self._conn.execute(
-            sa.delete(room_nights).where(
-                room_nights.c.reservation_id == reservation_id, room_nights.c.night.in_(nights)
-            )
-        )
+        self._conn.execute(_DROP_HOLDS, {"rid": reservation_id, "nights": nights})
 
     def _select(self) -> sa.Select[tuple[object, ...]]:
         return sa.select(reservations).where(reservations.c.property_id == self._property_id)
@@ -202,12 +217,7 @@ class SqlReservations:
         listed = list(rows)
         nights: dict[str, list[NightPrice]] = {r._mapping["id"]: [] for r in listed}
         for chunk in _chunks(list(nights), 500):
-            query = (
-                sa.select(reservation_nights)
-                .where(reservation_nights.c.reservation_id.in_(chunk))
-                .order_by(reservation_nights.c.night)
-            )
-            for n in self._conn.execute(query):
+            for n in self._conn.execute(_NIGHTS, {"rids": chunk}):
                 nights[n.reservation_id].append(NightPrice(n.night, n.amount, n.tax_included))
         return [_reservation(r, tuple(nights[r._mapping["id"]])) for r in listed]
 

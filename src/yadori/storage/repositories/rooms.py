@@ -10,6 +10,15 @@ from yadori.domain.property import Property
 from yadori.domain.rooms import Condition, Occupancy, Room, RoomType, Service
 from yadori.storage.tables import properties, room_types, rooms
 
+# Statements built once: the hot path of every command pays neither construction nor cache keys.
+_PROPERTY = sa.select(properties).where(properties.c.id == sa.bindparam("pid"))
+_ROOM = sa.select(rooms).where(
+    rooms.c.property_id == sa.bindparam("pid"), rooms.c.id == sa.bindparam("room_id")
+)
+_ROOM_FOR_UPDATE = _ROOM.with_for_update()
+_ROOM_SAVE = sa.update(rooms).where(rooms.c.id == sa.bindparam("b_id"))
+_ROOM_INSERT = sa.insert(rooms)
+
 
 class SqlProperties:
     """The property a unit of work is scoped to."""
@@ -20,7 +29,7 @@ class SqlProperties:
 
     def get(self) -> Property:
         """The property; NotFound when it was never created."""
-        row = self._conn.execute(sa.select(properties).where(properties.c.id == self._id)).first()
+        row = self._conn.execute(_PROPERTY, {"pid": self._id}).first()
         if row is None:
             raise NotFound(f"no property {self._id}: run `yadori seed-demo` or create it")
         return Property(
@@ -112,8 +121,8 @@ class SqlRooms:
 
     def get(self, room_id: str, *, for_update: bool = False) -> Room:
         """One room, locked until the transaction ends when ``for_update``."""
-        query = self._select().where(rooms.c.id == room_id)
-        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        query = _ROOM_FOR_UPDATE if for_update else _ROOM
+        row = self._conn.execute(query, {"pid": self._property_id, "room_id": room_id}).first()
         if row is None:
             raise UnknownRoom(f"no room {room_id} at this property", room=room_id)
         return _room(row)
@@ -124,13 +133,13 @@ class SqlRooms:
 
     def add(self, room: Room) -> None:
         """Create a room."""
-        self._conn.execute(
-            sa.insert(rooms).values(property_id=self._property_id, **_room_row(room))
-        )
+        self._conn.execute(_ROOM_INSERT, {"property_id": self._property_id, **_room_row(room)})
 
     def save(self, room: Room) -> None:
         """Store the room's status and version."""
-        self._conn.execute(sa.update(rooms).where(rooms.c.id == room.id).values(_room_row(room)))
+        values = _room_row(room)
+        values["b_id"] = values.pop("id")
+        self._conn.execute(_ROOM_SAVE, values)
 
     def _select(self) -> sa.Select[tuple[object, ...]]:
         return sa.select(rooms).where(rooms.c.property_id == self._property_id)

@@ -1,0 +1,325 @@
+"""The unit-of-work contract: atomic commits, rollbacks, translated errors, locks, migrations.
+
+Every test runs on SQLite and on PostgreSQL (the ``node`` and ``hotel`` fixtures are
+parametrised over both backends).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import exc as sa_exc
+
+from support.hotel import ACTOR, Hotel
+from yadori.bootstrap import Yadori
+from yadori.domain.errors import AlreadyExists, InvalidInput, UnknownRoom
+from yadori.domain.folio import Folio, FolioLine, LineKind
+from yadori.domain.ids import new_id
+from yadori.domain.rooms import Condition, Room
+from yadori.services import commands as c
+from yadori.services.errors import StorageUnavailable
+from yadori.storage.engine import make_engine
+from yadori.storage.migrate import current_revision, head_revision, upgrade
+from yadori.storage.tables import folio_lines, metadata
+from yadori.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
+from yadori.sync.mutation import Mutation, Priority, make_mutation
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+THREADS = 2
+CHARGES_PER_THREAD = 50
+
+
+def factory(hotel: Hotel) -> SqlUnitOfWorkFactory:
+    """Units of work on the hotel's database."""
+    return SqlUnitOfWorkFactory(hotel.node.engine, lambda: NOW)
+
+
+def sealed(uow: SqlUnitOfWork, name: str = "test") -> Mutation:
+    """A mutation that takes the unit's next sequence number."""
+    return make_mutation(
+        id=new_id(),
+        origin="test",
+        seq=uow.outbox.next_seq(),
+        hlc="000000000000001-000000-test",
+        name=name,
+        args={},
+        deps=(),
+        priority=Priority.LOG,
+        actor=ACTOR,
+    )
+
+
+def snapshot(hotel: Hotel) -> tuple[int, int, int]:
+    """Rooms, mutations and the reservation counter, as a fresh unit of work sees them."""
+    with factory(hotel)(hotel.property_id, read_only=True) as uow:
+        rooms = len(uow.rooms.list())
+        mutations = len(uow.outbox.all())
+    with factory(hotel)(hotel.property_id) as uow:
+        counter = uow.counters.next("reservation")  # peek: rolled back below
+    return rooms, mutations, counter
+
+
+def test_commit_makes_rows_and_their_mutation_visible_together(hotel: Hotel) -> None:
+    """Nothing is visible to another unit before commit; rows and outbox row are after it."""
+    room = Room(new_id(), "301", hotel.std, 3)
+    units = factory(hotel)
+    with units(hotel.property_id) as writer:
+        writer.rooms.add(room)
+        mutation = sealed(writer)
+        writer.outbox.append(mutation, [f"room:{room.id}"])
+        with units(hotel.property_id, read_only=True) as reader:
+            with pytest.raises(UnknownRoom):
+                reader.rooms.get(room.id)
+            assert mutation.id not in {m.id for m in reader.outbox.all()}
+        writer.commit()
+    with units(hotel.property_id, read_only=True) as reader:
+        assert reader.rooms.get(room.id) == room
+        assert reader.outbox.all()[-1] == mutation
+        assert reader.outbox.heads([f"room:{room.id}"]) == (mutation.id,)
+
+
+def test_bus_commits_the_change_and_its_mutation_at_once(hotel: Hotel) -> None:
+    """A command's row change and its outbox row are both there once execute returns."""
+    outcome = hotel.run(c.SetRoomCondition(room_id=hotel.rooms["101"], condition=Condition.DIRTY))
+    room, last, pending = hotel.node.bus.read(
+        hotel.property_id,
+        lambda uow: (
+            uow.rooms.get(hotel.rooms["101"]),
+            uow.outbox.all()[-1],  # type: ignore[attr-defined]
+            uow.outbox.pending_count(),
+        ),
+    )
+    assert room.condition is Condition.DIRTY
+    assert last == outcome.mutation
+    assert pending == 11
+
+
+def test_an_exception_inside_the_unit_rolls_back_everything(hotel: Hotel) -> None:
+    """Rows, outbox row, heads and counters written before an error are all undone."""
+    before = snapshot(hotel)
+    room_id = new_id()
+
+    def write_then_fail() -> None:
+        with factory(hotel)(hotel.property_id) as uow:
+            uow.rooms.add(Room(room_id, "301", hotel.std, 3))
+            uow.counters.next("reservation")
+            uow.outbox.append(sealed(uow), [f"room:{room_id}"])
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):  # the error itself is not translated
+        write_then_fail()
+    assert snapshot(hotel) == before
+    with factory(hotel)(hotel.property_id, read_only=True) as uow:
+        assert uow.outbox.heads([f"room:{room_id}"]) == ()
+
+
+def test_leaving_without_commit_rolls_back(hotel: Hotel) -> None:
+    """A unit of work that ends without commit keeps nothing."""
+    before = snapshot(hotel)
+    with factory(hotel)(hotel.property_id) as uow:
+        uow.rooms.add(Room(new_id(), "301", hotel.std, 3))
+        uow.outbox.append(sealed(uow), ["room:x"])
+    assert snapshot(hotel) == before
+
+
+def test_a_duplicate_id_raises_already_exists(hotel: Hotel) -> None:
+    """Reusing a primary key or a unique code raises the domain's AlreadyExists, chained."""
+    units = factory(hotel)
+    with pytest.raises(AlreadyExists) as raised, units(hotel.property_id) as uow:
+        uow.rooms.add(Room(hotel.rooms["101"], "999", hotel.std, 9))
+    assert type(raised.value) is AlreadyExists
+    assert isinstance(raised.value.__cause__, sa_exc.IntegrityError)
+    with pytest.raises(AlreadyExists), units(hotel.property_id) as uow:
+        uow.rooms.add(Room(new_id(), "101", hotel.std, 1))  # unique (property, number)
+
+
+def test_a_duplicate_id_through_the_bus_appends_no_mutation(hotel: Hotel) -> None:
+    """A command that reuses an id is refused with AlreadyExists and leaves no trace."""
+    before = snapshot(hotel)
+    cmd = c.CreateRoom(room_id=hotel.rooms["102"], number="501", room_type_id=hotel.std, floor=5)
+    with pytest.raises(AlreadyExists):
+        hotel.run(cmd)
+    assert snapshot(hotel) == before
+
+
+def test_a_reference_to_nothing_raises_invalid_input(hotel: Hotel) -> None:
+    """A foreign key to a row that does not exist raises InvalidInput, not a driver error."""
+    missing = new_id()
+    cases: list[Callable[[SqlUnitOfWork], None]] = [
+        lambda uow: uow.folios.add(Folio(new_id(), missing)),
+        lambda uow: uow.rooms.add(Room(new_id(), "301", missing, 3)),
+        lambda uow: uow.folios.append(
+            missing,
+            FolioLine(new_id(), LineKind.CHARGE, "misc", "x", 100, NOW.date()),
+            actor="s",
+            at=NOW,
+        ),
+        lambda uow: uow.reservations.hold_room(missing, hotel.rooms["101"], [NOW.date()]),
+    ]
+    for case in cases:
+        with pytest.raises(InvalidInput) as raised, factory(hotel)(hotel.property_id) as uow:
+            case(uow)
+        assert type(raised.value) is InvalidInput
+        assert isinstance(raised.value.__cause__, sa_exc.IntegrityError)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: values too long for their column are stored silently on SQLite and escape as "
+    "raw sqlalchemy.exc.DataError on PostgreSQL (storage/unit_of_work.py:88-91 and :98-101 "
+    "translate only IntegrityError/OperationalError; domain/reservations.py:70 checks no length)",
+)
+def test_a_value_too_long_for_its_column_is_invalid_input_on_both_backends(hotel: Hotel) -> None:
+    """A 300-character guest name is refused with InvalidInput, the same on both backends."""
+    with pytest.raises(InvalidInput):
+        hotel.book(name="宿" * 300)
+
+
+def test_a_read_only_unit_never_blocks_a_writer(hotel: Hotel) -> None:
+    """A writer commits while a read-only unit that has already read is still open."""
+    units = factory(hotel)
+    with units(hotel.property_id, read_only=True) as reader:
+        assert len(reader.rooms.list()) == 6
+        with units(hotel.property_id, read_only=True) as second:
+            second.outbox.pending_count()
+            hotel.run(c.SetRoomCondition(room_id=hotel.rooms["101"], condition=Condition.DIRTY))
+        reader.properties.get()
+    with units(hotel.property_id, read_only=True) as after:
+        assert after.rooms.get(hotel.rooms["101"]).condition is Condition.DIRTY
+
+
+def test_an_unreachable_database_raises_storage_unavailable(node: Yadori) -> None:
+    """A database that cannot be opened is StorageUnavailable, never a driver error."""
+    url = (
+        "sqlite:////nonexistent-dir/yadori/edge.db"
+        if node.engine.dialect.name == "sqlite"
+        else "postgresql://postgres@127.0.0.1:1/yadori"
+    )
+    engine = make_engine(url)
+    try:
+        with pytest.raises(StorageUnavailable), SqlUnitOfWork(engine, new_id(), lambda: NOW):
+            pass
+    finally:
+        engine.dispose()
+
+
+def test_the_migration_matches_the_tables(node: Yadori) -> None:
+    """Alembic finds no difference between the migrated database and tables.py."""
+    with node.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_upgrade_is_idempotent(hotel: Hotel) -> None:
+    """Upgrading a migrated database again changes nothing and keeps the data."""
+    engine = hotel.node.engine
+    assert current_revision(engine) == head_revision()
+    upgrade(engine)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    rooms = hotel.node.bus.read(hotel.property_id, lambda uow: uow.rooms.list())
+    assert len(rooms) == 6
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_concurrent_charges_on_one_folio_all_land_in_order(hotel: Hotel) -> None:
+    """Two threads posting 50 charges each to one folio: 100 lines at 1..100, seqs gapless."""
+    folio_id = hotel.folio_id(hotel.book())
+    errors: list[BaseException] = []
+    start = threading.Barrier(THREADS)
+
+    def post_many() -> None:
+        start.wait()
+        for _ in range(CHARGES_PER_THREAD):
+            cmd = c.PostCharge(
+                folio_id=folio_id,
+                line_id=new_id(),
+                category="minibar",
+                description="水 Water",
+                amount=300,
+            )
+            try:
+                hotel.run(cmd)
+            except Exception as exc:  # collected: a thread's error must fail the test
+                errors.append(exc)
+
+    threads = [threading.Thread(target=post_many) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with factory(hotel)(hotel.property_id, read_only=True) as uow:
+        folio = uow.folios.get(folio_id)
+        positions = uow.connection.execute(
+            sa.select(folio_lines.c.position)
+            .where(folio_lines.c.folio_id == folio_id)
+            .order_by(folio_lines.c.position)
+        ).scalars()
+        mutations = uow.outbox.all()
+    total = THREADS * CHARGES_PER_THREAD
+    assert len(folio.lines) == total
+    assert list(positions) == list(range(1, total + 1))
+    assert [m.seq for m in mutations] == list(range(1, len(mutations) + 1))
+    charges = [m for m in mutations if m.name == "post_charge"]
+    assert len(charges) == total
+    assert {m.args["line_id"] for m in charges} == {line.id for line in folio.lines}
+
+
+def _wait_for_lock_waiter(engine: sa.Engine) -> None:
+    """Return once a session of this PostgreSQL database waits on a row lock."""
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(500):
+        with engine.connect() as conn:
+            if conn.execute(query).scalar_one():
+                return
+        threading.Event().wait(0.01)
+    pytest.fail("the blocked writer never waited on the lock")
+
+
+def test_a_mutation_is_stamped_after_the_mutations_it_depends_on(
+    hotel: Hotel, request: pytest.FixtureRequest
+) -> None:
+    """HLCs grow with seq and every dep's HLC is older, even when a writer waits for a lock."""
+    on_postgres = hotel.node.engine.dialect.name == "postgresql"
+    if on_postgres:
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="BUG: services/bus.py:65 stamps the HLC before the handler takes its "
+                "locks, so on PostgreSQL a writer that waited gets an older HLC than the "
+                "mutation it then depends on; take uow.outbox.next_seq() first, then stamp",
+            )
+        )
+    booking = hotel.book()
+    check_in = threading.Thread(target=hotel.check_in, args=(booking, "101"))
+    if on_postgres:  # hold the reservation's row lock so the check-in stamps, then waits
+        with factory(hotel)(hotel.property_id) as blocker:
+            blocker.reservations.get(booking.id, for_update=True)
+            check_in.start()
+            _wait_for_lock_waiter(hotel.node.engine)
+            hotel.run(c.SetRoomCondition(room_id=hotel.rooms["101"], condition=Condition.INSPECTED))
+    else:  # BEGIN IMMEDIATE serialises whole commands: the inspection simply goes second
+        check_in.start()
+        check_in.join(timeout=30)
+        hotel.run(c.SetRoomCondition(room_id=hotel.rooms["101"], condition=Condition.INSPECTED))
+    check_in.join(timeout=30)
+    mutations = hotel.node.bus.read(hotel.property_id, lambda uow: uow.outbox.all())  # type: ignore[attr-defined]
+    assert [m.name for m in mutations[-2:]] in (
+        ["set_room_condition", "check_in"],
+        ["check_in", "set_room_condition"],
+    )
+    hlc = {m.id: m.hlc for m in mutations}
+    assert [m.hlc for m in mutations] == sorted(hlc.values())
+    assert all(hlc[dep] < m.hlc for m in mutations for dep in m.deps)

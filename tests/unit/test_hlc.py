@@ -1,0 +1,175 @@
+"""Hybrid logical clock: never backwards, merges remote time, and its text sorts like it."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from yadori.sync.hlc import COUNTER_DIGITS, WALL_DIGITS, HybridClock, Timestamp
+
+WALLS = st.integers(min_value=0, max_value=10**WALL_DIGITS - 1)
+COUNTERS = st.integers(min_value=0, max_value=10**COUNTER_DIGITS - 1)
+NODES = st.text(min_size=1, max_size=8)
+TIMESTAMPS = st.builds(Timestamp, WALLS, COUNTERS, NODES)
+READINGS = st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=30)
+
+
+def wall(*readings: int) -> Callable[[], int]:
+    """A wall clock that reads the given milliseconds, then repeats the last one."""
+    values: Iterator[int] = iter(readings)
+    last = [readings[0]]
+
+    def read() -> int:
+        last[0] = next(values, last[0])
+        return last[0]
+
+    return read
+
+
+def test_first_timestamp_takes_the_wall_clock() -> None:
+    """A fresh clock stamps the wall time with counter zero and its own node."""
+    clock = HybridClock("edge1", wall(1_000))
+    assert clock.now() == Timestamp(1_000, 0, "edge1")
+    assert clock.last == Timestamp(1_000, 0, "edge1")
+
+
+def test_fresh_clock_starts_at_zero() -> None:
+    """Before anything happened, the last timestamp is the zero of this node."""
+    assert HybridClock("edge1", wall(5)).last == Timestamp(0, 0, "edge1")
+
+
+def test_counter_increments_within_the_same_millisecond() -> None:
+    """Several changes in one millisecond are told apart by the counter."""
+    clock = HybridClock("n", wall(7, 7, 7, 8))
+    assert [clock.now() for _ in range(4)] == [
+        Timestamp(7, 0, "n"),
+        Timestamp(7, 1, "n"),
+        Timestamp(7, 2, "n"),
+        Timestamp(8, 0, "n"),
+    ]
+
+
+def test_wall_clock_going_back_does_not_move_time_back() -> None:
+    """After an NTP step back, stamps keep the old wall time and count up."""
+    clock = HybridClock("n", wall(10_000, 4_000, 9_999, 10_001))
+    stamps = [clock.now() for _ in range(4)]
+    assert stamps == [
+        Timestamp(10_000, 0, "n"),
+        Timestamp(10_000, 1, "n"),
+        Timestamp(10_000, 2, "n"),
+        Timestamp(10_001, 0, "n"),
+    ]
+
+
+def test_restart_resumes_after_the_stored_last_timestamp() -> None:
+    """A clock restarted with its stored last timestamp never issues an earlier one."""
+    clock = HybridClock("n", wall(50), last=Timestamp(100, 3, "n"))
+    assert clock.now() == Timestamp(100, 4, "n")
+
+
+@given(READINGS)
+def test_now_is_strictly_monotonic_whatever_the_wall_clock_does(readings: list[int]) -> None:
+    """Any sequence of wall readings gives strictly increasing stamps, never behind the wall."""
+    clock = HybridClock("n", wall(*readings))
+    stamps = [clock.now() for _ in readings]
+    assert all(a < b for a, b in itertools.pairwise(stamps))
+    assert all(s.wall_ms >= r for s, r in zip(stamps, readings, strict=True))
+
+
+def test_observe_remote_ahead_jumps_to_its_time() -> None:
+    """A remote stamp from the future pulls this node's clock forward past it."""
+    clock = HybridClock("edge", wall(1_000))
+    assert clock.observe(Timestamp(5_000, 7, "central")) == Timestamp(5_000, 8, "edge")
+    assert clock.now() == Timestamp(5_000, 9, "edge")
+
+
+def test_observe_remote_behind_keeps_the_local_time() -> None:
+    """A stale remote stamp changes nothing but the counter rule."""
+    clock = HybridClock("edge", wall(9_000))
+    assert clock.observe(Timestamp(1_000, 42, "central")) == Timestamp(9_000, 0, "edge")
+
+
+def test_observe_remote_behind_after_local_stamps() -> None:
+    """When the local clock already stamped this millisecond, its counter goes on."""
+    clock = HybridClock("edge", wall(9_000))
+    clock.now()
+    clock.now()
+    assert clock.observe(Timestamp(1_000, 42, "central")) == Timestamp(9_000, 2, "edge")
+
+
+def test_observe_remote_equal_takes_the_larger_counter() -> None:
+    """Same millisecond on both sides: the next counter after the larger one."""
+    clock = HybridClock("edge", wall(3_000))
+    clock.now()
+    assert clock.observe(Timestamp(3_000, 5, "central")) == Timestamp(3_000, 6, "edge")
+    assert clock.observe(Timestamp(3_000, 2, "central")) == Timestamp(3_000, 7, "edge")
+
+
+def test_observe_when_the_wall_clock_is_ahead_of_both() -> None:
+    """If the wall clock passed both stamps, the counter restarts at zero."""
+    clock = HybridClock("edge", wall(9_000), last=Timestamp(100, 3, "edge"))
+    assert clock.observe(Timestamp(200, 9, "central")) == Timestamp(9_000, 0, "edge")
+
+
+@given(READINGS, st.lists(TIMESTAMPS, max_size=10), st.lists(st.booleans(), max_size=20))
+def test_every_stamp_sorts_after_everything_seen(
+    readings: list[int], remotes: list[Timestamp], steps: list[bool]
+) -> None:
+    """Interleaving now() and observe(), each result is later than all issued and observed."""
+    clock = HybridClock("me", wall(*readings))
+    pending = iter(remotes)
+    seen: list[tuple[int, int]] = []
+    for local in steps:
+        remote = None if local else next(pending, None)
+        stamp = clock.now() if remote is None else clock.observe(remote)
+        assert all((stamp.wall_ms, stamp.counter) > s for s in seen)
+        seen.append((stamp.wall_ms, stamp.counter))
+        if remote is not None:
+            assert stamp > remote
+            seen.append((remote.wall_ms, remote.counter))
+        assert clock.last == stamp
+
+
+def test_text_form_is_fixed_width() -> None:
+    """The text form zero-pads wall time and counter so strings sort like numbers."""
+    assert str(Timestamp(1_764_547_200_000, 3, "edge1")) == "001764547200000-000003-edge1"
+
+
+@given(TIMESTAMPS)
+def test_text_form_round_trips(stamp: Timestamp) -> None:
+    """parse(str(t)) gives t back, even for a node id that holds dashes."""
+    assert Timestamp.parse(str(stamp)) == stamp
+
+
+def test_node_with_dashes_round_trips() -> None:
+    """Node ids like edge-tky-1 survive the text form."""
+    stamp = Timestamp(1, 2, "edge-tky-1")
+    assert Timestamp.parse(str(stamp)) == stamp
+
+
+@given(TIMESTAMPS, TIMESTAMPS)
+def test_text_form_sorts_like_the_tuples(a: Timestamp, b: Timestamp) -> None:
+    """Comparing the stored strings gives the same order as comparing timestamps."""
+    assert (str(a) < str(b)) == (a < b)
+    assert (str(a) == str(b)) == (a == b)
+
+
+@given(st.lists(TIMESTAMPS, max_size=20))
+def test_sorting_texts_sorts_timestamps(stamps: list[Timestamp]) -> None:
+    """Sorting by text and sorting the timestamps give the same sequence."""
+    assert [Timestamp.parse(t) for t in sorted(map(str, stamps))] == sorted(stamps)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: hlc.py:26 pads the counter to 6 digits without a bound; from 1,000,000 "
+    "the text no longer sorts like the tuple",
+)
+def test_text_form_sorts_past_a_million_changes_in_one_millisecond() -> None:
+    """A counter that outgrows its digits must still sort after the smaller one, or be refused."""
+    small, big = Timestamp(5, 10**COUNTER_DIGITS - 1, "n"), Timestamp(5, 10**COUNTER_DIGITS, "n")
+    assert str(small) < str(big)
