@@ -1,4 +1,4 @@
-"""SIGKILL an edge in the middle of commands: every command has its rows and its mutation, or neither.
+"""SIGKILL an edge mid-command: each command has its rows and its mutation, or neither.
 
 A worker process runs commands in a loop against a real SQLite file (WAL, synchronous=FULL) and
 is killed with SIGKILL at random moments, more than twenty times, restarting on the same file.
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from support.hotel import TODAY, build_hotel
 
+from support.hotel import TODAY, build_hotel
 from yadori.bootstrap import NodeConfig, bootstrap
 from yadori.storage.repositories.outbox import mutation_from_row
 from yadori.storage.tables import folio_lines, outbox, reservations, rooms

@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 
 from yadori.domain.errors import (
-    DomainError,
     FolioClosed,
     FolioNotBalanced,
     InvalidInput,
@@ -197,16 +196,11 @@ def test_double_void_is_refused() -> None:
 
 def test_void_of_an_unknown_line_is_refused() -> None:
     """No void can be made for a line the folio does not have."""
-    with pytest.raises(DomainError, match="no line nope") as caught:
+    with pytest.raises(UnknownFolioLine, match="no line nope") as caught:
         folio(charge("c1", 1_000)).void_of("nope", "v-1", TODAY, "typo")
     assert caught.value.facts == {"line": "nope"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: folio.py:170 raises VoidRefused (409) for an unknown line; "
-    "UnknownFolioLine (404) exists for this and is never raised",
-)
 def test_void_of_an_unknown_line_is_not_found() -> None:
     """Voiding a line id the folio does not have is a not-found, like any unknown id."""
     with pytest.raises(UnknownFolioLine):
@@ -217,7 +211,7 @@ def test_void_of_an_unknown_line_is_not_found() -> None:
 def test_appending_a_void_of_an_unknown_line_is_refused(voids: str | None) -> None:
     """A hand-made void line naming no line of the folio is refused at append."""
     stray = FolioLine("v-1", LineKind.VOID, "misc", "x", 1_000, TODAY, voids=voids)
-    with pytest.raises(VoidRefused, match="no line"):
+    with pytest.raises(UnknownFolioLine, match="no line"):
         folio(charge("c1", 1_000)).append(stray)
 
 

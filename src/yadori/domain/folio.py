@@ -17,6 +17,7 @@ from yadori.domain.errors import (
     FolioNotBalanced,
     InvalidInput,
     ManagerOverrideRequired,
+    UnknownFolioLine,
     VoidRefused,
 )
 from yadori.domain.money import Rounding, Yen
@@ -153,6 +154,8 @@ class Folio:
 
     def settle(self, rounding: Rounding, override: ManagerOverride | None) -> Folio:
         """Close the folio at check-out; a balance other than zero needs a manager's override."""
+        if self.status is FolioStatus.SETTLED:
+            raise FolioClosed("the folio is already settled", folio=self.id)
         balance = self.balance(rounding)
         if balance != 0 and override is None:
             raise FolioNotBalanced(
@@ -167,7 +170,7 @@ class Folio:
         for line in self.lines:
             if line.id == line_id:
                 return line
-        raise VoidRefused(f"no line {line_id} on this folio", line=line_id)
+        raise UnknownFolioLine(f"no line {line_id} on this folio", line=line_id)
 
     def _check_void(self, void: FolioLine) -> None:
         original = self._line(void.voids or "")

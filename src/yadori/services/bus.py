@@ -65,7 +65,7 @@ class MessageBus:
             stamp = self._hlc.now()
             ctx = Context(actor=actor, at=_wall_time(stamp), node_prefix=self._node.prefix)
             result = handler(command, uow, ctx)
-            mutation = self._record(uow, command, actor, stamp)
+            mutation = self._record(uow, property_id, command, actor, stamp)
             uow.commit()
         return Outcome(result, mutation)
 
@@ -75,9 +75,10 @@ class MessageBus:
             return query(uow)
 
     def _record(
-        self, uow: UnitOfWork, command: Command, actor: Actor, stamp: Timestamp
+        self, uow: UnitOfWork, property_id: str, command: Command, actor: Actor, stamp: Timestamp
     ) -> Mutation:
-        keys = command.keys()
+        # Aggregate keys are scoped by property: a node may hold several (central does).
+        keys = [f"{property_id}/{key}" for key in command.keys()]  # noqa: SIM118 - not a dict
         mutation = make_mutation(
             id=new_id(),
             origin=self._node.node_id,

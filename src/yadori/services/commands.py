@@ -355,7 +355,7 @@ class CloseBusinessDay(Command):
     business_date: date
 
     def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
-        return ("business_date",)
+        return ("business_day:current",)
 
 
 COMMANDS: dict[str, type[Command]] = {
@@ -424,12 +424,23 @@ def _decode(hint: object, value: object) -> object:
 def _decode_plain(hint: type, value: object) -> object:
     if dataclasses.is_dataclass(hint):
         return _build(hint, value)
+    try:
+        return _convert(hint, value)
+    except (ValueError, ArithmeticError) as exc:
+        raise InvalidInput(
+            f"{value!r} is not a valid {hint.__name__}", field=hint.__name__
+        ) from exc
+
+
+def _convert(hint: type, value: object) -> object:
     if issubclass(hint, Enum):
         return hint(value)
-    if hint is date:
-        return date.fromisoformat(str(value))
-    if hint is Decimal:
-        return Decimal(str(value))
+    if hint in (date, Decimal):
+        if not isinstance(value, str):
+            raise ValueError(f"a {hint.__name__} travels as text")
+        return date.fromisoformat(value) if hint is date else Decimal(value)
+    if hint in (str, int, bool) and (type(value) is not hint):
+        raise ValueError(f"expected {hint.__name__}")
     return value
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import TypeAlias
@@ -32,23 +32,39 @@ def to_json(value: object) -> JSON:
     if isinstance(value, Enum):
         return to_json(value.value)
     if isinstance(value, Decimal):
-        return str(value)
+        return _decimal(value)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise NotCanonical("naive datetimes are not allowed: use UTC")
-        return value.isoformat()
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(k): to_json(v) for k, v in value.items()}
+        return {_key(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, bytes | bytearray):
+        raise NotCanonical("bytes have no canonical encoding: encode them as text first")
     if isinstance(value, Sequence):
         return [to_json(v) for v in value]
     raise NotCanonical(f"no canonical encoding for {type(value).__name__}")
 
 
+def _decimal(value: Decimal) -> str:
+    """One text per value: 0.1 and 0.10 are the same rate, so they encode the same."""
+    if not value.is_finite():
+        raise NotCanonical(f"{value} has no canonical encoding")
+    return format(value.normalize(), "f")
+
+
+def _key(key: object) -> str:
+    return str(key.value) if isinstance(key, Enum) else str(key)
+
+
 def encode(value: object) -> bytes:
     """The canonical bytes of a value."""
-    return orjson.dumps(to_json(value), option=orjson.OPT_SORT_KEYS)
+    try:
+        return orjson.dumps(to_json(value), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:  # an int beyond 64 bits, a lone surrogate
+        raise NotCanonical(str(exc)) from exc
 
 
 def decode(data: bytes | str) -> JSON:

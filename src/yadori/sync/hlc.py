@@ -22,6 +22,10 @@ class Timestamp:
     counter: int
     node: str
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.wall_ms < 10**WALL_DIGITS or not 0 <= self.counter < 10**COUNTER_DIGITS:
+            raise ValueError(f"HLC fields out of range: {self.wall_ms}, {self.counter}")
+
     def __str__(self) -> str:
         return f"{self.wall_ms:0{WALL_DIGITS}d}-{self.counter:0{COUNTER_DIGITS}d}-{self.node}"
 
@@ -51,7 +55,7 @@ class HybridClock:
         if wall > self._last.wall_ms:
             self._last = Timestamp(wall, 0, self._node)
         else:
-            self._last = Timestamp(self._last.wall_ms, self._last.counter + 1, self._node)
+            self._last = _tick(self._last.wall_ms, self._last.counter + 1, self._node)
         return self._last
 
     def observe(self, remote: Timestamp) -> Timestamp:
@@ -62,5 +66,12 @@ class HybridClock:
             counter = max(counter, self._last.counter)
         if wall == remote.wall_ms:
             counter = max(counter, remote.counter)
-        self._last = Timestamp(wall, counter + 1, self._node)
+        self._last = _tick(wall, counter + 1, self._node)
         return self._last
+
+
+def _tick(wall_ms: int, counter: int, node: str) -> Timestamp:
+    """A timestamp, moving to the next millisecond when the counter runs out of digits."""
+    if counter >= 10**COUNTER_DIGITS:
+        return Timestamp(wall_ms + 1, 0, node)
+    return Timestamp(wall_ms, counter, node)

@@ -96,7 +96,9 @@ async def cancel(
 
 
 @router.post("/reservations/{reservation_id}/no-show")
-async def no_show(bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str) -> ReservationOut:
+async def no_show(
+    bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str
+) -> ReservationOut:
     """Record that the guest never came."""
     return _run(bus, pid, MarkNoShow(reservation_id=reservation_id), actor)
 
