@@ -35,7 +35,6 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8600
-    property_code: Annotated[str, Field(min_length=1, max_length=16)] = "TKY1"
     sqlite_synchronous: str = "FULL"
     log_level: str = "INFO"
 

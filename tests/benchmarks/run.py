@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import bench_checkin  # noqa: E402
-from results import show, write  # noqa: E402
-from rich.console import Console  # noqa: E402
+import bench_checkin
+from results import show, write
+from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[2]
 

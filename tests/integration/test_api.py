@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 from starlette.testclient import TestClient
-from support.hotel import TODAY, Hotel, guest
 
+from support.hotel import TODAY, Hotel, guest
 from yadori.api.app import create_app
 from yadori.bootstrap import Yadori
 
