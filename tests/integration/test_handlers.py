@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import TypeVar
 
 import pytest
+import sqlalchemy as sa
 
 from support.hotel import ACTOR, TODAY, Hotel, build_hotel, guest
 from yadori.domain.errors import (
@@ -28,6 +29,7 @@ from yadori.domain.errors import (
     RoomNotAvailable,
     RoomNotReady,
     UnknownFolio,
+    UnknownFolioLine,
     VoidRefused,
 )
 from yadori.domain.folio import ChargeCategory, Folio, FolioLine, FolioStatus, ManagerOverride
@@ -42,6 +44,8 @@ from yadori.services import queries
 from yadori.services.bus import Outcome
 from yadori.services.commands import command_from
 from yadori.services.ports import UnitOfWork
+from yadori.storage.repositories.outbox import mutation_from_row
+from yadori.storage.tables import outbox
 from yadori.sync.mutation import Mutation
 
 T = TypeVar("T")
@@ -61,11 +65,18 @@ class Desk:
 
     def mutations(self) -> list[Mutation]:
         """Every mutation in the node's outbox, in seq order."""
-        return self.read(lambda uow: uow.outbox.all())  # type: ignore[attr-defined,no-any-return]
+        return [mutation for _, mutation in self.history()]
+
+    def history(self) -> list[tuple[str, Mutation]]:
+        """Every mutation in the node's outbox with the property it belongs to, in seq order."""
+        query = sa.select(outbox).order_by(outbox.c.seq)
+        rows = self.read(lambda uow: uow.connection.execute(query).all())  # type: ignore[attr-defined]
+        return [(row.property_id, mutation_from_row(row)) for row in rows]
 
     def run(self, command: c.Command) -> Outcome:
         """Run a command and check it appended exactly one well-formed mutation."""
-        before = self.mutations()
+        history = self.history()
+        before = [mutation for _, mutation in history]
         outcome = self.hotel.run(command)
         after = self.mutations()
         assert after[:-1] == before, "exactly one mutation is appended"
@@ -76,7 +87,7 @@ class Desk:
         assert command_from(mutation.name, mutation.args) == command
         assert (mutation.name, mutation.priority) == (command.name, command.priority)
         assert (mutation.origin, mutation.actor) == (self.hotel.node.config.node_id, ACTOR)
-        assert mutation.deps == expected_deps(before, command.keys())
+        assert mutation.deps == expected_deps(history, self.hotel.property_id, command.keys())
         assert all(mutation.hlc > m.hlc for m in before)
         return outcome
 
@@ -188,12 +199,15 @@ class Desk:
         )
 
 
-def expected_deps(history: list[Mutation], keys: tuple[str, ...]) -> tuple[str, ...]:
-    """The latest mutation of each key, by rebuilding every earlier command: the model."""
+def expected_deps(
+    history: list[tuple[str, Mutation]], property_id: str, keys: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The model: the property's latest earlier mutation of each key, from rebuilt commands."""
     heads: dict[str, str] = {}
-    for mutation in history:
-        touched = command_from(mutation.name, mutation.args).keys()
-        heads.update(dict.fromkeys(touched, mutation.id))
+    for owner, mutation in history:
+        if owner == property_id:
+            touched = command_from(mutation.name, mutation.args).keys()
+            heads.update(dict.fromkeys(touched, mutation.id))
     return tuple(dict.fromkeys(heads[k] for k in sorted(set(keys)) if k in heads))
 
 
@@ -213,15 +227,17 @@ def desk(hotel: Hotel) -> Desk:
 
 def test_setup_commands_each_left_one_replayable_mutation(desk: Desk) -> None:
     """The hotel's ten setup commands are seqs 1..10, each rebuildable, checksummed, chained."""
-    history = desk.mutations()
-    assert [m.seq for m in history] == list(range(1, 11))
-    assert [m.name for m in history[:3]] == ["create_property", *["create_room_type"] * 2]
-    for position, mutation in enumerate(history):
+    history = desk.history()
+    mutations = [mutation for _, mutation in history]
+    assert [m.seq for m in mutations] == list(range(1, 11))
+    assert [m.name for m in mutations[:3]] == ["create_property", *["create_room_type"] * 2]
+    for position, (owner, mutation) in enumerate(history):
         command = command_from(mutation.name, mutation.args)
+        assert owner == desk.hotel.property_id
         assert mutation.checksum_ok()
-        assert mutation.deps == expected_deps(history[:position], command.keys())
+        assert mutation.deps == expected_deps(history[:position], owner, command.keys())
     create_101 = desk.mutation_of("create_room", room_id=desk.hotel.rooms["101"])
-    assert create_101.deps == (history[1].id,)  # the room type it belongs to
+    assert create_101.deps == (mutations[1].id,)  # the room type it belongs to
 
 
 def test_book_fixes_each_nights_price_and_opens_an_empty_folio(desk: Desk) -> None:
@@ -450,7 +466,7 @@ def test_folio_refuses_invalid_postings(desk: Desk) -> None:
             InvalidInput,
         ),
         (void(posted.id, ""), InvalidInput),
-        (void(new_id(), "typo"), VoidRefused),
+        (void(new_id(), "typo"), UnknownFolioLine),
         (charge(line_id=posted.id), AlreadyExists),
         (charge(folio_id=new_id()), UnknownFolio),
     ]
@@ -656,6 +672,16 @@ def test_closing_the_same_business_day_twice_is_refused(desk: Desk) -> None:
     assert second.value(Property).business_date == D3
 
 
+def test_closing_one_property_does_not_depend_on_another(desk: Desk) -> None:
+    """Two hotels on one node keep separate aggregate heads: their day closes are unrelated."""
+    other = build_hotel(desk.hotel.node)
+    theirs = other.run(c.CloseBusinessDay(business_date=TODAY))
+    mine = desk.run(c.CloseBusinessDay(business_date=TODAY))
+    assert mine.mutation.deps == ()
+    assert theirs.mutation.deps == ()
+    assert desk.run(c.CloseBusinessDay(business_date=D2)).mutation.deps == (mine.mutation.id,)
+
+
 # --- known bugs ------------------------------------------------------------------------------
 
 
@@ -720,17 +746,3 @@ def test_check_out_succeeds_after_a_room_night_was_voided(desk: Desk) -> None:
     )
     override = ManagerOverride("manager-1", "comped night")
     desk.run(c.CheckOut(reservation_id=reservation.id, override=override))
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: CloseBusinessDay.keys() is the global 'business_date' (services/commands.py:"
-    "357) and outbox_heads has no property_id (storage/tables.py:211), so on central one "
-    "property's audit depends on another property's",
-)
-def test_closing_one_property_does_not_depend_on_another(desk: Desk) -> None:
-    """Two hotels on one node close their days independently."""
-    other = build_hotel(desk.hotel.node)
-    other.run(c.CloseBusinessDay(business_date=TODAY))
-    mine = desk.run(c.CloseBusinessDay(business_date=TODAY))
-    assert mine.mutation.deps == ()
