@@ -7,12 +7,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yadori.domain.accommodation_tax import Exemption
 from yadori.domain.fees import StayQuote
 from yadori.domain.folio import FolioLine
 from yadori.domain.registry import RegistryEntry
 from yadori.domain.reservations import Reservation
 from yadori.domain.rooms import Condition, Room, RoomType, Service
-from yadori.domain.taxes import TaxClass
+from yadori.domain.taxes import RateSummary, TaxClass
 from yadori.services.queries import FolioView, StayView
 
 Id = Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9a-fA-F-]{1,36}$")]
@@ -160,6 +161,7 @@ class GuestIn(In):
     nationality: Annotated[str, Field(max_length=200)] = ""
     passport_number: Annotated[str, Field(max_length=200)] = ""
     passport_copy_kept: bool = False
+    exemption: Exemption = Exemption.NONE
 
     def entry(self) -> RegistryEntry:
         return RegistryEntry(**self.model_dump())
@@ -286,6 +288,12 @@ class RateOut(BaseModel):
     tax: int
     net: int
 
+    @classmethod
+    def of(cls, r: RateSummary) -> RateOut:
+        return cls(
+            tax_class=r.tax_class.value, rate=str(r.rate), gross=r.gross, tax=r.tax, net=r.net
+        )
+
 
 class FolioOut(BaseModel):
     """A folio with its tax summary and balance."""
@@ -308,16 +316,7 @@ class FolioOut(BaseModel):
             reservation_id=v.folio.reservation_id,
             status=v.folio.status.value,
             lines=[LineOut.of(line) for line in v.folio.lines],
-            rates=[
-                RateOut(
-                    tax_class=r.tax_class.value,
-                    rate=str(r.rate),
-                    gross=r.gross,
-                    tax=r.tax,
-                    net=r.net,
-                )
-                for r in v.invoice.rates
-            ],
+            rates=[RateOut.of(r) for r in v.invoice.rates],
             total=v.invoice.total,
             paid=v.paid,
             balance=v.balance,
@@ -386,16 +385,7 @@ class QuoteOut(BaseModel):
                 )
                 for line in q.lines
             ],
-            rates=[
-                RateOut(
-                    tax_class=r.tax_class.value,
-                    rate=str(r.rate),
-                    gross=r.gross,
-                    tax=r.tax,
-                    net=r.net,
-                )
-                for r in q.invoice.rates
-            ],
+            rates=[RateOut.of(r) for r in q.invoice.rates],
             total=q.total,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -96,7 +97,7 @@ def central(
             port=port,
             host=host,
             db_url=db,
-            node_id=node_id or "central",
+            node_id=node_id or os.environ.get("YADORI_NODE_ID") or "central",
             data_dir=data_dir,
         )
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from yadori.domain.accommodation_tax import Exemption
 from yadori.domain.errors import InvalidInput, RegistryDataMissing
 
 MAX_FIELD_LENGTH = 200
@@ -25,6 +26,7 @@ class RegistryEntry:
     nationality: str = ""
     passport_number: str = ""
     passport_copy_kept: bool = False
+    exemption: Exemption = Exemption.NONE  # e.g. a school trip, where the city honours it
 
     def validate(self, position: int) -> None:
         """Raise, naming the field, when the Act's required data is missing or unusable."""
@@ -67,3 +69,9 @@ def validate_registry(entries: list[RegistryEntry], guests_expected: int) -> Non
         )
     for position, entry in enumerate(entries, start=1):
         entry.validate(position)
+
+
+def exemptions(entries: list[RegistryEntry]) -> tuple[int, Exemption]:
+    """How many registered guests claim an accommodation-tax exemption, and which one."""
+    claimed = [e.exemption for e in entries if e.exemption is not Exemption.NONE]
+    return len(claimed), (claimed[0] if claimed else Exemption.NONE)

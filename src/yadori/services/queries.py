@@ -116,7 +116,8 @@ def _unposted_quote(uow: UnitOfWork, folio: Folio) -> StayQuote | None:
     nights = [n for n in reservation.night_dates if n < through and n not in posted]
     if not nights:
         return None
-    return quote_stay(stay_of(prop, reservation, nights), fee_policy(prop))
+    registry = uow.reservations.registry(reservation.id)
+    return quote_stay(stay_of(prop, reservation, nights, registry), fee_policy(prop))
 
 
 def quote(

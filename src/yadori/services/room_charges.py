@@ -14,6 +14,7 @@ from yadori.domain.fees import FeeKind, FeeLine, FeePolicy, NightPrice, Stay, qu
 from yadori.domain.folio import ChargeCategory, FolioLine, LineKind
 from yadori.domain.ids import derived_id
 from yadori.domain.property import Property
+from yadori.domain.registry import RegistryEntry, exemptions
 from yadori.domain.reservations import Reservation
 from yadori.services.context import Context
 from yadori.services.ports import UnitOfWork
@@ -40,15 +41,28 @@ def fee_policy(prop: Property) -> FeePolicy:
     return FeePolicy(prop.service_charge_rate, prop.service_charge_rounding, prop.tax_rounding)
 
 
-def stay_of(prop: Property, reservation: Reservation, nights: list[date]) -> Stay:
-    """The fee-quote view of some nights of a reservation."""
+def stay_of(
+    prop: Property,
+    reservation: Reservation,
+    nights: list[date],
+    registry: list[RegistryEntry] | None = None,
+) -> Stay:
+    """The fee-quote view of some nights of a reservation; exemptions come from the registry."""
     wanted = set(nights)
     prices = tuple(
         NightPrice(n.night, n.amount, n.tax_included)
         for n in reservation.nights
         if n.night in wanted
     )
-    return Stay(municipality=prop.municipality, nights=prices, guests=reservation.adults)
+    entries = registry or []
+    exempt, exemption = exemptions(entries)
+    return Stay(
+        municipality=prop.municipality,
+        nights=prices,
+        guests=max(reservation.adults, len(entries)),
+        exempt_guests=exempt,
+        exemption=exemption,
+    )
 
 
 def post_room_nights(
@@ -61,7 +75,8 @@ def post_room_nights(
     nights = [n for n in reservation.night_dates if n < through and n not in posted]
     if not nights:
         return []
-    quote = quote_stay(stay_of(prop, reservation, nights), fee_policy(prop))
+    registry = uow.reservations.registry(reservation.id)
+    quote = quote_stay(stay_of(prop, reservation, nights, registry), fee_policy(prop))
     lines = [
         _folio_line(reservation.id, line, prop.business_date) for line in quote.lines if line.amount
     ]

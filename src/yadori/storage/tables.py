@@ -152,6 +152,7 @@ registry_entries = sa.Table(
     sa.Column("nationality", sa.String(200), nullable=False),
     sa.Column("passport_number", sa.String(200), nullable=False),
     sa.Column("passport_copy_kept", sa.Boolean, nullable=False),
+    sa.Column("exemption", sa.String(32), nullable=False),
     sa.Column("registered_at", UTCDateTime, nullable=False),
 )
 
@@ -211,7 +212,7 @@ outbox = sa.Table(
 outbox_heads = sa.Table(
     "outbox_heads",
     metadata,
-    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("mutation_id", ID, nullable=False),
 )
 

@@ -87,6 +87,8 @@ class SqlUnitOfWork:
             self._conn.close()
         if isinstance(exc, sa_exc.IntegrityError):
             raise _integrity_error(exc) from exc
+        if isinstance(exc, sa_exc.DataError):
+            raise InvalidInput(f"a value does not fit its column: {exc.orig}") from exc
         if isinstance(exc, sa_exc.OperationalError):
             raise StorageUnavailable(f"the database did not answer: {exc.orig}") from exc
 

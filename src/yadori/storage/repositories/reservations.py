@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from yadori.domain.accommodation_tax import Exemption
 from yadori.domain.errors import UnknownReservation
 from yadori.domain.registry import RegistryEntry
 from yadori.domain.reservations import ACTIVE, NightPrice, Reservation, ReservationStatus
@@ -180,6 +181,7 @@ class SqlReservations:
                 "nationality": e.nationality,
                 "passport_number": e.passport_number,
                 "passport_copy_kept": e.passport_copy_kept,
+                "exemption": e.exemption.value,
                 "registered_at": at,
             }
             for position, e in enumerate(entries, start=1)
@@ -203,6 +205,7 @@ class SqlReservations:
                 nationality=r.nationality,
                 passport_number=r.passport_number,
                 passport_copy_kept=r.passport_copy_kept,
+                exemption=Exemption(r.exemption),
             )
             for r in rows
         ]

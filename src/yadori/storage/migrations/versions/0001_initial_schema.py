@@ -53,7 +53,7 @@ def upgrade() -> None:
 
     op.create_table(
         "outbox_heads",
-        sa.Column("key", sa.String(length=80), nullable=False),
+        sa.Column("key", sa.String(length=128), nullable=False),
         sa.Column("mutation_id", sa.String(length=36), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_outbox_heads")),
     )
@@ -235,6 +235,7 @@ def upgrade() -> None:
         sa.Column("nationality", sa.String(length=200), nullable=False),
         sa.Column("passport_number", sa.String(length=200), nullable=False),
         sa.Column("passport_copy_kept", sa.Boolean(), nullable=False),
+        sa.Column("exemption", sa.String(length=32), nullable=False),
         sa.Column("registered_at", yadori.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["reservation_id"],
