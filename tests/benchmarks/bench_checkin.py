@@ -139,7 +139,7 @@ def over_http(workdir: Path) -> list[float]:
 
 
 def _entry(entry: RegistryEntry) -> dict[str, object]:
-    return dataclasses.asdict(entry)
+    return {k: getattr(v, "value", v) for k, v in dataclasses.asdict(entry).items()}
 
 
 def _wait(base: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx2
 
 from yadori.cli.demo_hotel import guests_for
+from yadori.sync.canonical import to_json
 
 CHARGES = (
     ("minibar", "ミネラルウォーター Mineral water", 300, "reduced"),
@@ -87,7 +88,7 @@ def check_in_arrivals(desk: Desk, report: DayReport, rng: random.Random) -> None
             continue
         free.remove(room)
         guests = guests_for(reservation["guest_name"], reservation["adults"], rng)
-        body = {"room_id": room["id"], "guests": [dataclasses.asdict(g) for g in guests]}
+        body = {"room_id": room["id"], "guests": [to_json(dataclasses.asdict(g)) for g in guests]}
         desk.post(f"/reservations/{reservation['id']}/check-in", body)
         report.checked_in += 1
 
