@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from support.hotel import TODAY, Hotel, build_hotel, guest
+from yadori.domain.accommodation_tax import Exemption
 from yadori.domain.errors import (
     AlreadyExists,
     NotFound,
@@ -403,6 +404,7 @@ def test_registry_keeps_guests_in_order_with_every_field(hotel: Hotel) -> None:
         nationality="US",
         passport_number="X1234567",
         passport_copy_kept=True,
+        exemption=Exemption.SCHOOL_TRIP,
     )
     entries = [guest(0), foreign, guest(2)]
     with unit(hotel) as uow:

@@ -30,11 +30,13 @@ from yadori.domain.errors import (
     RoomNotReady,
     UnknownFolio,
     UnknownFolioLine,
+    UnknownRoomType,
     VoidRefused,
 )
 from yadori.domain.folio import ChargeCategory, Folio, FolioLine, FolioStatus, ManagerOverride
 from yadori.domain.ids import new_id
 from yadori.domain.property import Property
+from yadori.domain.rates import RatePlan
 from yadori.domain.registry import RegistryEntry
 from yadori.domain.reservations import Reservation, ReservationStatus
 from yadori.domain.rooms import Condition, Room, Service
@@ -240,15 +242,73 @@ def test_setup_commands_each_left_one_replayable_mutation(desk: Desk) -> None:
     assert create_101.deps == (mutations[1].id,)  # the room type it belongs to
 
 
+def test_setup_commands_add_types_rooms_and_plans_and_refuse_unknown_types(desk: Desk) -> None:
+    """Room types, rooms and plans are created through the bus; bad references are refused."""
+    suite = new_id()
+    desk.run(
+        c.CreateRoomType(
+            room_type_id=suite, code="STE", name_ja="スイート", name_en="Suite", max_occupancy=4
+        )
+    )
+    room = desk.run(c.CreateRoom(room_id=new_id(), number="301", room_type_id=suite, floor=3))
+    plan = c.CreateRatePlan(
+        rate_plan_id=new_id(),
+        code="NET",
+        name_ja="税抜",
+        name_en="Net",
+        tax_included=False,
+        prices=(c.Price(suite, 50_000), c.Price(suite, 80_000, D4)),
+    )
+    created = desk.run(plan)
+    assert room.value(Room).room_type_id == suite
+    assert created.value(RatePlan).price(suite, D4) == 80_000
+    refusals: list[tuple[c.Command, type[DomainError]]] = [
+        (
+            c.CreateRoom(room_id=new_id(), number="302", room_type_id=new_id(), floor=3),
+            UnknownRoomType,
+        ),
+        (c.CreateRoom(room_id=new_id(), number="301", room_type_id=suite, floor=3), AlreadyExists),
+        (
+            c.CreateRatePlan(
+                rate_plan_id=new_id(),
+                code="X",
+                name_ja="x",
+                name_en="x",
+                prices=(c.Price(new_id(), 1),),
+            ),
+            UnknownRoomType,
+        ),
+        (
+            c.CreateRatePlan(
+                rate_plan_id=new_id(),
+                code="Y",
+                name_ja="y",
+                name_en="y",
+                prices=(c.Price(suite, -1),),
+            ),
+            InvalidInput,
+        ),
+        (
+            c.CreateRoomType(
+                room_type_id=new_id(), code="STE", name_ja="重複", name_en="Dup", max_occupancy=1
+            ),
+            AlreadyExists,
+        ),
+    ]
+    for cmd, error in refusals:
+        desk.refuse(cmd, error)
+    assert desk.free("STE", D1) == 1
+
+
 def test_book_fixes_each_nights_price_and_opens_an_empty_folio(desk: Desk) -> None:
     """A booking across the override night prices it at ¥16,500; its folio is open and empty."""
-    reservation, mutation = desk.book(arrival=D3, nights=3)
+    reservation, mutation = desk.book(arrival=D4, nights=3)
     prefix = desk.hotel.node.config.node_prefix
     assert reservation.number == f"{prefix}-000001"
     assert [(n.night, n.amount) for n in reservation.nights] == [
-        (D3, 11_000),
-        (D3 + timedelta(1), 16_500),
-        (D3 + timedelta(2), 11_000),
+        (D4, 11_000),
+        (D4 + timedelta(1), 16_500),  # the plan's date override (tests/support/hotel.py)
+        (D4 + timedelta(2), 11_000),
     ]
     assert desk.reservation(reservation.id) == reservation
     folio = desk.read(lambda uow: uow.folios.for_reservation(reservation.id))
@@ -733,7 +793,7 @@ def test_cleaning_a_room_depends_on_the_check_out_that_left_it_dirty(desk: Desk)
     strict=True,
     reason="BUG: a voided room night counts as not posted (domain/folio.py:126 reads "
     "live_lines), so check-out and the night audit re-post it under the same derived line id "
-    "(services/room_charges.py:79) and fail with AlreadyExists: the guest cannot leave and "
+    "(services/room_charges.py:94) and fail with AlreadyExists: the guest cannot leave and "
     "the whole hotel's audit is blocked",
 )
 def test_check_out_succeeds_after_a_room_night_was_voided(desk: Desk) -> None:
