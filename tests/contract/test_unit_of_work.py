@@ -169,19 +169,8 @@ def test_a_reference_to_nothing_raises_invalid_input(hotel: Hotel) -> None:
         assert isinstance(raised.value.__cause__, sa_exc.IntegrityError)
 
 
-def test_a_value_too_long_for_its_column_is_invalid_input_on_both_backends(
-    hotel: Hotel, request: pytest.FixtureRequest
-) -> None:
+def test_a_value_too_long_for_its_column_is_invalid_input_on_both_backends(hotel: Hotel) -> None:
     """A 300-character guest name is refused with InvalidInput, the same on both backends."""
-    if hotel.node.engine.dialect.name == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG: SQLite ignores VARCHAR lengths, so the edge stores a 300-character "
-                "guest name that central refuses (DataError -> InvalidInput) when the mutation "
-                "is replayed; domain/reservations.py:70 checks no length (registry.py does)",
-            )
-        )
     before = len(hotel.node.bus.read(hotel.property_id, lambda uow: uow.outbox.all()))  # type: ignore[attr-defined]
     with pytest.raises(InvalidInput):
         hotel.book(name="宿" * 300)
@@ -282,46 +271,41 @@ def test_concurrent_charges_on_one_folio_all_land_in_order(hotel: Hotel) -> None
     assert {m.args["line_id"] for m in charges} == {line.id for line in folio.lines}
 
 
-def _wait_for_lock_waiter(engine: sa.Engine) -> None:
-    """Return once a session of this PostgreSQL database waits on a row lock."""
+def _wait_for_lock_waiter(engine: sa.Engine, waiters: int = 1) -> None:
+    """Return once ``waiters`` sessions of this PostgreSQL database wait on a row lock."""
     query = sa.text(
         "SELECT count(*) FROM pg_stat_activity "
         "WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
     for _ in range(500):
         with engine.connect() as conn:
-            if conn.execute(query).scalar_one():
+            if conn.execute(query).scalar_one() >= waiters:
                 return
         threading.Event().wait(0.01)
     pytest.fail("the blocked writer never waited on the lock")
 
 
-def test_a_mutation_is_stamped_after_the_mutations_it_depends_on(
-    hotel: Hotel, request: pytest.FixtureRequest
-) -> None:
-    """HLCs grow with seq and every dep's HLC is older, even when a writer waits for a lock."""
-    on_postgres = hotel.node.engine.dialect.name == "postgresql"
-    if on_postgres:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG: services/bus.py:65 stamps the HLC before the handler takes its "
-                "locks, so on PostgreSQL a writer that waited gets an older HLC than the "
-                "mutation it then depends on; take uow.outbox.next_seq() first, then stamp",
-            )
-        )
+def test_a_mutation_is_stamped_after_the_mutations_it_depends_on(hotel: Hotel) -> None:
+    """HLCs grow with seq and every dep's HLC is older, even when writers wait for locks."""
     booking = hotel.book()
     check_in = threading.Thread(target=hotel.check_in, args=(booking, "101"))
-    if on_postgres:  # hold the reservation's row lock so the check-in stamps, then waits
+    inspect = threading.Thread(
+        target=hotel.run,
+        args=(c.SetRoomCondition(room_id=hotel.rooms["101"], condition=Condition.INSPECTED),),
+    )
+    if hotel.node.engine.dialect.name == "postgresql":
+        # The check-in takes its sequence number, then waits on the reservation's row lock;
+        # the inspection then waits behind it for the node's sequence.
         with factory(hotel)(hotel.property_id) as blocker:
             blocker.reservations.get(booking.id, for_update=True)
             check_in.start()
             _wait_for_lock_waiter(hotel.node.engine)
-            hotel.run(c.SetRoomCondition(room_id=hotel.rooms["101"], condition=Condition.INSPECTED))
-    else:  # BEGIN IMMEDIATE serialises whole commands: the inspection simply goes second
+            inspect.start()
+            _wait_for_lock_waiter(hotel.node.engine, waiters=2)
+    else:  # BEGIN IMMEDIATE serialises whole commands
         check_in.start()
-        check_in.join(timeout=30)
-        hotel.run(c.SetRoomCondition(room_id=hotel.rooms["101"], condition=Condition.INSPECTED))
+        inspect.start()
+    inspect.join(timeout=30)
     check_in.join(timeout=30)
     mutations = hotel.node.bus.read(hotel.property_id, lambda uow: uow.outbox.all())  # type: ignore[attr-defined]
     assert [m.name for m in mutations[-2:]] in (
@@ -333,21 +317,9 @@ def test_a_mutation_is_stamped_after_the_mutations_it_depends_on(
     assert all(hlc[dep] < m.hlc for m in mutations for dep in m.deps)
 
 
-def test_two_units_taking_a_new_counters_first_values_both_succeed(
-    hotel: Hotel, request: pytest.FixtureRequest
-) -> None:
+def test_two_units_taking_a_new_counters_first_values_both_succeed(hotel: Hotel) -> None:
     """The first value of a fresh counter, taken by two writers at once: 1 and 2, no error."""
     on_postgres = hotel.node.engine.dialect.name == "postgresql"
-    if on_postgres:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG: storage/repositories/outbox.py:57-69 next_counter() does UPDATE, "
-                "then INSERT when no row was updated; two PostgreSQL writers both insert and the "
-                "second fails with AlreadyExists (a sync replay would be rejected for good); "
-                "use INSERT … ON CONFLICT (scope, name) DO UPDATE SET value = value + 1 RETURNING",
-            )
-        )
     units = factory(hotel)
     taken: list[int | BaseException] = []
 

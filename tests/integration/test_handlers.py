@@ -7,6 +7,7 @@ every aggregate it touches. Each refused command must append nothing (``Desk.ref
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import TypeVar
@@ -71,14 +72,18 @@ class Desk:
 
     def history(self) -> list[tuple[str, Mutation]]:
         """Every mutation in the node's outbox with the property it belongs to, in seq order."""
+        return [(owner, mutation) for owner, mutation, _ in self.records()]
+
+    def records(self) -> list[tuple[str, Mutation, list[str]]]:
+        """Outbox rows: property, mutation, and the aggregates recorded beside it."""
         query = sa.select(outbox).order_by(outbox.c.seq)
         rows = self.read(lambda uow: uow.connection.execute(query).all())  # type: ignore[attr-defined]
-        return [(row.property_id, mutation_from_row(row)) for row in rows]
+        return [(r.property_id, mutation_from_row(r), json.loads(r.aggregates)) for r in rows]
 
     def run(self, command: c.Command) -> Outcome:
         """Run a command and check it appended exactly one well-formed mutation."""
-        history = self.history()
-        before = [mutation for _, mutation in history]
+        records = self.records()
+        before = [mutation for _, mutation, _ in records]
         outcome = self.hotel.run(command)
         after = self.mutations()
         assert after[:-1] == before, "exactly one mutation is appended"
@@ -89,7 +94,10 @@ class Desk:
         assert command_from(mutation.name, mutation.args) == command
         assert (mutation.name, mutation.priority) == (command.name, command.priority)
         assert (mutation.origin, mutation.actor) == (self.hotel.node.config.node_id, ACTOR)
-        assert mutation.deps == expected_deps(history, self.hotel.property_id, command.keys())
+        recorded = self.records()[-1][2]
+        pid = self.hotel.property_id
+        assert {f"{pid}/{key}" for key in command.aggregates()} <= set(recorded)
+        assert mutation.deps == expected_deps(records, recorded)
         assert all(mutation.hlc > m.hlc for m in before)
         return outcome
 
@@ -202,14 +210,12 @@ class Desk:
 
 
 def expected_deps(
-    history: list[tuple[str, Mutation]], property_id: str, keys: tuple[str, ...]
+    records: list[tuple[str, Mutation, list[str]]], keys: list[str]
 ) -> tuple[str, ...]:
-    """The model: the property's latest earlier mutation of each key, from rebuilt commands."""
+    """The model: the latest earlier mutation of each (property-scoped) aggregate key."""
     heads: dict[str, str] = {}
-    for owner, mutation in history:
-        if owner == property_id:
-            touched = command_from(mutation.name, mutation.args).keys()
-            heads.update(dict.fromkeys(touched, mutation.id))
+    for _, mutation, touched in records:
+        heads.update(dict.fromkeys(touched, mutation.id))
     return tuple(dict.fromkeys(heads[k] for k in sorted(set(keys)) if k in heads))
 
 
@@ -229,15 +235,16 @@ def desk(hotel: Hotel) -> Desk:
 
 def test_setup_commands_each_left_one_replayable_mutation(desk: Desk) -> None:
     """The hotel's ten setup commands are seqs 1..10, each rebuildable, checksummed, chained."""
-    history = desk.history()
-    mutations = [mutation for _, mutation in history]
+    records = desk.records()
+    mutations = [mutation for _, mutation, _ in records]
     assert [m.seq for m in mutations] == list(range(1, 11))
     assert [m.name for m in mutations[:3]] == ["create_property", *["create_room_type"] * 2]
-    for position, (owner, mutation) in enumerate(history):
+    for position, (owner, mutation, touched) in enumerate(records):
         command = command_from(mutation.name, mutation.args)
         assert owner == desk.hotel.property_id
         assert mutation.checksum_ok()
-        assert mutation.deps == expected_deps(history[:position], owner, command.keys())
+        assert {f"{owner}/{key}" for key in command.aggregates()} <= set(touched)
+        assert mutation.deps == expected_deps(records[:position], touched)
     create_101 = desk.mutation_of("create_room", room_id=desk.hotel.rooms["101"])
     assert create_101.deps == (mutations[1].id,)  # the room type it belongs to
 
@@ -326,7 +333,8 @@ def test_book_with_a_room_holds_it_and_refuses_a_clash(desk: Desk) -> None:
     error = desk.refuse(desk.booking(arrival=D2, room="101"), RoomNotAvailable)
     assert error.facts["nights"] == [D2.isoformat()]
     assert desk.free("STD", D2) == 3  # the refused booking took nothing
-    assert mutation.deps == ()
+    room_made = desk.mutation_of("create_room", room_id=desk.hotel.rooms["101"])
+    assert mutation.deps == (room_made.id,)  # the hold depends on the room, nothing else
 
 
 def test_assign_room_holds_every_night_and_depends_on_the_booking(desk: Desk) -> None:
@@ -737,20 +745,16 @@ def test_closing_one_property_does_not_depend_on_another(desk: Desk) -> None:
     other = build_hotel(desk.hotel.node)
     theirs = other.run(c.CloseBusinessDay(business_date=TODAY))
     mine = desk.run(c.CloseBusinessDay(business_date=TODAY))
-    assert mine.mutation.deps == ()
-    assert theirs.mutation.deps == ()
+    opened = desk.mutation_of("create_property", property_id=desk.hotel.property_id)
+    assert mine.mutation.deps == (opened.id,)  # its own property's last change, not theirs
+    assert opened.id not in theirs.mutation.deps
+    assert len(theirs.mutation.deps) == 1
     assert desk.run(c.CloseBusinessDay(business_date=D2)).mutation.deps == (mine.mutation.id,)
 
 
-# --- known bugs ------------------------------------------------------------------------------
+# --- dependencies through what handlers change, and comped nights ------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: CreateReservation.keys() (services/commands.py:147) omits the folio it "
-    "creates, so the first posting to a folio has no deps and can be applied before the "
-    "folio exists; add f'folio:{self.folio_id}' to the keys",
-)
 def test_the_first_charge_depends_on_the_mutation_that_created_the_folio(desk: Desk) -> None:
     """A charge on a new folio depends on the booking that opened the folio."""
     reservation, created = desk.book()
@@ -758,12 +762,6 @@ def test_the_first_charge_depends_on_the_mutation_that_created_the_folio(desk: D
     assert created.id in charge.mutation.deps
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: PostRoomCharges/CheckOut/CloseBusinessDay append folio lines but their keys "
-    "(services/commands.py:341,227,357) do not name the folio, so a void of a posted room "
-    "night does not depend on the posting that made the line",
-)
 def test_a_void_of_a_room_night_depends_on_the_posting_of_that_night(desk: Desk) -> None:
     """Voiding a room line depends on the mutation that posted it."""
     reservation, folio_id = desk.in_house()
@@ -775,11 +773,6 @@ def test_a_void_of_a_room_night_depends_on_the_posting_of_that_night(desk: Desk)
     assert posted.mutation.id in void.mutation.deps
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: CheckOut.keys() (services/commands.py:227) omits the room that check-out "
-    "leaves dirty, so cleaning it depends on the check-in instead of the check-out",
-)
 def test_cleaning_a_room_depends_on_the_check_out_that_left_it_dirty(desk: Desk) -> None:
     """Housekeeping's 'clean' follows the departure that made the room dirty."""
     reservation, folio_id = desk.in_house("101")
@@ -789,13 +782,6 @@ def test_cleaning_a_room_depends_on_the_check_out_that_left_it_dirty(desk: Desk)
     assert out.mutation.id in clean.mutation.deps
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a voided room night counts as not posted (domain/folio.py:126 reads "
-    "live_lines), so check-out and the night audit re-post it under the same derived line id "
-    "(services/room_charges.py:94) and fail with AlreadyExists: the guest cannot leave and "
-    "the whole hotel's audit is blocked",
-)
 def test_check_out_succeeds_after_a_room_night_was_voided(desk: Desk) -> None:
     """A comped (voided) room night does not stop the guest from checking out."""
     reservation, folio_id = desk.in_house()

@@ -194,15 +194,15 @@ def test_keys_name_the_aggregates_with_a_kind_prefix(
     cmd: c.Command, request: pytest.FixtureRequest
 ) -> None:
     """Every command touches at least one aggregate, each named ``kind:id``."""
-    keys = cmd.keys()
+    keys = cmd.aggregates()
     assert keys
     assert all(isinstance(k, str) and re.fullmatch(r"[a-z_]+:.+", k) for k in keys), keys
 
 
 def test_check_in_touches_the_room_only_when_named() -> None:
     """A check-in into the already assigned room depends on the reservation alone."""
-    assert c.CheckIn(reservation_id="res-1").keys() == ("reservation:res-1",)
-    assert c.CheckIn(reservation_id="res-1", room_id="r-1").keys() == (
+    assert c.CheckIn(reservation_id="res-1").aggregates() == ("reservation:res-1",)
+    assert c.CheckIn(reservation_id="res-1", room_id="r-1").aggregates() == (
         "reservation:res-1",
         "room:r-1",
     )
@@ -210,7 +210,7 @@ def test_check_in_touches_the_room_only_when_named() -> None:
 
 def test_bare_command_touches_nothing() -> None:
     """The base command names no aggregate and travels in the log lane."""
-    assert c.Command().keys() == ()
+    assert c.Command().aggregates() == ()
     assert c.Command.priority is Priority.LOG
 
 

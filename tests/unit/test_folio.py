@@ -215,8 +215,8 @@ def test_appending_a_void_of_an_unknown_line_is_refused(voids: str | None) -> No
         folio(charge("c1", 1_000)).append(stray)
 
 
-def test_posted_nights_ignore_voided_lines_and_other_categories() -> None:
-    """Only live charges of the category with a night count as posted."""
+def test_posted_nights_count_voided_nights_but_not_other_categories() -> None:
+    """A night charged in the category counts even once voided (a comped night is not re-posted)."""
     account = folio(
         charge("r1", 12_000, category=ChargeCategory.ROOM, night=TODAY),
         charge("r2", 12_000, category=ChargeCategory.ROOM, night=TOMORROW),
@@ -224,7 +224,7 @@ def test_posted_nights_ignore_voided_lines_and_other_categories() -> None:
         charge("m1", 500, category=ChargeCategory.ROOM),
     )
     account = void(account, "r2")
-    assert account.posted_nights(ChargeCategory.ROOM) == {TODAY}
+    assert account.posted_nights(ChargeCategory.ROOM) == {TODAY, TOMORROW}
     assert account.posted_nights(ChargeCategory.SERVICE_CHARGE) == {TODAY}
     assert account.posted_nights(ChargeCategory.ACCOMMODATION_TAX) == set()
 

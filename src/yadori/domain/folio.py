@@ -20,6 +20,7 @@ from yadori.domain.errors import (
     UnknownFolioLine,
     VoidRefused,
 )
+from yadori.domain.limits import CODE, TEXT, check_lengths
 from yadori.domain.money import Rounding, Yen
 from yadori.domain.taxes import InvoiceTax, TaxableAmount, TaxClass, invoice_tax
 
@@ -120,11 +121,16 @@ class Folio:
         return self.invoice(rounding).total - self.paid()
 
     def posted_nights(self, category: ChargeCategory) -> set[date]:
-        """The nights that already carry a live charge of that category."""
+        """The nights ever charged in that category, voided or not.
+
+        A voided room night (a night given free) stays off the bill: it is never posted again.
+        """
         return {
             line.night
-            for line in self.live_lines()
-            if line.night is not None and line.category == category.value
+            for line in self.lines
+            if line.kind is LineKind.CHARGE
+            and line.night is not None
+            and line.category == category.value
         }
 
     def append(self, line: FolioLine) -> Folio:
@@ -164,6 +170,10 @@ class Folio:
             )
         if override is not None and not override.reason.strip():
             raise ManagerOverrideRequired("a manager override needs a reason", field="reason")
+        if override is not None:
+            check_lengths(
+                {"reason": (override.reason, TEXT), "manager_id": (override.manager_id, 4 * CODE)}
+            )
         return replace(self, status=FolioStatus.SETTLED, override=override)
 
     def _line(self, line_id: str) -> FolioLine:
@@ -181,6 +191,7 @@ class Folio:
 
 
 def _validate_amount(line: FolioLine) -> None:
+    check_lengths({"description": (line.description, TEXT), "category": (line.category, 2 * CODE)})
     if line.kind is LineKind.CHARGE and line.amount <= 0:
         raise InvalidInput("a charge must be a positive amount of yen", field="amount")
     if line.kind in (LineKind.PAYMENT, LineKind.ADJUSTMENT) and line.amount == 0:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from yadori.domain.errors import InvalidInput, NoRateForNight
+from yadori.domain.limits import CODE, NAME, check_lengths
 from yadori.domain.money import Yen
 
 
@@ -23,6 +24,13 @@ class RatePlan:
     overrides: Mapping[tuple[str, date], Yen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_lengths(
+            {
+                "code": (self.code, 2 * CODE),
+                "name_ja": (self.name_ja, NAME),
+                "name_en": (self.name_en, NAME),
+            }
+        )
         prices = [*self.base_prices.values(), *self.overrides.values()]
         if any(p < 0 for p in prices):
             raise InvalidInput(f"rate plan {self.code} has a negative price", field="price")

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from enum import Enum
 
 from yadori.domain.errors import InvalidInput, InvalidReservationTransition, RoomNotAvailable
+from yadori.domain.limits import NAME, check_length
 from yadori.domain.money import Yen
 
 
@@ -69,6 +70,7 @@ class Reservation:
     def __post_init__(self) -> None:
         if not self.guest_name.strip():
             raise InvalidInput("the guest's name is required", field="guest_name")
+        check_length("guest_name", self.guest_name, NAME)
         if self.departure <= self.arrival:
             raise InvalidInput("departure must be after arrival", field="departure")
         if self.adults < 1:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from yadori.domain.errors import InvalidInput, InvalidRoomTransition, RoomNotReady
+from yadori.domain.limits import CODE, NAME, TEXT, check_lengths
 
 
 class Occupancy(Enum):
@@ -50,6 +51,17 @@ class RoomType:
     name_en: str
     max_occupancy: int
 
+    def __post_init__(self) -> None:
+        check_lengths(
+            {
+                "code": (self.code, CODE),
+                "name_ja": (self.name_ja, NAME),
+                "name_en": (self.name_en, NAME),
+            }
+        )
+        if self.max_occupancy < 1:
+            raise InvalidInput("a room type sleeps at least one guest", field="max_occupancy")
+
 
 @dataclass(frozen=True, slots=True)
 class Room:
@@ -64,6 +76,13 @@ class Room:
     service: Service = Service.IN_SERVICE
     service_reason: str = ""
     version: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.number.strip():
+            raise InvalidInput("a room needs a number", field="number")
+        check_lengths(
+            {"number": (self.number, CODE), "service_reason": (self.service_reason, TEXT)}
+        )
 
     @property
     def status_code(self) -> str:

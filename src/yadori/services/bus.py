@@ -62,10 +62,13 @@ class MessageBus:
         """Run the command; its rows and its mutation are committed together or not at all."""
         handler = HANDLERS[type(command)]
         with self._uow_factory(property_id) as uow:
+            # The sequence is taken first: its row lock orders this node's writers, so the HLC
+            # stamped next grows with the sequence even when writers wait for each other.
+            seq = uow.outbox.next_seq()
             stamp = self._hlc.now()
             ctx = Context(actor=actor, at=_wall_time(stamp), node_prefix=self._node.prefix)
             result = handler(command, uow, ctx)
-            mutation = self._record(uow, property_id, command, actor, stamp)
+            mutation = self._record(uow, property_id, command, actor, stamp, seq)
             uow.commit()
         return Outcome(result, mutation)
 
@@ -74,15 +77,23 @@ class MessageBus:
         with self._uow_factory(property_id, read_only=True) as uow:
             return query(uow)
 
-    def _record(
-        self, uow: UnitOfWork, property_id: str, command: Command, actor: Actor, stamp: Timestamp
+    def _record(  # noqa: PLR0917 - private, one call site
+        self,
+        uow: UnitOfWork,
+        property_id: str,
+        command: Command,
+        actor: Actor,
+        stamp: Timestamp,
+        seq: int,
     ) -> Mutation:
-        # Aggregate keys are scoped by property: a node may hold several (central does).
-        keys = [f"{property_id}/{key}" for key in command.keys()]  # noqa: SIM118 - not a dict
+        # What the command declares and what its handler actually changed; scoped by property,
+        # since a node may hold several (central does).
+        aggregates = set(command.aggregates()) | uow.touched()
+        keys = [f"{property_id}/{key}" for key in sorted(aggregates)]
         mutation = make_mutation(
             id=new_id(),
             origin=self._node.node_id,
-            seq=uow.outbox.next_seq(),
+            seq=seq,
             hlc=str(stamp),
             name=command.name,
             args=command.args(),

@@ -33,8 +33,12 @@ class Command:
     name: ClassVar[str] = ""
     priority: ClassVar[Priority] = Priority.LOG
 
-    def keys(self) -> tuple[str, ...]:
-        """Aggregates this command changes; later commands on them depend on it."""
+    def aggregates(self) -> tuple[str, ...]:
+        """Aggregates this command changes; later commands on them depend on it.
+
+        The unit of work adds every aggregate the handler actually changed, so this names what
+        is known before the handler runs (and what a refused command would have touched).
+        """
         return ()
 
     def args(self) -> dict[str, JSON]:
@@ -64,7 +68,7 @@ class CreateProperty(Command):
     service_charge_rounding: Rounding = Rounding.FLOOR
     tax_rounding: Rounding = Rounding.FLOOR
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"property:{self.property_id}",)
 
 
@@ -80,7 +84,7 @@ class CreateRoomType(Command):
     name_en: str
     max_occupancy: int
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"room_type:{self.room_type_id}",)
 
 
@@ -95,7 +99,7 @@ class CreateRoom(Command):
     room_type_id: str
     floor: int
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"room:{self.room_id}", f"room_type:{self.room_type_id}")
 
 
@@ -121,7 +125,7 @@ class CreateRatePlan(Command):
     tax_included: bool = True
     prices: tuple[Price, ...] = ()
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"rate_plan:{self.rate_plan_id}",)
 
 
@@ -144,8 +148,8 @@ class CreateReservation(Command):
     rate_plan_id: str
     room_id: str | None = None
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
-        return (f"reservation:{self.reservation_id}",)
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"reservation:{self.reservation_id}", f"folio:{self.folio_id}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,7 +161,7 @@ class CancelReservation(Command):
     reservation_id: str
     reason: str = ""
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"reservation:{self.reservation_id}",)
 
 
@@ -169,7 +173,7 @@ class MarkNoShow(Command):
     priority: ClassVar[Priority] = Priority.STAY
     reservation_id: str
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"reservation:{self.reservation_id}",)
 
 
@@ -182,7 +186,7 @@ class AssignRoom(Command):
     reservation_id: str
     room_id: str
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"reservation:{self.reservation_id}", f"room:{self.room_id}")
 
 
@@ -196,7 +200,7 @@ class CheckIn(Command):
     room_id: str | None = None
     guests: tuple[RegistryEntry, ...] = ()
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         rooms = (f"room:{self.room_id}",) if self.room_id else ()
         return (f"reservation:{self.reservation_id}", *rooms)
 
@@ -211,7 +215,7 @@ class MoveRoom(Command):
     to_room_id: str
     reason: str = ""
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"reservation:{self.reservation_id}", f"room:{self.to_room_id}")
 
 
@@ -224,7 +228,7 @@ class CheckOut(Command):
     reservation_id: str
     override: ManagerOverride | None = None
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"reservation:{self.reservation_id}",)
 
 
@@ -241,7 +245,7 @@ class SetRoomCondition(Command):
     condition: Condition
     base_version: int | None = None
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"room:{self.room_id}",)
 
 
@@ -256,7 +260,7 @@ class SetRoomService(Command):
     reason: str = ""
     base_version: int | None = None
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"room:{self.room_id}",)
 
 
@@ -277,7 +281,7 @@ class PostCharge(Command):
     tax_class: TaxClass = TaxClass.STANDARD
     tax_included: bool = True
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"folio:{self.folio_id}",)
 
 
@@ -293,7 +297,7 @@ class PostPayment(Command):
     amount: Yen
     description: str = ""
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"folio:{self.folio_id}",)
 
 
@@ -310,7 +314,7 @@ class PostAdjustment(Command):
     tax_class: TaxClass = TaxClass.STANDARD
     tax_included: bool = True
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"folio:{self.folio_id}",)
 
 
@@ -325,7 +329,7 @@ class VoidLine(Command):
     void_line_id: str
     reason: str
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"folio:{self.folio_id}",)
 
 
@@ -338,7 +342,7 @@ class PostRoomCharges(Command):
     reservation_id: str
     through: date
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"reservation:{self.reservation_id}",)
 
 
@@ -354,7 +358,7 @@ class CloseBusinessDay(Command):
     priority: ClassVar[Priority] = Priority.PAYMENT
     business_date: date
 
-    def keys(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return ("business_day:current",)
 
 

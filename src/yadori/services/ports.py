@@ -257,6 +257,10 @@ class UnitOfWork(Protocol):
         """Make every change of this unit of work durable at once."""
         ...
 
+    def touched(self) -> frozenset[str]:
+        """Every aggregate the repositories changed so far (``room:<id>``, ``folio:<id>`` …)."""
+        ...
+
 
 class UnitOfWorkFactory(Protocol):
     """Opens a unit of work on the node's database, scoped to one property."""

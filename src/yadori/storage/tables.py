@@ -200,6 +200,7 @@ outbox = sa.Table(
     sa.Column("name", sa.String(64), nullable=False),
     sa.Column("args", sa.Text, nullable=False),
     sa.Column("deps", sa.Text, nullable=False),
+    sa.Column("aggregates", sa.Text, nullable=False),
     sa.Column("priority", sa.SmallInteger, nullable=False),
     sa.Column("staff_id", sa.String(64), nullable=False),
     sa.Column("token_id", sa.String(64), nullable=False),

@@ -53,6 +53,7 @@ class SqlUnitOfWork:
         self._read_only = read_only
         self._conn: sa.Connection | None = None
         self._tx: sa.RootTransaction | None = None
+        self._touched: set[str] = set()
 
     def __enter__(self) -> Self:
         try:
@@ -62,12 +63,13 @@ class SqlUnitOfWork:
         except sa_exc.OperationalError as exc:
             raise StorageUnavailable(f"the database cannot be reached: {exc.orig}") from exc
         self._conn = conn
-        self.properties = SqlProperties(conn, self.property_id)
-        self.room_types = SqlRoomTypes(conn, self.property_id)
-        self.rooms = SqlRooms(conn, self.property_id)
-        self.rate_plans = SqlRatePlans(conn, self.property_id)
-        self.reservations = SqlReservations(conn, self.property_id)
-        self.folios = SqlFolios(conn, self.property_id)
+        pid, touched = self.property_id, self._touched
+        self.properties = SqlProperties(conn, pid, touched)
+        self.room_types = SqlRoomTypes(conn, pid, touched)
+        self.rooms = SqlRooms(conn, pid, touched)
+        self.rate_plans = SqlRatePlans(conn, pid, touched)
+        self.reservations = SqlReservations(conn, pid, touched)
+        self.folios = SqlFolios(conn, pid, touched)
         self.outbox = SqlOutbox(conn, self.property_id, self._now())
         self.counters = SqlCounters(conn, self.property_id)
         return self
@@ -101,6 +103,10 @@ class SqlUnitOfWork:
             raise _integrity_error(exc) from exc
         except sa_exc.OperationalError as exc:
             raise StorageUnavailable(f"the commit failed: {exc.orig}") from exc
+
+    def touched(self) -> frozenset[str]:
+        """Every aggregate a repository changed in this unit of work (``room:<id>`` …)."""
+        return frozenset(self._touched)
 
     @property
     def connection(self) -> sa.Connection:

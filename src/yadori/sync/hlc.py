@@ -7,6 +7,7 @@ in the same order as the tuples, so it can be stored and compared as a string.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ class HybridClock:
         self._node = node
         self._wall_ms = wall_ms
         self._last = last or Timestamp(0, 0, node)
+        self._lock = threading.Lock()  # one node's threads share its clock
 
     @property
     def last(self) -> Timestamp:
@@ -51,6 +53,10 @@ class HybridClock:
 
     def now(self) -> Timestamp:
         """A timestamp later than every one issued or observed before."""
+        with self._lock:
+            return self._now()
+
+    def _now(self) -> Timestamp:
         wall = self._wall_ms()
         if wall > self._last.wall_ms:
             self._last = Timestamp(wall, 0, self._node)
@@ -60,6 +66,10 @@ class HybridClock:
 
     def observe(self, remote: Timestamp) -> Timestamp:
         """Merge a remote timestamp so that what this node does next sorts after it."""
+        with self._lock:
+            return self._observe(remote)
+
+    def _observe(self, remote: Timestamp) -> Timestamp:
         wall = max(self._wall_ms(), self._last.wall_ms, remote.wall_ms)
         counter = -1
         if wall == self._last.wall_ms:

@@ -15,8 +15,9 @@ from yadori.storage.tables import folio_lines, folios
 class SqlFolios:
     """Folios of one property."""
 
-    def __init__(self, conn: sa.Connection, property_id: str) -> None:
+    def __init__(self, conn: sa.Connection, property_id: str, touched: set[str]) -> None:
         self._conn = conn
+        self._touched = touched
         self._property_id = property_id
 
     def get(self, folio_id: str, *, for_update: bool = False) -> Folio:
@@ -29,6 +30,7 @@ class SqlFolios:
 
     def add(self, folio: Folio) -> None:
         """Create an empty folio."""
+        self._touched.add(f"folio:{folio.id}")
         self._conn.execute(
             sa.insert(folios).values(
                 id=folio.id,
@@ -40,6 +42,7 @@ class SqlFolios:
 
     def append(self, folio_id: str, line: FolioLine, *, actor: str, at: datetime) -> None:
         """Append a line at the next position; lines are never updated."""
+        self._touched.add(f"folio:{folio_id}")
         position = self._conn.execute(
             sa.select(sa.func.coalesce(sa.func.max(folio_lines.c.position), 0) + 1).where(
                 folio_lines.c.folio_id == folio_id
@@ -66,6 +69,7 @@ class SqlFolios:
 
     def set_status(self, folio: Folio) -> None:
         """Store the status, and the manager override that allowed it, if any."""
+        self._touched.add(f"folio:{folio.id}")
         override = folio.override
         self._conn.execute(
             sa.update(folios)

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from yadori.storage.tables import counters, outbox, outbox_heads
 from yadori.sync import canonical
@@ -17,13 +17,15 @@ NODE_SCOPE = "node"
 PENDING = "pending"
 
 # Statements built once (see rooms.py).
-_COUNTER_NEXT = (
-    sa.update(counters)
-    .where(counters.c.scope == sa.bindparam("b_scope"), counters.c.name == sa.bindparam("b_name"))
-    .values(value=counters.c.value + 1)
+_COUNTER_NEXT = {
+    name: dialect.insert(counters)
+    .on_conflict_do_update(
+        index_elements=[counters.c.scope, counters.c.name],
+        set_={"value": counters.c.value + 1},
+    )
     .returning(counters.c.value)
-)
-_COUNTER_INSERT = sa.insert(counters)
+    for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", pg_dialect))
+}
 _HEADS = (
     sa.select(outbox_heads.c.mutation_id)
     .where(outbox_heads.c.key.in_(sa.bindparam("keys", expanding=True)))
@@ -31,14 +33,11 @@ _HEADS = (
 )
 _OUTBOX_INSERT = sa.insert(outbox)
 _HEAD_UPSERT = {
-    "sqlite": sqlite_insert(outbox_heads).on_conflict_do_update(
+    name: dialect.insert(outbox_heads).on_conflict_do_update(
         index_elements=[outbox_heads.c.key],
-        set_={"mutation_id": sqlite_insert(outbox_heads).excluded.mutation_id},
-    ),
-    "postgresql": pg_insert(outbox_heads).on_conflict_do_update(
-        index_elements=[outbox_heads.c.key],
-        set_={"mutation_id": pg_insert(outbox_heads).excluded.mutation_id},
-    ),
+        set_={"mutation_id": dialect.insert(outbox_heads).excluded.mutation_id},
+    )
+    for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", pg_dialect))
 }
 
 
@@ -55,18 +54,13 @@ class SqlCounters:
 
 
 def next_counter(conn: sa.Connection, scope: str, name: str) -> int:
-    """Increment a counter row (creating it at 1) and return the new value."""
-    where = (counters.c.scope == scope) & (counters.c.name == name)
-    value = conn.execute(
-        sa.update(counters)
-        .where(where)
-        .values(value=counters.c.value + 1)
-        .returning(counters.c.value)
-    ).scalar()
-    if value is None:
-        conn.execute(sa.insert(counters).values(scope=scope, name=name, value=1))
-        return 1
-    return int(value)
+    """Increment a counter (creating it at 1) in one statement, and return the new value.
+
+    An upsert, so two writers taking the first value of a new counter queue on the row
+    instead of one of them failing on the primary key.
+    """
+    params = {"scope": scope, "name": name, "value": 1}
+    return int(conn.execute(_COUNTER_NEXT[conn.dialect.name], params).scalar_one())
 
 
 class SqlOutbox:
@@ -91,17 +85,12 @@ class SqlOutbox:
 
     def append(self, mutation: Mutation, keys: Iterable[str]) -> None:
         """Store the mutation and make it the head of each aggregate it touched."""
-        self._conn.execute(
-            sa.insert(outbox).values(**outbox_row(mutation, self._property_id, self._now))
-        )
-        for key in sorted(set(keys)):
-            updated = self._conn.execute(
-                sa.update(outbox_heads)
-                .where(outbox_heads.c.key == key)
-                .values(mutation_id=mutation.id)
-            )
-            if updated.rowcount == 0:
-                self._conn.execute(sa.insert(outbox_heads).values(key=key, mutation_id=mutation.id))
+        aggregates = sorted(set(keys))
+        row = outbox_row(mutation, self._property_id, self._now, aggregates)
+        self._conn.execute(_OUTBOX_INSERT, row)
+        heads = [{"key": key, "mutation_id": mutation.id} for key in aggregates]
+        if heads:
+            self._conn.execute(_HEAD_UPSERT[self._conn.dialect.name], heads)
 
     def pending_count(self) -> int:
         """Mutations not yet acknowledged by central."""
@@ -117,8 +106,14 @@ class SqlOutbox:
         return [mutation_from_row(r) for r in rows]
 
 
-def outbox_row(mutation: Mutation, property_id: str, now: datetime) -> dict[str, object]:
-    """The outbox row of a mutation; args and deps as canonical JSON text."""
+def outbox_row(
+    mutation: Mutation, property_id: str, now: datetime, aggregates: list[str]
+) -> dict[str, object]:
+    """The outbox row of a mutation; args, deps and the aggregates it touched as JSON text.
+
+    The aggregates are kept beside the mutation (not in its checksummed fields): the sync's
+    rebase needs to know which pending mutations touch a pulled row.
+    """
     return {
         "seq": mutation.seq,
         "id": mutation.id,
@@ -128,6 +123,7 @@ def outbox_row(mutation: Mutation, property_id: str, now: datetime) -> dict[str,
         "name": mutation.name,
         "args": canonical.encode(mutation.args).decode(),
         "deps": canonical.encode(list(mutation.deps)).decode(),
+        "aggregates": canonical.encode(aggregates).decode(),
         "priority": int(mutation.priority),
         "staff_id": mutation.actor.staff_id,
         "token_id": mutation.actor.token_id,

@@ -12,8 +12,9 @@ from yadori.storage.tables import rate_base_prices, rate_overrides, rate_plans
 class SqlRatePlans:
     """Rate plans of one property."""
 
-    def __init__(self, conn: sa.Connection, property_id: str) -> None:
+    def __init__(self, conn: sa.Connection, property_id: str, touched: set[str]) -> None:
         self._conn = conn
+        self._touched = touched
         self._property_id = property_id
 
     def get(self, rate_plan_id: str) -> RatePlan:
@@ -31,6 +32,7 @@ class SqlRatePlans:
 
     def add(self, plan: RatePlan) -> None:
         """Create a plan and its prices."""
+        self._touched.add(f"rate_plan:{plan.id}")
         self._conn.execute(
             sa.insert(rate_plans).values(
                 id=plan.id,

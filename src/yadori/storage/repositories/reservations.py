@@ -50,8 +50,9 @@ _REGISTER = sa.insert(registry_entries)
 class SqlReservations:
     """Reservations of one property."""
 
-    def __init__(self, conn: sa.Connection, property_id: str) -> None:
+    def __init__(self, conn: sa.Connection, property_id: str, touched: set[str]) -> None:
         self._conn = conn
+        self._touched = touched
         self._property_id = property_id
 
     def get(self, reservation_id: str, *, for_update: bool = False) -> Reservation:
@@ -64,6 +65,7 @@ class SqlReservations:
 
     def add(self, reservation: Reservation) -> None:
         """Create the reservation and one price line per night."""
+        self._touched.add(f"reservation:{reservation.id}")
         self._conn.execute(
             sa.insert(reservations).values(
                 property_id=self._property_id, **_reservation_row(reservation)
@@ -86,6 +88,7 @@ class SqlReservations:
 
     def save(self, reservation: Reservation) -> None:
         """Store the reservation's status, room and version."""
+        self._touched.add(f"reservation:{reservation.id}")
         values = _reservation_row(reservation)
         values["b_id"] = values.pop("id")
         self._conn.execute(_SAVE, values)
@@ -128,6 +131,7 @@ class SqlReservations:
         wanted = list(nights)
         if not wanted:
             return
+        self._touched.update((f"reservation:{reservation_id}", f"room:{room_id}"))
         self._drop_holds(reservation_id, wanted)
         self._conn.execute(
             _HOLD,
@@ -139,6 +143,7 @@ class SqlReservations:
         wanted = list(nights)
         if not wanted:
             return
+        self._touched.add(f"reservation:{reservation_id}")
         self._drop_holds(reservation_id, wanted)
         self._conn.execute(
             sa.update(reservation_nights)
@@ -169,6 +174,7 @@ class SqlReservations:
         self, reservation_id: str, entries: Iterable[RegistryEntry], at: datetime
     ) -> None:
         """Record the registry of a check-in, replacing any earlier one of the stay."""
+        self._touched.add(f"reservation:{reservation_id}")
         self._conn.execute(_DROP_REGISTRY, {"rid": reservation_id})
         rows = [
             {

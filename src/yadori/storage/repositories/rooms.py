@@ -23,8 +23,9 @@ _ROOM_INSERT = sa.insert(rooms)
 class SqlProperties:
     """The property a unit of work is scoped to."""
 
-    def __init__(self, conn: sa.Connection, property_id: str) -> None:
+    def __init__(self, conn: sa.Connection, property_id: str, touched: set[str]) -> None:
         self._conn = conn
+        self._touched = touched
         self._id = property_id
 
     def get(self) -> Property:
@@ -47,10 +48,12 @@ class SqlProperties:
 
     def add(self, prop: Property) -> None:
         """Create the property."""
+        self._touched.add(f"property:{prop.id}")
         self._conn.execute(sa.insert(properties).values(**_property_row(prop)))
 
     def save(self, prop: Property) -> None:
         """Store a changed property."""
+        self._touched.add(f"property:{prop.id}")
         values = _property_row(prop)
         del values["id"]
         self._conn.execute(sa.update(properties).where(properties.c.id == prop.id).values(values))
@@ -74,8 +77,9 @@ def _property_row(prop: Property) -> dict[str, object]:
 class SqlRoomTypes:
     """Room types of one property."""
 
-    def __init__(self, conn: sa.Connection, property_id: str) -> None:
+    def __init__(self, conn: sa.Connection, property_id: str, touched: set[str]) -> None:
         self._conn = conn
+        self._touched = touched
         self._property_id = property_id
 
     def get(self, room_type_id: str) -> RoomType:
@@ -92,6 +96,7 @@ class SqlRoomTypes:
 
     def add(self, room_type: RoomType) -> None:
         """Create a room type."""
+        self._touched.add(f"room_type:{room_type.id}")
         self._conn.execute(
             sa.insert(room_types).values(
                 id=room_type.id,
@@ -115,8 +120,9 @@ def _room_type(row: sa.Row[tuple[object, ...]]) -> RoomType:
 class SqlRooms:
     """Rooms of one property with their housekeeping status."""
 
-    def __init__(self, conn: sa.Connection, property_id: str) -> None:
+    def __init__(self, conn: sa.Connection, property_id: str, touched: set[str]) -> None:
         self._conn = conn
+        self._touched = touched
         self._property_id = property_id
 
     def get(self, room_id: str, *, for_update: bool = False) -> Room:
@@ -133,10 +139,12 @@ class SqlRooms:
 
     def add(self, room: Room) -> None:
         """Create a room."""
+        self._touched.add(f"room:{room.id}")
         self._conn.execute(_ROOM_INSERT, {"property_id": self._property_id, **_room_row(room)})
 
     def save(self, room: Room) -> None:
         """Store the room's status and version."""
+        self._touched.add(f"room:{room.id}")
         values = _room_row(room)
         values["b_id"] = values.pop("id")
         self._conn.execute(_ROOM_SAVE, values)

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("args", sa.Text(), nullable=False),
         sa.Column("deps", sa.Text(), nullable=False),
+        sa.Column("aggregates", sa.Text(), nullable=False),
         sa.Column("priority", sa.SmallInteger(), nullable=False),
         sa.Column("staff_id", sa.String(length=64), nullable=False),
         sa.Column("token_id", sa.String(length=64), nullable=False),
