@@ -133,9 +133,13 @@ class Folio:
             and line.category == category.value
         }
 
-    def append(self, line: FolioLine) -> Folio:
-        """Add a line after checking it fits the folio's rules."""
-        if self.status is FolioStatus.SETTLED:
+    def append(self, line: FolioLine, *, merging: bool = False) -> Folio:
+        """Add a line after checking it fits the folio's rules.
+
+        ``merging``: a line made elsewhere reaches a folio settled here; append-only data never
+        conflicts, so it is kept (the caller opens a ticket).
+        """
+        if self.status is FolioStatus.SETTLED and not merging:
             raise FolioClosed("the folio was settled at check-out", folio=self.id)
         _validate_amount(line)
         if line.kind is LineKind.VOID:
@@ -175,6 +179,14 @@ class Folio:
                 {"reason": (override.reason, TEXT), "manager_id": (override.manager_id, 4 * CODE)}
             )
         return replace(self, status=FolioStatus.SETTLED, override=override)
+
+    def settled_anyway(self) -> Folio:
+        """Close the folio as a merged check-out did, whatever its balance (a ticket says why)."""
+        return replace(self, status=FolioStatus.SETTLED)
+
+    def is_voided(self, line_id: str) -> bool:
+        """Whether a void of that line is already on the folio."""
+        return any(line.voids == line_id for line in self.lines)
 
     def _line(self, line_id: str) -> FolioLine:
         for line in self.lines:

@@ -93,6 +93,10 @@ class Reservation:
             )
         return replace(self, status=to, version=self.version + 1)
 
+    def forced(self, to: ReservationStatus) -> Reservation:
+        """The status a merge decided (by lifecycle order), whatever the transition table says."""
+        return replace(self, status=to, version=self.version + 1)
+
     def assign(self, room_id: str) -> Reservation:
         """Put the reservation in a room (the caller checked the room is free)."""
         if self.status not in ACTIVE:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from yadori.domain.conflicts import RegisterStamp
 from yadori.domain.errors import InvalidInput, InvalidRoomTransition, RoomNotReady
 from yadori.domain.limits import CODE, NAME, TEXT, check_lengths
 
@@ -36,6 +37,9 @@ class Service(Enum):
     OUT_OF_SERVICE = "out_of_service"
     OUT_OF_ORDER = "out_of_order"
 
+
+NO_STAMP = RegisterStamp(0, "", "")
+"""The stamp of a room nobody has written since it was made."""
 
 _CONDITION_LETTER = {Condition.DIRTY: "D", Condition.CLEAN: "C", Condition.INSPECTED: "I"}
 _SERVICE_CODE = {Service.OUT_OF_SERVICE: "OOS", Service.OUT_OF_ORDER: "OOO"}
@@ -76,6 +80,7 @@ class Room:
     service: Service = Service.IN_SERVICE
     service_reason: str = ""
     version: int = 1
+    stamp: RegisterStamp = NO_STAMP
 
     def __post_init__(self) -> None:
         if not self.number.strip():
@@ -129,6 +134,18 @@ class Room:
                 f"room {self.number} is occupied: move the guest before OOO", room=self.number
             )
         return self._next(service=service, service_reason=reason.strip())
+
+    def stamped(self, stamp: RegisterStamp) -> Room:
+        """The same status, recorded as last written by ``stamp`` (for the register rule)."""
+        return replace(self, stamp=stamp)
+
+    def vacated(self) -> Room:
+        """A merge found the guest gone: vacant and dirty whatever its status said."""
+        return self._next(occupancy=Occupancy.VACANT, condition=Condition.DIRTY)
+
+    def forced_occupied(self) -> Room:
+        """A merge found a guest in the room: occupied whatever its status said."""
+        return self._next(occupancy=Occupancy.OCCUPIED)
 
     def _next(self, **changes: object) -> Room:
         return replace(self, version=self.version + 1, **changes)  # type: ignore[arg-type]

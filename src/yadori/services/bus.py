@@ -3,17 +3,23 @@
 This is the only way anything writes the hotel's tables. The handler changes rows through the
 unit of work; the bus then seals a mutation (DESIGN §3) and appends it to the outbox through the
 same unit of work, and commits both at once. If anything fails, neither is kept.
+
+``replay`` runs a mutation made at another node with the same handler, merging by the conflict
+rules (DESIGN §5): that is how central applies what an edge did offline.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TypeVar
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Protocol, TypeVar
 
-from yadori.domain.ids import new_id
-from yadori.services.commands import Command
+from yadori.domain.conflicts import SYSTEM_PRIORITY, Conflict, RegisterStamp
+from yadori.domain.ids import derived_id, new_id
+from yadori.services.commands import Command, CreateProperty, command_from
 from yadori.services.context import Context
 from yadori.services.handlers.registry import HANDLERS
 from yadori.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -25,10 +31,19 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Node:
-    """The node that runs the bus: its id (the mutation origin) and number prefix."""
+    """The node that runs the bus: its id (the mutation origin), number prefix and role."""
 
     node_id: str
     prefix: str
+    role: str = "edge"
+
+
+class Publisher(Protocol):
+    """What central does after every command: publish the changed aggregates to the feed."""
+
+    def publish(self, uow: UnitOfWork, aggregates: set[str]) -> None:
+        """Write the current state of each aggregate to the change feed."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,37 +60,119 @@ class Outcome:
         return self.result
 
 
+class ReplayResult(Enum):
+    """How a mutation made elsewhere was applied here (DESIGN §4)."""
+
+    APPLIED = "applied"
+    APPLIED_WITH_CHANGES = "applied_with_changes"
+    CONFLICT = "conflict"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """A replay's result: changes made otherwise, and tickets opened."""
+
+    result: ReplayResult
+    changes: dict[str, object]
+    tickets: tuple[str, ...]
+    aggregates: frozenset[str]
+
+
 class MessageBus:
     """Runs commands at one node, each with its mutation, atomically."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, node: Node, hlc: HybridClock) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        node: Node,
+        hlc: HybridClock,
+        publisher: Publisher | None = None,
+    ) -> None:
         self._uow_factory = uow_factory
         self._node = node
         self._hlc = hlc
+        self._publisher = publisher
 
     @property
     def node(self) -> Node:
         """The node this bus runs at."""
         return self._node
 
+    @property
+    def hlc(self) -> HybridClock:
+        """The node's hybrid logical clock."""
+        return self._hlc
+
     def execute(self, property_id: str, command: Command, actor: Actor) -> Outcome:
         """Run the command; its rows and its mutation are committed together or not at all."""
-        handler = HANDLERS[type(command)]
         with self._uow_factory(property_id) as uow:
             # The sequence is taken first: its row lock orders this node's writers, so the HLC
             # stamped next grows with the sequence even when writers wait for each other.
             seq = uow.outbox.next_seq()
             stamp = self._hlc.now()
-            ctx = Context(actor=actor, at=_wall_time(stamp), node_prefix=self._node.prefix)
-            result = handler(command, uow, ctx)
-            mutation = self._record(uow, property_id, command, actor, stamp, seq)
+            issued_on = command.issued_on or _business_date(uow, command)
+            ctx = self._context(actor, stamp, issued_on, replay=False)
+            result = HANDLERS[type(command)](command, uow, ctx)
+            recorded = _with_resolved(command, issued_on, ctx.resolved)
+            mutation = self._record(uow, property_id, recorded, actor, (stamp, seq), ctx)
+            self._publish(uow, ctx)
             uow.commit()
         return Outcome(result, mutation)
+
+    def replay(self, property_id: str, mutation: Mutation, system: str) -> Replayed:
+        """Apply a mutation made at another node, merging by the conflict rules.
+
+        Domain errors propagate (the caller records the mutation as rejected); conflicts found
+        while merging become tickets, committed with the mutation's effects.
+        """
+        command = command_from(mutation.name, mutation.args)
+        remote = Timestamp.parse(mutation.hlc)
+        self._hlc.observe(remote)
+        with self._uow_factory(property_id) as uow:
+            issued_on = command.issued_on or _business_date(uow, command)
+            priority = SYSTEM_PRIORITY.get(system, 0)
+            ctx = Context(
+                actor=mutation.actor,
+                at=_wall_time(remote),
+                node_prefix=mutation.origin,
+                business_date=issued_on,
+                stamp=RegisterStamp(priority, mutation.hlc, mutation.origin),
+                replay=True,
+            )
+            HANDLERS[type(command)](command, uow, ctx)
+            tickets = tuple(
+                _open_ticket(uow, mutation.id, n, c, ctx.at) for n, c in enumerate(ctx.conflicts)
+            )
+            self._publish(uow, ctx)
+            touched = uow.touched()
+            uow.commit()
+        result = ReplayResult.APPLIED
+        if ctx.changes:
+            result = ReplayResult.APPLIED_WITH_CHANGES
+        if tickets:
+            result = ReplayResult.CONFLICT
+        return Replayed(result, dict(ctx.changes), tickets, touched)
 
     def read(self, property_id: str, query: Callable[[UnitOfWork], T]) -> T:
         """Run a read-only query in its own transaction, never taking the write lock."""
         with self._uow_factory(property_id, read_only=True) as uow:
             return query(uow)
+
+    def _context(self, actor: Actor, stamp: Timestamp, issued_on: date, *, replay: bool) -> Context:
+        priority = SYSTEM_PRIORITY.get(self._node.role, 0)
+        return Context(
+            actor=actor,
+            at=_wall_time(stamp),
+            node_prefix=self._node.prefix,
+            business_date=issued_on,
+            stamp=RegisterStamp(priority, str(stamp), self._node.node_id),
+            replay=replay,
+        )
+
+    def _publish(self, uow: UnitOfWork, ctx: Context) -> None:
+        if self._publisher is not None:
+            self._publisher.publish(uow, set(uow.touched()))
 
     def _record(  # noqa: PLR0917 - private, one call site
         self,
@@ -83,13 +180,14 @@ class MessageBus:
         property_id: str,
         command: Command,
         actor: Actor,
-        stamp: Timestamp,
-        seq: int,
+        when: tuple[Timestamp, int],
+        ctx: Context,
     ) -> Mutation:
-        # What the command declares and what its handler actually changed; scoped by property,
-        # since a node may hold several (central does).
-        aggregates = set(command.aggregates()) | uow.touched()
+        # What the command declares, what its handler changed and what it read on purpose;
+        # scoped by property, since a node may hold several (central does).
+        aggregates = set(command.aggregates()) | uow.touched() | ctx.read
         keys = [f"{property_id}/{key}" for key in sorted(aggregates)]
+        stamp, seq = when
         mutation = make_mutation(
             id=new_id(),
             origin=self._node.node_id,
@@ -103,6 +201,24 @@ class MessageBus:
         )
         uow.outbox.append(mutation, keys)
         return mutation
+
+
+def _business_date(uow: UnitOfWork, command: Command) -> date:
+    if isinstance(command, CreateProperty):
+        return command.business_date
+    return uow.properties.get().business_date
+
+
+def _with_resolved(command: Command, issued_on: date, resolved: dict[str, object]) -> Command:
+    return dataclasses.replace(command, issued_on=issued_on, **resolved)
+
+
+def _open_ticket(
+    uow: UnitOfWork, mutation_id: str, n: int, conflict: Conflict, at: datetime
+) -> str:
+    ticket_id = derived_id(mutation_id, f"ticket/{n}")
+    uow.tickets.open(ticket_id, conflict, at)
+    return ticket_id
 
 
 def _wall_time(stamp: Timestamp) -> datetime:

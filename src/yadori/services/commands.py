@@ -32,6 +32,8 @@ class Command:
 
     name: ClassVar[str] = ""
     priority: ClassVar[Priority] = Priority.LOG
+    issued_on: date | None = None
+    """The business date the command was issued on; the bus fills it, a replay reuses it."""
 
     def aggregates(self) -> tuple[str, ...]:
         """Aggregates this command changes; later commands on them depend on it.
@@ -147,6 +149,8 @@ class CreateReservation(Command):
     room_type_id: str
     rate_plan_id: str
     room_id: str | None = None
+    number: str | None = None  # resolved at the issuing node, reused by a replay
+    prices: tuple[Yen, ...] | None = None  # the nightly prices quoted, resolved likewise
 
     def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"reservation:{self.reservation_id}", f"folio:{self.folio_id}")
@@ -357,6 +361,7 @@ class CloseBusinessDay(Command):
     name: ClassVar[str] = "close_business_day"
     priority: ClassVar[Priority] = Priority.PAYMENT
     business_date: date
+    reservations: tuple[str, ...] | None = None  # the stays charged, resolved at the issuer
 
     def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return ("business_day:current",)

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from yadori.domain.conflicts import Conflict, ConflictTicket, TicketStatus
 from yadori.domain.folio import Folio, FolioLine
 from yadori.domain.property import Property
 from yadori.domain.rates import RatePlan
@@ -193,6 +194,26 @@ class Outbox(Protocol):
         ...
 
 
+class TicketRepository(Protocol):
+    """Conflict tickets: opened by merges, resolved by staff."""
+
+    def open(self, ticket_id: str, conflict: Conflict, at: datetime) -> None:
+        """Open a ticket for a conflict found while merging."""
+        ...
+
+    def get(self, ticket_id: str) -> ConflictTicket:
+        """One ticket; raises NotFound."""
+        ...
+
+    def list(self, status: TicketStatus | None = None) -> list[ConflictTicket]:
+        """Tickets, oldest first, optionally of one status."""
+        ...
+
+    def save(self, ticket: ConflictTicket) -> None:
+        """Store a ticket's resolution."""
+        ...
+
+
 class Counters(Protocol):
     """Per-node sequences for human-facing numbers."""
 
@@ -238,6 +259,10 @@ class UnitOfWork(Protocol):
 
     @property
     def counters(self) -> Counters:  # noqa: D102 - the attribute's type says it
+        ...
+
+    @property
+    def tickets(self) -> TicketRepository:  # noqa: D102 - the attribute's type says it
         ...
 
     def __enter__(self) -> Self:

@@ -78,10 +78,10 @@ def post_room_nights(
     registry = uow.reservations.registry(reservation.id)
     quote = quote_stay(stay_of(prop, reservation, nights, registry), fee_policy(prop))
     lines = [
-        _folio_line(reservation.id, line, prop.business_date) for line in quote.lines if line.amount
+        _folio_line(reservation.id, line, ctx.business_date) for line in quote.lines if line.amount
     ]
     for line in lines:
-        folio = folio.append(line)
+        folio = folio.append(line, merging=ctx.replay)
         uow.folios.append(folio.id, line, actor=ctx.actor.staff_id, at=ctx.at)
     return lines
 

@@ -67,6 +67,9 @@ rooms = sa.Table(
     sa.Column("service", sa.String(16), nullable=False),
     sa.Column("service_reason", sa.String(500), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("stamp_priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("stamp_hlc", sa.String(96), nullable=False, server_default=""),
+    sa.Column("stamp_node", sa.String(64), nullable=False, server_default=""),
     sa.UniqueConstraint("property_id", "number"),
 )
 
@@ -207,6 +210,10 @@ outbox = sa.Table(
     sa.Column("crc32", sa.BigInteger, nullable=False),
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("result", sa.String(24), nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("tickets", sa.Text, nullable=True),
+    sa.Column("acked_at", UTCDateTime, nullable=True),
     sa.Index("ix_outbox_state_priority", "state", "priority", "seq"),
 )
 
@@ -223,4 +230,95 @@ counters = sa.Table(
     sa.Column("scope", sa.String(36), primary_key=True),
     sa.Column("name", sa.String(32), primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+conflict_tickets = sa.Table(
+    "conflict_tickets",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _property_fk(),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("aggregate", sa.String(80), nullable=False),
+    sa.Column("summary", sa.String(500), nullable=False),
+    sa.Column("facts", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("resolution", sa.String(500), nullable=False),
+    sa.Column("resolved_by", sa.String(64), nullable=False),
+    sa.Column("opened_at", UTCDateTime, nullable=False),
+    sa.Index("ix_conflict_tickets_property_status", "property_id", "status"),
+)
+
+# --- sync: central's side ---------------------------------------------------------------------
+
+sync_applied = sa.Table(
+    "sync_applied",
+    metadata,
+    sa.Column("origin", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("mutation_id", ID, nullable=False, unique=True),
+    sa.Column("property_id", ID, nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("result", sa.String(24), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("tickets", sa.Text, nullable=False),
+    sa.Column("applied_at", UTCDateTime, nullable=False),
+)
+
+sync_origins = sa.Table(
+    "sync_origins",
+    metadata,
+    sa.Column("origin", sa.String(64), primary_key=True),
+    sa.Column("last_batch_crc", sa.BigInteger, nullable=False),
+    sa.Column("batches", sa.BigInteger, nullable=False),
+    sa.Column("chain_breaks", sa.BigInteger, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
+sync_feed = sa.Table(
+    "sync_feed",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("property_id", ID, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("doc", sa.Text, nullable=True),
+    sa.Column("crc32", sa.BigInteger, nullable=False),
+    sa.Index("ix_sync_feed_property_version", "property_id", "version"),
+)
+
+# --- sync: the edge's side --------------------------------------------------------------------
+
+sync_state = sa.Table(
+    "sync_state",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+sync_deferred = sa.Table(
+    "sync_deferred",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("doc", sa.Text, nullable=True),
+    sa.Column("crc32", sa.BigInteger, nullable=False),
+)
+
+outages = sa.Table(
+    "outages",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Column("duration_ms", sa.BigInteger, nullable=True),
+    sa.Column("queued_at_start", sa.BigInteger, nullable=False),
+    sa.Column("queued_at_end", sa.BigInteger, nullable=True),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("message", sa.String(500), nullable=False),
 )

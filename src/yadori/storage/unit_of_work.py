@@ -25,6 +25,7 @@ from yadori.storage.repositories.outbox import SqlCounters, SqlOutbox
 from yadori.storage.repositories.rates import SqlRatePlans
 from yadori.storage.repositories.reservations import SqlReservations
 from yadori.storage.repositories.rooms import SqlProperties, SqlRooms, SqlRoomTypes
+from yadori.storage.repositories.tickets import SqlTickets
 
 
 class SqlUnitOfWork:
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
     folios: SqlFolios
     outbox: SqlOutbox
     counters: SqlCounters
+    tickets: SqlTickets
 
     def __init__(
         self,
@@ -70,6 +72,7 @@ class SqlUnitOfWork:
         self.rate_plans = SqlRatePlans(conn, pid, touched)
         self.reservations = SqlReservations(conn, pid, touched)
         self.folios = SqlFolios(conn, pid, touched)
+        self.tickets = SqlTickets(conn, pid, touched)
         self.outbox = SqlOutbox(conn, self.property_id, self._now())
         self.counters = SqlCounters(conn, self.property_id)
         return self

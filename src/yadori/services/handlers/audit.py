@@ -7,6 +7,7 @@ and the business date moves on.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from yadori.domain.errors import BusinessDayClosed
@@ -19,19 +20,31 @@ from yadori.services.room_charges import post_room_nights
 
 
 def close_business_day(cmd: CloseBusinessDay, uow: UnitOfWork, ctx: Context) -> Property:
-    """Charge tonight's in-house stays, then advance the business date by one day."""
+    """Charge tonight's in-house stays, then advance the business date by one day.
+
+    The stays charged are resolved at the issuing node, so central, replaying the close, charges
+    the same stays (and the close depends on each stay's latest change).
+    """
     prop = uow.properties.get()
-    if cmd.business_date != prop.business_date:
+    if cmd.business_date != prop.business_date and not ctx.replay:
         raise BusinessDayClosed(
             f"the business date is {prop.business_date}, not {cmd.business_date}: "
             "that day is already closed",
             business_date=prop.business_date.isoformat(),
         )
-    in_house = uow.reservations.find(
-        in_house_on=prop.business_date, statuses=[ReservationStatus.CHECKED_IN]
-    )
-    for reservation in in_house:
-        post_room_nights(uow, ctx, reservation, prop.business_date + timedelta(days=1))
-    advanced = prop.advance_business_date()
+    stays = cmd.reservations
+    if stays is None:
+        found = uow.reservations.find(
+            in_house_on=cmd.business_date, statuses=[ReservationStatus.CHECKED_IN]
+        )
+        stays = tuple(r.id for r in found)
+    ctx.resolve(reservations=stays)
+    night_after = cmd.business_date + timedelta(days=1)
+    for reservation_id in stays:
+        ctx.depends_on(f"reservation:{reservation_id}")
+        post_room_nights(uow, ctx, uow.reservations.get(reservation_id), night_after)
+    if prop.business_date >= night_after:  # a replay of a day central already closed
+        return prop
+    advanced = replace(prop, business_date=night_after)
     uow.properties.save(advanced)
     return advanced

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from yadori.domain.conflicts import ConflictKind
 from yadori.domain.errors import InvalidInput
-from yadori.domain.folio import ChargeCategory, Folio, FolioLine, LineKind, PaymentMethod
+from yadori.domain.folio import (
+    ChargeCategory,
+    Folio,
+    FolioLine,
+    FolioStatus,
+    LineKind,
+    PaymentMethod,
+)
 from yadori.services.commands import (
     PostAdjustment,
     PostCharge,
@@ -28,7 +36,7 @@ def post_charge(cmd: PostCharge, uow: UnitOfWork, ctx: Context) -> FolioLine:
         category=category.value,
         description=cmd.description,
         amount=cmd.amount,
-        business_date=uow.properties.get().business_date,
+        business_date=ctx.business_date,
         tax_class=cmd.tax_class,
         tax_included=cmd.tax_included,
     )
@@ -44,7 +52,7 @@ def post_payment(cmd: PostPayment, uow: UnitOfWork, ctx: Context) -> FolioLine:
         category=method.value,
         description=cmd.description or method.value,
         amount=cmd.amount,
-        business_date=uow.properties.get().business_date,
+        business_date=ctx.business_date,
     )
     return _append(uow, ctx, cmd.folio_id, line)
 
@@ -59,7 +67,7 @@ def post_adjustment(cmd: PostAdjustment, uow: UnitOfWork, ctx: Context) -> Folio
         category=ChargeCategory.MISC.value,
         description=cmd.reason,
         amount=cmd.amount,
-        business_date=uow.properties.get().business_date,
+        business_date=ctx.business_date,
         tax_class=cmd.tax_class,
         tax_included=cmd.tax_included,
     )
@@ -71,8 +79,10 @@ def void_line(cmd: VoidLine, uow: UnitOfWork, ctx: Context) -> FolioLine:
     if not cmd.reason.strip():
         raise InvalidInput("a void needs a reason", field="reason")
     folio = uow.folios.get(cmd.folio_id, for_update=True)
-    business_date = uow.properties.get().business_date
-    void = folio.void_of(cmd.line_id, cmd.void_line_id, business_date, cmd.reason)
+    void = folio.void_of(cmd.line_id, cmd.void_line_id, ctx.business_date, cmd.reason)
+    if ctx.replay and folio.is_voided(cmd.line_id):
+        ctx.changed(already_voided=cmd.line_id)  # voided at two nodes: one void is enough
+        return void
     return _append_to(uow, ctx, folio, void)
 
 
@@ -87,7 +97,17 @@ def _append(uow: UnitOfWork, ctx: Context, folio_id: str, line: FolioLine) -> Fo
 
 
 def _append_to(uow: UnitOfWork, ctx: Context, folio: Folio, line: FolioLine) -> FolioLine:
-    folio.append(line)
+    merging = ctx.replay and folio.status is FolioStatus.SETTLED
+    folio.append(line, merging=merging)
+    if merging:
+        ctx.conflict(
+            ConflictKind.POSTED_AFTER_SETTLEMENT,
+            f"folio:{folio.id}",
+            f"a {line.kind.value} of {line.amount} yen reached a folio already settled: "
+            "collect or refund it",
+            line=line.id,
+            amount=str(line.amount),
+        )
     uow.folios.append(folio.id, line, actor=ctx.actor.staff_id, at=ctx.at)
     return line
 

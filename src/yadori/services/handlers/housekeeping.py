@@ -1,7 +1,10 @@
-"""Handlers of housekeeping: room condition and service status."""
+"""Handlers of housekeeping: room condition and service status, as registers (DESIGN §5)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from yadori.domain.conflicts import register_write_wins
 from yadori.domain.rooms import Room
 from yadori.services.commands import SetRoomCondition, SetRoomService
 from yadori.services.context import Context
@@ -10,13 +13,26 @@ from yadori.services.ports import UnitOfWork
 
 def set_room_condition(cmd: SetRoomCondition, uow: UnitOfWork, ctx: Context) -> Room:
     """Record that a room is dirty, clean or inspected."""
-    room = uow.rooms.get(cmd.room_id, for_update=True).set_condition(cmd.condition)
-    uow.rooms.save(room)
-    return room
+    return _write(uow, ctx, cmd.room_id, cmd.base_version, lambda r: r.set_condition(cmd.condition))
 
 
 def set_room_service(cmd: SetRoomService, uow: UnitOfWork, ctx: Context) -> Room:
     """Take a room out of service or order, or back into service."""
-    room = uow.rooms.get(cmd.room_id, for_update=True).set_service(cmd.service, cmd.reason)
-    uow.rooms.save(room)
-    return room
+    return _write(
+        uow, ctx, cmd.room_id, cmd.base_version, lambda r: r.set_service(cmd.service, cmd.reason)
+    )
+
+
+def _write(
+    uow: UnitOfWork, ctx: Context, room_id: str, base: int | None, change: Callable[[Room], Room]
+) -> Room:
+    """Apply a register write: based on the current version, or winning on priority, HLC, node."""
+    room = uow.rooms.get(room_id, for_update=True)
+    based_on = room.version if base is None else base
+    ctx.resolve(base_version=based_on)
+    if ctx.replay and not register_write_wins(room.version, based_on, room.stamp, ctx.stamp):
+        ctx.changed(superseded_by=room.stamp.node, kept=room.status_code)  # the loser is logged
+        return room
+    changed = change(room).stamped(ctx.stamp)
+    uow.rooms.save(changed)
+    return changed

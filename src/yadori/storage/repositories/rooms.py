@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from yadori.domain.conflicts import RegisterStamp
 from yadori.domain.errors import NotFound, UnknownRoom, UnknownRoomType
 from yadori.domain.money import Rounding
 from yadori.domain.property import Property
@@ -164,6 +165,9 @@ def _room_row(room: Room) -> dict[str, object]:
         "service": room.service.value,
         "service_reason": room.service_reason,
         "version": room.version,
+        "stamp_priority": room.stamp.priority,
+        "stamp_hlc": room.stamp.hlc,
+        "stamp_node": room.stamp.node,
     }
 
 
@@ -179,4 +183,5 @@ def _room(row: sa.Row[tuple[object, ...]]) -> Room:
         service=Service(m["service"]),
         service_reason=m["service_reason"],
         version=m["version"],
+        stamp=RegisterStamp(m["stamp_priority"], m["stamp_hlc"], m["stamp_node"]),
     )
