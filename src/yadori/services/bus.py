@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from yadori.domain.conflicts import SYSTEM_PRIORITY, Conflict, RegisterStamp
 from yadori.domain.ids import derived_id, new_id
@@ -36,14 +36,6 @@ class Node:
     node_id: str
     prefix: str
     role: str = "edge"
-
-
-class Publisher(Protocol):
-    """What central does after every command: publish the changed aggregates to the feed."""
-
-    def publish(self, uow: UnitOfWork, aggregates: set[str]) -> None:
-        """Write the current state of each aggregate to the change feed."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +79,10 @@ class MessageBus:
         uow_factory: UnitOfWorkFactory,
         node: Node,
         hlc: HybridClock,
-        publisher: Publisher | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._node = node
         self._hlc = hlc
-        self._publisher = publisher
 
     @property
     def node(self) -> Node:
@@ -116,43 +106,57 @@ class MessageBus:
             result = HANDLERS[type(command)](command, uow, ctx)
             recorded = _with_resolved(command, issued_on, ctx.resolved)
             mutation = self._record(uow, property_id, recorded, actor, (stamp, seq), ctx)
-            self._publish(uow, ctx)
+            self._publish(uow)
             uow.commit()
         return Outcome(result, mutation)
 
-    def replay(self, property_id: str, mutation: Mutation, system: str) -> Replayed:
+    def replay(
+        self,
+        property_id: str,
+        mutation: Mutation,
+        system: str,
+        on_applied: Callable[[UnitOfWork, Replayed], None],
+    ) -> Replayed:
         """Apply a mutation made at another node, merging by the conflict rules.
 
         Domain errors propagate (the caller records the mutation as rejected); conflicts found
-        while merging become tickets, committed with the mutation's effects.
+        while merging become tickets, and ``on_applied`` records the result, all committed with
+        the mutation's effects.
         """
         command = command_from(mutation.name, mutation.args)
         remote = Timestamp.parse(mutation.hlc)
         self._hlc.observe(remote)
         with self._uow_factory(property_id) as uow:
             issued_on = command.issued_on or _business_date(uow, command)
-            priority = SYSTEM_PRIORITY.get(system, 0)
             ctx = Context(
                 actor=mutation.actor,
                 at=_wall_time(remote),
                 node_prefix=mutation.origin,
                 business_date=issued_on,
-                stamp=RegisterStamp(priority, mutation.hlc, mutation.origin),
+                stamp=RegisterStamp(SYSTEM_PRIORITY.get(system, 0), mutation.hlc, mutation.origin),
                 replay=True,
             )
             HANDLERS[type(command)](command, uow, ctx)
             tickets = tuple(
                 _open_ticket(uow, mutation.id, n, c, ctx.at) for n, c in enumerate(ctx.conflicts)
             )
-            self._publish(uow, ctx)
-            touched = uow.touched()
+            result = ReplayResult.APPLIED
+            if ctx.changes:
+                result = ReplayResult.APPLIED_WITH_CHANGES
+            if tickets:
+                result = ReplayResult.CONFLICT
+            replayed = Replayed(result, dict(ctx.changes), tickets, uow.touched())
+            on_applied(uow, replayed)
+            self._publish(uow)
             uow.commit()
-        result = ReplayResult.APPLIED
-        if ctx.changes:
-            result = ReplayResult.APPLIED_WITH_CHANGES
-        if tickets:
-            result = ReplayResult.CONFLICT
-        return Replayed(result, dict(ctx.changes), tickets, touched)
+        return replayed
+
+    def in_unit(self, property_id: str, work: Callable[[UnitOfWork], T]) -> T:
+        """Run some bookkeeping in its own committed unit of work (no command, no mutation)."""
+        with self._uow_factory(property_id) as uow:
+            value = work(uow)
+            uow.commit()
+        return value
 
     def read(self, property_id: str, query: Callable[[UnitOfWork], T]) -> T:
         """Run a read-only query in its own transaction, never taking the write lock."""
@@ -170,9 +174,10 @@ class MessageBus:
             replay=replay,
         )
 
-    def _publish(self, uow: UnitOfWork, ctx: Context) -> None:
-        if self._publisher is not None:
-            self._publisher.publish(uow, set(uow.touched()))
+    def _publish(self, uow: UnitOfWork) -> None:
+        # Central publishes every aggregate a command changed to the change feed (DESIGN §4).
+        if self._node.role == "central":
+            uow.ledger.publish(uow.touched())
 
     def _record(  # noqa: PLR0917 - private, one call site
         self,

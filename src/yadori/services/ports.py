@@ -214,6 +214,48 @@ class TicketRepository(Protocol):
         ...
 
 
+class LedgerEntryLike(Protocol):
+    """A stored result of one mutation of one origin."""
+
+    @property
+    def result(self) -> str:  # noqa: D102 - the attribute's type says it
+        ...
+
+    @property
+    def reason(self) -> str:  # noqa: D102 - the attribute's type says it
+        ...
+
+    @property
+    def tickets(self) -> tuple[str, ...]:  # noqa: D102 - the attribute's type says it
+        ...
+
+
+class SyncLedger(Protocol):
+    """Central's record of applied mutations and its change feed."""
+
+    def result_of(self, origin: str, seq: int) -> LedgerEntryLike | None:
+        """The recorded result of (origin, seq), if applied before."""
+        ...
+
+    def publish(self, keys: Iterable[str]) -> None:
+        """Write the current state of each aggregate to the change feed."""
+        ...
+
+    def record(  # noqa: PLR0917 - the columns of the ledger, in their order
+        self,
+        origin: str,
+        seq: int,
+        mutation_id: str,
+        name: str,
+        result: str,
+        reason: str,
+        tickets: tuple[str, ...],
+        at: datetime,
+    ) -> None:
+        """Record a mutation's result in the same transaction as its effects."""
+        ...
+
+
 class Counters(Protocol):
     """Per-node sequences for human-facing numbers."""
 
@@ -263,6 +305,10 @@ class UnitOfWork(Protocol):
 
     @property
     def tickets(self) -> TicketRepository:  # noqa: D102 - the attribute's type says it
+        ...
+
+    @property
+    def ledger(self) -> SyncLedger:  # noqa: D102 - the attribute's type says it
         ...
 
     def __enter__(self) -> Self:

@@ -262,6 +262,8 @@ sync_applied = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("tickets", sa.Text, nullable=False),
     sa.Column("applied_at", UTCDateTime, nullable=False),
+    sa.Column("result_no", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("origin", "result_no"),
 )
 
 sync_origins = sa.Table(

@@ -21,6 +21,7 @@ from yadori.domain.errors import AlreadyExists, DomainError, InvalidInput
 from yadori.services.errors import StorageUnavailable
 from yadori.storage.engine import READ_ONLY
 from yadori.storage.repositories.folios import SqlFolios
+from yadori.storage.repositories.ledger import SqlLedger
 from yadori.storage.repositories.outbox import SqlCounters, SqlOutbox
 from yadori.storage.repositories.rates import SqlRatePlans
 from yadori.storage.repositories.reservations import SqlReservations
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     counters: SqlCounters
     tickets: SqlTickets
+    ledger: SqlLedger
 
     def __init__(
         self,
@@ -73,6 +75,7 @@ class SqlUnitOfWork:
         self.reservations = SqlReservations(conn, pid, touched)
         self.folios = SqlFolios(conn, pid, touched)
         self.tickets = SqlTickets(conn, pid, touched)
+        self.ledger = SqlLedger(conn, pid)
         self.outbox = SqlOutbox(conn, self.property_id, self._now())
         self.counters = SqlCounters(conn, self.property_id)
         return self

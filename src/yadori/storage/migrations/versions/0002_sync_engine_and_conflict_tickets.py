@@ -49,6 +49,8 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("tickets", sa.Text(), nullable=False),
         sa.Column("applied_at", yadori.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("result_no", sa.BigInteger(), nullable=False),
+        sa.UniqueConstraint("origin", "result_no", name=op.f("uq_sync_applied_origin_result_no")),
         sa.PrimaryKeyConstraint("origin", "seq", name=op.f("pk_sync_applied")),
         sa.UniqueConstraint("mutation_id", name=op.f("uq_sync_applied_mutation_id")),
     )

@@ -1,0 +1,114 @@
+"""Aggregates as documents: what the change feed carries from central to the edges.
+
+An aggregate (``room:<id>``, ``reservation:<id>`` with its nights, room-nights and registry,
+``folio:<id>`` with its lines …) is snapshotted as ``{table: [row, …]}`` in canonical JSON, so
+its CRC32 is the same on every node, and restored by replacing its rows. A missing aggregate
+is a tombstone (``None``): restoring it deletes the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from yadori.storage import tables as t
+from yadori.storage.types import DecimalText, UTCDateTime
+from yadori.sync import canonical
+from yadori.sync.canonical import JSON
+
+Doc = dict[str, list[dict[str, JSON]]]
+
+# kind → (table, key column) in parent-first order; the first is the aggregate's root.
+PARTS: dict[str, tuple[tuple[sa.Table, str], ...]] = {
+    "property": ((t.properties, "id"),),
+    "room_type": ((t.room_types, "id"),),
+    "room": ((t.rooms, "id"),),
+    "rate_plan": (
+        (t.rate_plans, "id"),
+        (t.rate_base_prices, "rate_plan_id"),
+        (t.rate_overrides, "rate_plan_id"),
+    ),
+    "reservation": (
+        (t.reservations, "id"),
+        (t.reservation_nights, "reservation_id"),
+        (t.room_nights, "reservation_id"),
+        (t.registry_entries, "reservation_id"),
+    ),
+    "folio": ((t.folios, "id"), (t.folio_lines, "folio_id")),
+    "ticket": ((t.conflict_tickets, "id"),),
+}
+
+
+class UnknownAggregate(ValueError):
+    """An aggregate key of a kind the feed does not carry."""
+
+
+def split(key: str) -> tuple[str, str]:
+    """``room:<id>`` → (``room``, ``<id>``)."""
+    kind, _, ident = key.partition(":")
+    if kind not in PARTS or not ident:
+        raise UnknownAggregate(key)
+    return kind, ident
+
+
+def carried(key: str) -> bool:
+    """Whether the feed carries aggregates of this key's kind."""
+    return key.partition(":")[0] in PARTS
+
+
+def snapshot(conn: sa.Connection, key: str) -> Doc | None:
+    """The aggregate's rows as a document, or None when it does not exist."""
+    kind, ident = split(key)
+    doc: Doc = {}
+    for table, column in PARTS[kind]:
+        query = (
+            sa.select(table).where(table.c[column] == ident).order_by(*table.primary_key.columns)
+        )
+        doc[table.name] = [_row(table, r._mapping) for r in conn.execute(query)]
+    return doc if doc[PARTS[kind][0][0].name] else None
+
+
+def restore(conn: sa.Connection, key: str, doc: Doc | None) -> None:
+    """Replace the aggregate's rows by the document's (delete them for a tombstone)."""
+    kind, ident = split(key)
+    parts = PARTS[kind]
+    for table, column in reversed(parts):
+        conn.execute(sa.delete(table).where(table.c[column] == ident))
+    if doc is None:
+        return
+    for table, _ in parts:
+        rows = [_values(table, row) for row in doc.get(table.name, [])]
+        if rows:
+            conn.execute(sa.insert(table), rows)
+
+
+def checksum(doc: Doc | None) -> int:
+    """CRC32 of a document's canonical encoding."""
+    return canonical.crc32(doc)
+
+
+def _row(table: sa.Table, mapping: sa.RowMapping) -> dict[str, JSON]:
+    return {c.name: canonical.to_json(mapping[c.name]) for c in table.columns}
+
+
+def _values(table: sa.Table, row: dict[str, JSON]) -> dict[str, object]:
+    return {name: _parse(table.c[name].type, value) for name, value in row.items()}
+
+
+def _parse(kind: sa.types.TypeEngine[object], value: JSON) -> object:
+    if value is None or not isinstance(value, str):
+        return value
+    for type_, parse in _PARSERS:
+        if isinstance(kind, type_):
+            return parse(value)
+    return value
+
+
+_PARSERS: tuple[tuple[type, Callable[[str], object]], ...] = (
+    (UTCDateTime, datetime.fromisoformat),
+    (DecimalText, Decimal),
+    (sa.Date, date.fromisoformat),
+)

@@ -1,0 +1,317 @@
+"""The edge's side of the sync, in its SQLite: the queue to push, pulled state, status.
+
+Pulled aggregates are applied in one transaction (foreign keys checked at commit, since the
+feed's order is by version, not by parent). An aggregate that a still-pending local mutation
+touches is not overwritten: its document is kept aside and applied once central's result for
+that mutation has arrived (decision 0009). A mutation leaves the queue only when its result
+has been pulled and applied.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from yadori.domain.ids import new_id
+from yadori.storage import aggregates
+from yadori.storage.repositories.outbox import PENDING, mutation_from_row
+from yadori.storage.tables import (
+    alerts,
+    conflict_tickets,
+    outages,
+    outbox,
+    outbox_heads,
+    sync_deferred,
+    sync_state,
+)
+from yadori.sync import canonical
+from yadori.sync.batching import Pending
+from yadori.sync.protocol import BatchItem, PulledChange, PulledResult
+
+DONE = "done"
+SENT = "sent"
+SCAN = 4_000
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """The queue as the status screen shows it."""
+
+    by_lane: dict[int, int]
+    oldest_pending: datetime | None
+    rejected: list[dict[str, str]]
+    open_tickets: int
+
+
+class CorruptChange(ValueError):
+    """A pulled document whose CRC32 does not match: the pull is refused and retried."""
+
+
+class EdgeSyncStore:
+    """Reads and writes the edge's sync state."""
+
+    def __init__(self, engine: Engine, now: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._now = now
+
+    # --- push -----------------------------------------------------------------------------
+
+    def pending(self) -> list[Pending]:
+        """The front of the queue by lane, and every pending dependency it needs."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(outbox.c.id, outbox.c.seq, outbox.c.priority, outbox.c.deps)
+                .where(outbox.c.state == PENDING)
+                .order_by(outbox.c.priority, outbox.c.seq)
+                .limit(SCAN)
+            ).all()
+            found = {
+                r.id: Pending(r.id, r.seq, r.priority, tuple(json.loads(r.deps))) for r in rows
+            }
+            missing = {d for p in found.values() for d in p.deps} - found.keys()
+            while missing:
+                more = conn.execute(
+                    sa.select(outbox.c.id, outbox.c.seq, outbox.c.priority, outbox.c.deps).where(
+                        outbox.c.id.in_(list(missing)), outbox.c.state == PENDING
+                    )
+                ).all()
+                new = {
+                    r.id: Pending(r.id, r.seq, r.priority, tuple(json.loads(r.deps))) for r in more
+                }
+                found.update(new)
+                missing = {d for p in new.values() for d in p.deps} - found.keys()
+        return list(found.values())
+
+    def items(self, ids: list[str]) -> list[BatchItem]:
+        """The batch items of those mutations, in the order given."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(outbox).where(outbox.c.id.in_(ids))).all()
+        by_id = {r.id: r for r in rows}
+        return [
+            BatchItem(
+                by_id[i].property_id,
+                mutation_from_row(by_id[i]),
+                tuple(k.partition("/")[2] for k in json.loads(by_id[i].aggregates)),
+            )
+            for i in ids
+        ]
+
+    def pending_count(self) -> int:
+        """Mutations still waiting for central's result (sent or not)."""
+        with self._engine.connect() as conn:
+            query = (
+                sa.select(sa.func.count())
+                .select_from(outbox)
+                .where(outbox.c.state.in_([PENDING, SENT]))
+            )
+            return int(conn.execute(query).scalar_one())
+
+    def has_unsent(self) -> bool:
+        """Whether anything waits to be pushed (cheap: one index probe)."""
+        with self._engine.connect() as conn:
+            query = sa.select(outbox.c.seq).where(outbox.c.state == PENDING).limit(1)
+            return conn.execute(query).first() is not None
+
+    def mark_sent(self, ids: list[str]) -> None:
+        """Central answered for these: wait for their results in the next pull."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id.in_(ids), outbox.c.state == PENDING)
+                .values(state=SENT)
+            )
+
+    def reset_sent(self) -> None:
+        """Sent mutations whose result never came are sent again (central dedups them)."""
+        with self._engine.begin() as conn:
+            conn.execute(sa.update(outbox).where(outbox.c.state == SENT).values(state=PENDING))
+
+    # --- pull -----------------------------------------------------------------------------
+
+    def apply_pull(
+        self, changes: list[PulledChange], results: list[PulledResult], state: dict[str, str]
+    ) -> int:
+        """Apply results and changes in one transaction; return how many aggregates changed."""
+        for change in changes:
+            if (
+                canonical.crc32(None if change.doc is None else json.loads(change.doc))
+                != change.crc32
+            ):
+                raise CorruptChange(f"{change.key} version {change.version} fails its CRC32")
+        applied = 0
+        with self._engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+            self._ack(conn, results)
+            for change in changes:
+                applied += self._take(conn, change)
+            applied += self._release_deferred(conn)
+            self._set_state(conn, state)
+        return applied
+
+    def _ack(self, conn: sa.Connection, results: list[PulledResult]) -> None:
+        for r in results:
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id == r.mutation_id)
+                .values(
+                    state=DONE,
+                    result=r.result,
+                    reason=r.reason,
+                    tickets=canonical.encode(list(r.tickets)).decode(),
+                    acked_at=self._now(),
+                )
+            )
+
+    def _take(self, conn: sa.Connection, change: PulledChange) -> int:
+        if self._pending_on(conn, change.key):
+            conn.execute(sa.delete(sync_deferred).where(sync_deferred.c.key == change.key))
+            conn.execute(
+                sa.insert(sync_deferred).values(
+                    key=change.key, version=change.version, doc=change.doc, crc32=change.crc32
+                )
+            )
+            return 0
+        conn.execute(sa.delete(sync_deferred).where(sync_deferred.c.key == change.key))
+        _restore(conn, change.key, change.doc)
+        return 1
+
+    def _release_deferred(self, conn: sa.Connection) -> int:
+        released = 0
+        for row in conn.execute(sa.select(sync_deferred)).all():
+            if not self._pending_on(conn, row.key):
+                _restore(conn, row.key, row.doc)
+                conn.execute(sa.delete(sync_deferred).where(sync_deferred.c.key == row.key))
+                released += 1
+        return released
+
+    @staticmethod
+    def _pending_on(conn: sa.Connection, key: str) -> bool:
+        """Whether the latest local mutation of the aggregate still waits for its result."""
+        state = conn.execute(
+            sa.select(outbox.c.state)
+            .join(outbox_heads, outbox_heads.c.mutation_id == outbox.c.id)
+            .where(outbox_heads.c.key == key)
+        ).scalar()
+        return state in (PENDING, SENT)
+
+    # --- state, log, status ----------------------------------------------------------------
+
+    def state(self) -> dict[str, str]:
+        """Every stored sync value (cursors, batch chain, last successes)."""
+        with self._engine.connect() as conn:
+            return {r.name: r.value for r in conn.execute(sa.select(sync_state))}
+
+    def set_state(self, values: dict[str, str]) -> None:
+        """Store sync values."""
+        with self._engine.begin() as conn:
+            self._set_state(conn, values)
+
+    @staticmethod
+    def _set_state(conn: sa.Connection, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            conn.execute(sa.delete(sync_state).where(sync_state.c.name == name))
+            conn.execute(sa.insert(sync_state).values(name=name, value=value))
+
+    def open_outage(self, at: datetime) -> str:
+        """Log the start of an outage with the queue at that moment."""
+        outage_id = new_id()
+        queued = self.pending_count()
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.insert(outages).values(id=outage_id, started_at=at, queued_at_start=queued)
+            )
+        return outage_id
+
+    def close_outage(self, outage_id: str, at: datetime) -> None:
+        """Log the end of an outage, its length and the queue it built up."""
+        queued = self.pending_count()
+        with self._engine.begin() as conn:
+            started = conn.execute(
+                sa.select(outages.c.started_at).where(outages.c.id == outage_id)
+            ).scalar_one()
+            conn.execute(
+                sa.update(outages)
+                .where(outages.c.id == outage_id)
+                .values(
+                    ended_at=at,
+                    duration_ms=int((at - started).total_seconds() * 1000),
+                    queued_at_end=queued,
+                )
+            )
+
+    def outages(self, limit: int = 20) -> list[dict[str, object]]:
+        """The latest outages, newest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(outages).order_by(outages.c.started_at.desc()).limit(limit)
+            )
+            return [{k: canonical.to_json(v) for k, v in r._mapping.items()} for r in rows]
+
+    def alert(self, kind: str, message: str, at: datetime) -> None:
+        """Record an escalation."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.insert(alerts).values(id=new_id(), at=at, kind=kind, message=message[:500])
+            )
+
+    def alerts(self, limit: int = 20) -> list[dict[str, object]]:
+        """The latest alerts, newest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(alerts).order_by(alerts.c.at.desc()).limit(limit))
+            return [{k: canonical.to_json(v) for k, v in r._mapping.items()} for r in rows]
+
+    def queue(self) -> QueueStats:
+        """Queue depth per lane, the oldest pending mutation, rejected ones, open tickets."""
+        with self._engine.connect() as conn:
+            lanes = conn.execute(
+                sa.select(outbox.c.priority, sa.func.count())
+                .where(outbox.c.state.in_([PENDING, SENT]))
+                .group_by(outbox.c.priority)
+            ).all()
+            oldest = conn.execute(
+                sa.select(sa.func.min(outbox.c.seq)).where(outbox.c.state.in_([PENDING, SENT]))
+            ).scalar()
+            oldest_at = None
+            if oldest is not None:
+                oldest_at = conn.execute(
+                    sa.select(outbox.c.created_at).where(outbox.c.seq == oldest)
+                ).scalar()
+            rejected = conn.execute(
+                sa.select(outbox.c.id, outbox.c.name, outbox.c.reason, outbox.c.hlc)
+                .where(outbox.c.result == "rejected")
+                .order_by(outbox.c.seq.desc())
+                .limit(50)
+            ).all()
+            tickets = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(conflict_tickets)
+                .where(conflict_tickets.c.status == "open")
+            ).scalar_one()
+        return QueueStats(
+            by_lane={int(p): int(n) for p, n in lanes},
+            oldest_pending=_as_utc(oldest_at),
+            rejected=[
+                {"id": r.id, "name": r.name, "reason": r.reason or "", "hlc": r.hlc}
+                for r in rejected
+            ],
+            open_tickets=int(tickets),
+        )
+
+
+def _restore(conn: sa.Connection, feed_key: str, doc: str | None) -> None:
+    key = feed_key.partition("/")[2]
+    aggregates.restore(conn, key, None if doc is None else json.loads(doc))
+
+
+def _as_utc(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    assert isinstance(value, datetime)  # noqa: S101 - a UTCDateTime column
+    return value

@@ -1,0 +1,161 @@
+"""Central's sync ledger: what was applied, with what result, and the change feed.
+
+Which mutations of which origin were applied, with what result,
+the chain of each origin's batches, and the change feed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from yadori.storage import aggregates
+from yadori.storage.repositories.outbox import next_counter
+from yadori.storage.tables import sync_applied, sync_feed, sync_origins
+from yadori.sync import canonical
+
+FEED_SCOPE = "node"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """The stored result of one mutation of one origin."""
+
+    origin: str
+    seq: int
+    mutation_id: str
+    result: str
+    reason: str
+    tickets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    """One aggregate's latest state in the change feed."""
+
+    key: str
+    version: int
+    doc: str | None
+    crc32: int
+
+
+class SqlLedger:
+    """The ledger on one connection (central's unit of work)."""
+
+    def __init__(self, conn: sa.Connection, property_id: str) -> None:
+        self._conn = conn
+        self._property_id = property_id
+
+    def result_of(self, origin: str, seq: int) -> LedgerEntry | None:
+        """The recorded result of (origin, seq), if it was applied before."""
+        row = self._conn.execute(
+            sa.select(sync_applied).where(
+                sync_applied.c.origin == origin, sync_applied.c.seq == seq
+            )
+        ).first()
+        return None if row is None else _entry(row)
+
+    def record(  # noqa: PLR0917 - the columns of the ledger, in their order
+        self,
+        origin: str,
+        seq: int,
+        mutation_id: str,
+        name: str,
+        result: str,
+        reason: str,
+        tickets: tuple[str, ...],
+        at: datetime,
+    ) -> None:
+        """Record a mutation's result, in the same transaction as its effects."""
+        self._conn.execute(
+            sa.insert(sync_applied).values(
+                origin=origin,
+                seq=seq,
+                mutation_id=mutation_id,
+                property_id=self._property_id,
+                name=name,
+                result=result,
+                reason=reason,
+                tickets=canonical.encode(list(tickets)).decode(),
+                applied_at=at,
+                result_no=next_counter(self._conn, origin, "result_no"),
+            )
+        )
+
+    def publish(self, keys: Iterable[str]) -> None:
+        """Write the current state of each aggregate to the feed, with a new version each."""
+        for key in sorted(k for k in set(keys) if aggregates.carried(k)):
+            doc = aggregates.snapshot(self._conn, key)
+            version = next_counter(self._conn, FEED_SCOPE, "feed_version")
+            values = {
+                "property_id": self._property_id,
+                "version": version,
+                "doc": None if doc is None else canonical.encode(doc).decode(),
+                "crc32": aggregates.checksum(doc),
+            }
+            feed_key = f"{self._property_id}/{key}"
+            updated = self._conn.execute(
+                sa.update(sync_feed).where(sync_feed.c.key == feed_key).values(values)
+            )
+            if updated.rowcount == 0:
+                self._conn.execute(sa.insert(sync_feed).values(key=feed_key, **values))
+
+
+def results_after(
+    conn: sa.Connection, origin: str, result_no: int, limit: int
+) -> list[tuple[int, LedgerEntry]]:
+    """An origin's results recorded after ``result_no``, in the order they were recorded.
+
+    Not by seq: priority lanes apply a later seq before an earlier one.
+    """
+    rows = conn.execute(
+        sa.select(sync_applied)
+        .where(sync_applied.c.origin == origin, sync_applied.c.result_no > result_no)
+        .order_by(sync_applied.c.result_no)
+        .limit(limit)
+    )
+    return [(r.result_no, _entry(r)) for r in rows]
+
+
+def feed_since(conn: sa.Connection, property_id: str, since: int, limit: int) -> list[FeedRow]:
+    """The property's aggregates changed after version ``since``, oldest first."""
+    rows = conn.execute(
+        sa.select(sync_feed)
+        .where(sync_feed.c.property_id == property_id, sync_feed.c.version > since)
+        .order_by(sync_feed.c.version)
+        .limit(limit)
+    )
+    return [FeedRow(r.key.partition("/")[2], r.version, r.doc, r.crc32) for r in rows]
+
+
+def chain(conn: sa.Connection, origin: str) -> tuple[int, int, int]:
+    """An origin's last accepted batch CRC, number of batches and chain breaks seen."""
+    row = conn.execute(sa.select(sync_origins).where(sync_origins.c.origin == origin)).first()
+    return (0, 0, 0) if row is None else (row.last_batch_crc, row.batches, row.chain_breaks)
+
+
+def advance_chain(conn: sa.Connection, origin: str, crc: int, broke: bool, at: datetime) -> None:
+    """Remember an origin's newest batch; count a break when its previous CRC did not match."""
+    last, batches, breaks = chain(conn, origin)
+    values = {
+        "last_batch_crc": crc,
+        "batches": batches + 1,
+        "chain_breaks": breaks + int(broke),
+        "last_seen_at": at,
+    }
+    if batches == 0 and last == 0:
+        conn.execute(sa.insert(sync_origins).values(origin=origin, **values))
+    else:
+        conn.execute(sa.update(sync_origins).where(sync_origins.c.origin == origin).values(values))
+
+
+def _entry(row: sa.Row[tuple[object, ...]]) -> LedgerEntry:
+    m = row._mapping
+    tickets = canonical.decode(m["tickets"])
+    assert isinstance(tickets, list)  # noqa: S101 - written by record()
+    return LedgerEntry(
+        m["origin"], m["seq"], m["mutation_id"], m["result"], m["reason"], tuple(map(str, tickets))
+    )

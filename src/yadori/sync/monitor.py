@@ -1,0 +1,274 @@
+"""The connectivity monitor and the sync loop of an edge, as one background thread.
+
+A heartbeat to central about once a second (and every failed sync call) drives the state
+machine in ``connectivity.py``. When the link comes back: push by priority, pull, the
+reconciliation hook, then online with heightened monitoring. Every transition and queue change
+is published for the staff banner; outages are logged; a long outage or a long queue escalates.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from yadori.sync.canonical import JSON
+from yadori.sync.connectivity import (
+    Link,
+    LinkState,
+    Timing,
+    next_probe,
+    on_failure,
+    on_recovered,
+    on_success,
+)
+from yadori.sync.errors import SyncError
+from yadori.sync.events import EventHub
+from yadori.sync.hlc import HybridClock, Timestamp
+from yadori.sync.worker import CycleReport, SyncWorker
+
+log = logging.getLogger("yadori.sync")
+
+
+class Heartbeat(Protocol):
+    """The link's quick call."""
+
+    def heartbeat(self, origin: str) -> dict[str, JSON]:
+        """Answer with central's time and HLC."""
+        ...
+
+
+class OutageLog(Protocol):
+    """Where outages and alerts are written (storage/edge_sync.py)."""
+
+    def open_outage(self, at: datetime) -> str:
+        """Log an outage's start."""
+        ...
+
+    def close_outage(self, outage_id: str, at: datetime) -> None:
+        """Log an outage's end."""
+        ...
+
+    def alert(self, kind: str, message: str, at: datetime) -> None:
+        """Record an escalation."""
+        ...
+
+    def pending_count(self) -> int:
+        """Mutations waiting for central."""
+        ...
+
+    def has_unsent(self) -> bool:
+        """Whether anything waits to be pushed."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When to escalate, and how far the clocks may drift apart."""
+
+    outage_seconds: float = 3_600.0
+    queue_depth: int = 10_000
+    max_skew_ms: int = 5_000
+    pull_every: float = 2.0
+
+
+@dataclass
+class Snapshot:
+    """What the status screen shows of the link."""
+
+    state: str
+    since: str
+    skew_ms: int | None
+    last_heartbeat_ok: str | None
+    last_cycle: CycleReport | None
+    last_error: str | None
+    outage_started: str | None
+
+
+class Reconcile(Protocol):
+    """The daily reconciliation's hook, run after every recovery (R-ARCH-4, later issue)."""
+
+    def __call__(self) -> None:
+        """Compare and repair."""
+        ...
+
+
+def _no_reconcile() -> None:
+    """Until the daily reconciliation exists, recovery has nothing to reconcile."""
+
+
+class Monitor:
+    """Runs heartbeats, sync cycles and recovery in a daemon thread."""
+
+    def __init__(
+        self,
+        worker: SyncWorker,
+        link: Heartbeat,
+        log_store: OutageLog,
+        hub: EventHub,
+        hlc: HybridClock,
+        *,
+        origin: str,
+        timing: Timing | None = None,
+        thresholds: Thresholds | None = None,
+        reconcile: Reconcile = _no_reconcile,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._worker, self._link, self._log, self._hub, self._hlc = (
+            worker,
+            link,
+            log_store,
+            hub,
+            hlc,
+        )
+        self._origin = origin
+        self._timing = timing or Timing()
+        self._thresholds = thresholds or Thresholds()
+        self._reconcile = reconcile
+        self._clock = clock
+        self._rng = random.Random()  # noqa: S311 - jitter, not security
+        self._state = Link(LinkState.ONLINE, clock())
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="yadori-sync", daemon=True)
+        self._skew_ms: int | None = None
+        self._last_ok: datetime | None = None
+        self._last_cycle: CycleReport | None = None
+        self._last_error: str | None = None
+        self._outage: tuple[str, datetime] | None = None
+        self._escalated = False
+        self._last_queue = -1
+        self._next_pull = 0.0
+
+    # --- control ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread (within a heartbeat)."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def nudge(self) -> None:
+        """Something was written: sync soon instead of at the next pull interval."""
+        self._wake.set()
+
+    @property
+    def state(self) -> LinkState:
+        """The link's state now."""
+        return self._state.state
+
+    def snapshot(self) -> Snapshot:
+        """The link as the status screen shows it."""
+        link = self._state
+        since = datetime.now(UTC).timestamp() - (self._clock() - link.since)
+        return Snapshot(
+            state=link.state.value,
+            since=datetime.fromtimestamp(since, UTC).isoformat(),
+            skew_ms=self._skew_ms,
+            last_heartbeat_ok=self._last_ok.isoformat() if self._last_ok else None,
+            last_cycle=self._last_cycle,
+            last_error=self._last_error,
+            outage_started=self._outage[1].isoformat() if self._outage else None,
+        )
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._beat()
+            if self._state.state is LinkState.RECOVERING:
+                self._recover()
+            elif self._state.state is LinkState.ONLINE and self._sync_due():
+                self._sync()
+            self._watch_queue()
+            delay = next_probe(self._state, self._clock(), self._timing, self._rng)
+            self._wake.wait(delay)
+            self._wake.clear()
+
+    def _beat(self) -> None:
+        sent = time.time()
+        try:
+            answer = self._link.heartbeat(self._origin)
+        except SyncError as exc:
+            self._failed(str(exc))
+            return
+        self._succeeded()
+        received = time.time()
+        server_ms = answer.get("time_ms")
+        if isinstance(server_ms, int):
+            self._skew_ms = server_ms - int((sent + received) / 2 * 1000)
+            if abs(self._skew_ms) > self._thresholds.max_skew_ms:
+                self._escalate("clock_skew", f"clock skew with central is {self._skew_ms} ms")
+        server_hlc = answer.get("hlc")
+        if isinstance(server_hlc, str) and server_hlc:
+            self._hlc.observe(Timestamp.parse(server_hlc))
+        self._last_ok = datetime.now(UTC)
+
+    def _sync_due(self) -> bool:
+        return self._log.has_unsent() or self._clock() >= self._next_pull
+
+    def _sync(self) -> bool:
+        try:
+            self._last_cycle = self._worker.cycle()
+        except SyncError as exc:
+            self._failed(f"sync: {exc}")
+            return False
+        self._next_pull = self._clock() + self._thresholds.pull_every
+        return True
+
+    def _recover(self) -> None:
+        if self._sync():
+            self._reconcile()
+            self._transition(on_recovered(self._state, self._clock(), self._timing))
+
+    def _succeeded(self) -> None:
+        self._transition(on_success(self._state, self._clock()))
+
+    def _failed(self, why: str) -> None:
+        self._last_error = why
+        self._transition(on_failure(self._state, self._clock()))
+
+    def _transition(self, link: Link) -> None:
+        before, self._state = self._state.state, link
+        if link.state is before:
+            self._check_outage_length()
+            return
+        now = datetime.now(UTC)
+        log.warning("link %s → %s", before.value, link.state.value)
+        if link.state is LinkState.OFFLINE and self._outage is None:
+            self._outage = (self._log.open_outage(now), now)
+        if link.state is LinkState.ONLINE and self._outage is not None:
+            self._log.close_outage(self._outage[0], now)
+            self._outage, self._escalated = None, False
+        self._hub.publish("link", {"state": link.state.value, "at": now.isoformat()})
+
+    def _check_outage_length(self) -> None:
+        if self._outage is None or self._escalated:
+            return
+        seconds = (datetime.now(UTC) - self._outage[1]).total_seconds()
+        if seconds >= self._thresholds.outage_seconds:
+            self._escalated = True
+            self._escalate("outage", f"central unreachable for {int(seconds)} s")
+
+    def _watch_queue(self) -> None:
+        depth = self._log.pending_count()
+        if depth != self._last_queue:
+            self._hub.publish("queue", {"pending": depth})
+            if depth >= self._thresholds.queue_depth > self._last_queue:
+                self._escalate("queue", f"{depth} mutations wait for central")
+            self._last_queue = depth
+
+    def _escalate(self, kind: str, message: str) -> None:
+        log.error("ESCALATION %s: %s", kind, message)
+        now = datetime.now(UTC)
+        self._log.alert(kind, message, now)
+        self._hub.publish("alert", {"kind": kind, "message": message, "at": now.isoformat()})

@@ -1,0 +1,155 @@
+"""The push/pull wire format, sans I/O: batches with CRC32 chains, compressed.
+
+A push batch is canonical JSON — the origin, the batch's number, the CRC of the origin's
+previous batch, and items (a mutation with its own CRC, its property and the aggregates it
+touched) — compressed with zlib; the batch's CRC32 covers the uncompressed bytes and travels in
+a header. Central refuses a batch whose CRC or any mutation's CRC does not match: the edge
+resends it, nothing is applied from it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from yadori.sync import canonical
+from yadori.sync.canonical import JSON
+from yadori.sync.mutation import Actor, Mutation, Priority
+
+CONTENT_TYPE = "application/x-yadori-batch"
+CRC_HEADER = "X-Yadori-Batch-CRC"
+
+
+class BatchCorrupt(ValueError):
+    """A batch whose bytes, CRC32 or mutations do not check: resend it."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One mutation as pushed: with its property and the aggregates it touched."""
+
+    property_id: str
+    mutation: Mutation
+    aggregates: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A push batch of one origin."""
+
+    origin: str
+    number: int
+    prev_crc: int
+    items: tuple[BatchItem, ...]
+
+
+def mutation_to_json(m: Mutation) -> dict[str, JSON]:
+    """A mutation's fields and its CRC, as JSON values."""
+    return {**m.body(), "crc32": m.crc32}
+
+
+def mutation_from_json(obj: JSON) -> Mutation:
+    """Read a mutation back; its CRC is kept as sent (check it with ``checksum_ok``)."""
+    if not isinstance(obj, dict):
+        raise BatchCorrupt("a mutation must be an object")
+    try:
+        actor, args, deps = obj["actor"], obj["args"], obj["deps"]
+        if not (isinstance(actor, dict) and isinstance(args, dict) and isinstance(deps, list)):
+            raise ValueError("actor, args and deps have the wrong types")
+        return Mutation(
+            id=str(obj["id"]),
+            origin=str(obj["origin"]),
+            seq=_int(obj["seq"]),
+            hlc=str(obj["hlc"]),
+            name=str(obj["name"]),
+            args=args,
+            deps=tuple(str(d) for d in deps),
+            priority=Priority(_int(obj["priority"])),
+            actor=Actor(str(actor["staff_id"]), str(actor["token_id"])),
+            crc32=_int(obj["crc32"]),
+        )
+    except (KeyError, ValueError) as exc:
+        raise BatchCorrupt(f"a malformed mutation: {exc!r}") from exc
+
+
+def _int(value: JSON) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{value!r} is not an integer")
+    return value
+
+
+def encode_batch(batch: Batch) -> tuple[bytes, int]:
+    """The compressed body of a batch and its CRC32 (of the uncompressed canonical bytes)."""
+    raw = canonical.encode(
+        {
+            "origin": batch.origin,
+            "number": batch.number,
+            "prev_crc": batch.prev_crc,
+            "items": [
+                {
+                    "property_id": i.property_id,
+                    "aggregates": list(i.aggregates),
+                    "mutation": mutation_to_json(i.mutation),
+                }
+                for i in batch.items
+            ],
+        }
+    )
+    return zlib.compress(raw, 6), zlib.crc32(raw)
+
+
+def decode_batch(body: bytes, crc: int) -> Batch:
+    """Decompress and check a batch; every mutation's own CRC must hold too."""
+    try:
+        raw = zlib.decompress(body)
+    except zlib.error as exc:
+        raise BatchCorrupt(f"the batch does not decompress: {exc}") from exc
+    if zlib.crc32(raw) != crc:
+        raise BatchCorrupt("the batch's CRC32 does not match its bytes")
+    try:
+        obj = canonical.decode(raw)
+    except ValueError as exc:
+        raise BatchCorrupt(f"the batch is not JSON: {exc}") from exc
+    if not isinstance(obj, dict) or not isinstance(obj.get("items"), list):
+        raise BatchCorrupt("a batch must be an object with items")
+    items = tuple(_item(i) for i in obj["items"])  # type: ignore[union-attr]
+    bad = [i.mutation.id for i in items if not i.mutation.checksum_ok()]
+    if bad:
+        raise BatchCorrupt(f"{len(bad)} mutation(s) fail their CRC32, first {bad[0]}")
+    return Batch(str(obj.get("origin")), _int(obj.get("number")), _int(obj.get("prev_crc")), items)
+
+
+def _item(obj: JSON) -> BatchItem:
+    if not isinstance(obj, dict) or not isinstance(obj.get("aggregates"), list):
+        raise BatchCorrupt("a batch item must be an object with aggregates")
+    keys = obj["aggregates"]
+    assert isinstance(keys, list)  # noqa: S101 - checked above
+    return BatchItem(
+        str(obj.get("property_id")), mutation_from_json(obj.get("mutation")), tuple(map(str, keys))
+    )
+
+
+def items_crc(items: Sequence[BatchItem]) -> int:
+    """A CRC over a run of items (for logs and tests)."""
+    return canonical.crc32([mutation_to_json(i.mutation) for i in items])
+
+
+@dataclass(frozen=True, slots=True)
+class PulledChange:
+    """One aggregate's state as pulled, already checked against its CRC."""
+
+    key: str  # "<property id>/<kind>:<id>"
+    version: int
+    doc: str | None
+    crc32: int
+
+
+@dataclass(frozen=True, slots=True)
+class PulledResult:
+    """Central's result for one of this edge's mutations."""
+
+    mutation_id: str
+    result: str
+    reason: str
+    tickets: tuple[str, ...]
