@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
@@ -12,15 +12,23 @@ from sqlalchemy.engine import Engine
 from yadori.services.bus import MessageBus, Node
 from yadori.storage.checkpoint import WalCheckpointer
 from yadori.storage.directory import SqlDirectory
+from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.storage.engine import SqliteOptions, make_engine
 from yadori.storage.migrate import upgrade
+from yadori.storage.sync_server import SyncServer
 from yadori.storage.unit_of_work import SqlUnitOfWorkFactory
+from yadori.sync.canonical import JSON, to_json
+from yadori.sync.connectivity import Timing
+from yadori.sync.events import EventHub
 from yadori.sync.hlc import HybridClock, Timestamp
+from yadori.sync.http_transport import HttpTransport
+from yadori.sync.monitor import Monitor, Thresholds
+from yadori.sync.worker import SyncWorker, WorkerConfig
 
 
 @dataclass(frozen=True, slots=True)
 class NodeConfig:
-    """What a node needs to start: who it is and where its database lives."""
+    """What a node needs to start: who it is, where its database lives, where central is."""
 
     role: str
     node_id: str
@@ -28,9 +36,14 @@ class NodeConfig:
     db_url: str
     sqlite_synchronous: str = "FULL"
     migrate: bool = True
+    central_url: str = ""
+    timing: Timing = field(default_factory=Timing)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    batch_size: int = 500
+    properties: tuple[str, ...] = ()  # an edge's properties, before it has pulled them
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Yadori:
     """A running node's parts, handed to the HTTP app and the CLI."""
 
@@ -38,10 +51,51 @@ class Yadori:
     engine: Engine
     bus: MessageBus
     directory: SqlDirectory
-    checkpointer: WalCheckpointer | None = field(default=None)
+    events: EventHub
+    checkpointer: WalCheckpointer | None = None
+    sync_server: SyncServer | None = None
+    worker: SyncWorker | None = None
+    monitor: Monitor | None = None
+    edge_store: EdgeSyncStore | None = None
+    transport: HttpTransport | None = None
+
+    def start_sync(self) -> None:
+        """Start the edge's connectivity monitor and sync loop (entrypoints call this)."""
+        if self.monitor is not None:
+            self.monitor.start()
+
+    def sync_status(self) -> dict[str, JSON]:
+        """The edge's sync state for the status screen and `yadori status`."""
+        if self.edge_store is None or self.monitor is None:
+            return {"role": self.config.role, "sync": "none"}
+        queue = self.edge_store.queue()
+        snap = self.monitor.snapshot()
+        state = self.edge_store.state()
+        return {
+            "role": self.config.role,
+            "node_id": self.config.node_id,
+            "link": snap.state,
+            "since": snap.since,
+            "queue": {str(lane): n for lane, n in sorted(queue.by_lane.items())},
+            "pending": sum(queue.by_lane.values()),
+            "oldest_pending": queue.oldest_pending.isoformat() if queue.oldest_pending else None,
+            "last_push_ok": state.get("last_push_ok"),
+            "last_pull_ok": state.get("last_pull_ok"),
+            "skew_ms": snap.skew_ms,
+            "last_error": snap.last_error,
+            "open_tickets": queue.open_tickets,
+            "rejected": to_json(queue.rejected),
+            "last_cycle": to_json(asdict(snap.last_cycle)) if snap.last_cycle else None,
+            "outages": to_json(self.edge_store.outages()),
+            "alerts": to_json(self.edge_store.alerts()),
+        }
 
     def close(self) -> None:
         """Stop background work and release the database connections."""
+        if self.monitor is not None:
+            self.monitor.stop()
+        if self.transport is not None:
+            self.transport.close()
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.engine.dispose()
@@ -61,7 +115,7 @@ def wall_ms() -> int:
 
 
 def bootstrap(config: NodeConfig) -> Yadori:
-    """Open the database (migrating it), restore the HLC, and build the bus."""
+    """Open the database (migrating it), restore the HLC, build the bus and the sync."""
     sqlite = config.db_url.startswith("sqlite")
     options = SqliteOptions(synchronous=config.sqlite_synchronous, autocheckpoint=not sqlite)
     engine = make_engine(config.db_url, options)
@@ -72,11 +126,44 @@ def bootstrap(config: NodeConfig) -> Yadori:
         checkpointer.start()
     directory = SqlDirectory(engine)
     latest = directory.latest_hlc()
-    last = Timestamp.parse(latest) if latest else None
-    hlc = HybridClock(config.node_id, wall_ms, last)
-    factory = SqlUnitOfWorkFactory(engine, SystemClock().now)
-    bus = MessageBus(factory, Node(config.node_id, config.node_prefix), hlc)
-    return Yadori(config, engine, bus, directory, checkpointer)
+    hlc = HybridClock(config.node_id, wall_ms, Timestamp.parse(latest) if latest else None)
+    now = SystemClock().now
+    bus = MessageBus(
+        SqlUnitOfWorkFactory(engine, now),
+        Node(config.node_id, config.node_prefix, config.role),
+        hlc,
+    )
+    node = Yadori(config, engine, bus, directory, EventHub(), checkpointer)
+    if config.role == "central":
+        node.sync_server = SyncServer(engine, bus, now)
+    elif config.central_url:
+        _wire_edge_sync(node, hlc)
+    return node
+
+
+def _wire_edge_sync(node: Yadori, hlc: HybridClock) -> None:
+    config, now = node.config, SystemClock().now
+    node.edge_store = EdgeSyncStore(node.engine, now)
+    node.transport = HttpTransport(config.central_url)
+    node.worker = SyncWorker(
+        node.edge_store,
+        node.transport,
+        origin=config.node_id,
+        properties=lambda: sorted(set(config.properties) | set(node.directory.property_ids())),
+        hlc=hlc,
+        now=now,
+        config=WorkerConfig(batch_size=config.batch_size),
+    )
+    node.monitor = Monitor(
+        node.worker,
+        node.transport,
+        node.edge_store,
+        node.events,
+        hlc,
+        origin=config.node_id,
+        timing=config.timing,
+        thresholds=config.thresholds,
+    )
 
 
 def tune_gc() -> None:

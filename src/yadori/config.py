@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 8600
     sqlite_synchronous: str = "FULL"
     log_level: str = "INFO"
+    central_url: str = ""
+    property_ids: str = ""  # comma-separated: what a new edge pulls from central
+    heartbeat_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    backoff_cap_seconds: Annotated[float, Field(gt=0, le=300)] = 1.5
+    heightened_seconds: Annotated[float, Field(ge=0, le=86_400)] = 60.0
+    outage_alert_seconds: Annotated[float, Field(gt=0)] = 3_600.0
+    queue_alert_depth: Annotated[int, Field(gt=0)] = 10_000
+    max_skew_ms: Annotated[int, Field(gt=0)] = 5_000
+    sync_batch_size: Annotated[int, Field(ge=1, le=5_000)] = 500
 
     @field_validator("sqlite_synchronous")
     @classmethod

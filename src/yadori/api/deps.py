@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Header, Path, Request
 
 from yadori.services.bus import MessageBus
+from yadori.sync.canonical import JSON
+from yadori.sync.events import EventHub
 from yadori.sync.mutation import Actor
 
 
@@ -32,8 +35,35 @@ class NodeConfig(Protocol):
     def node_id(self) -> str: ...
 
 
+class SyncServer(Protocol):
+    """Central's side of the sync."""
+
+    def push(self, body: bytes, crc: int) -> dict[str, JSON]:
+        """Apply a batch."""
+        ...
+
+    def pull(
+        self, origin: str, property_id: str, since: int, results_after_no: int, limit: int
+    ) -> dict[str, JSON]:
+        """Serve a page of the feed and results."""
+        ...
+
+    def heartbeat(self) -> dict[str, JSON]:
+        """Central's time and HLC."""
+        ...
+
+
 class NodeParts(Protocol):
     """The node's parts, as the composition root built them."""
+
+    @property
+    def sync_server(self) -> SyncServer | None: ...
+
+    @property
+    def sync_status(self) -> Callable[[], dict[str, JSON]] | None: ...
+
+    @property
+    def events(self) -> EventHub: ...
 
     @property
     def config(self) -> NodeConfig: ...

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from yadori.domain.accommodation_tax import Exemption
+from yadori.domain.conflicts import ConflictTicket
 from yadori.domain.fees import StayQuote
 from yadori.domain.folio import FolioLine
 from yadori.domain.registry import RegistryEntry
@@ -394,3 +395,37 @@ class CloseDayIn(In):
     """Close the named business day (refused if it is not the current one)."""
 
     business_date: date
+
+
+class TicketOut(BaseModel):
+    """A conflict ticket with the facts of both sides."""
+
+    id: str
+    kind: str
+    aggregate: str
+    summary: str
+    facts: dict[str, str]
+    status: str
+    resolution: str
+    resolved_by: str
+    opened_at: str
+
+    @classmethod
+    def of(cls, t: ConflictTicket) -> TicketOut:
+        return cls(
+            id=t.id,
+            kind=t.kind.value,
+            aggregate=t.aggregate,
+            summary=t.summary,
+            facts=t.facts,
+            status=t.status.value,
+            resolution=t.resolution,
+            resolved_by=t.resolved_by,
+            opened_at=t.opened_at.isoformat(),
+        )
+
+
+class ResolveTicketIn(In):
+    """How a conflict was resolved."""
+
+    resolution: Annotated[str, Field(min_length=1, max_length=500)]

@@ -15,6 +15,8 @@ from rich.console import Console
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap, tune_gc
 from yadori.config import Role, Settings
 from yadori.domain.errors import DomainError
+from yadori.sync.connectivity import Timing
+from yadori.sync.monitor import Thresholds
 
 app = typer.Typer(help="Yadori (宿り): the offline-first hotel system.", no_args_is_help=True)
 console = Console()
@@ -40,6 +42,19 @@ def open_node(s: Settings) -> Yadori:
         node_prefix=s.node_prefix,
         db_url=s.database_url(),
         sqlite_synchronous=s.sqlite_synchronous,
+        central_url=s.central_url if s.role is Role.EDGE else "",
+        timing=Timing(
+            heartbeat=s.heartbeat_seconds,
+            backoff_cap=s.backoff_cap_seconds,
+            heightened_for=s.heightened_seconds,
+        ),
+        thresholds=Thresholds(
+            outage_seconds=s.outage_alert_seconds,
+            queue_depth=s.queue_alert_depth,
+            max_skew_ms=s.max_skew_ms,
+        ),
+        batch_size=s.sync_batch_size,
+        properties=tuple(p for p in s.property_ids.split(",") if p),
     )
     return bootstrap(config)
 
@@ -51,6 +66,7 @@ def serve(s: Settings) -> None:
     from yadori.api.app import create_app  # noqa: PLC0415
 
     node = open_node(s)
+    node.start_sync()
     tune_gc()
     console.print(f"[bold]Yadori {s.role.value}[/bold] {s.node_id} on http://{s.host}:{s.port}")
     try:
@@ -101,6 +117,23 @@ def central(
             data_dir=data_dir,
         )
     )
+
+
+@app.command()
+def status(
+    url: Annotated[str, typer.Option(help="the edge's address")] = "http://127.0.0.1:8600",
+) -> None:
+    """Show an edge's sync state: link, queue per lane, last push and pull, skew, tickets."""
+    import httpx2  # noqa: PLC0415 - only this command needs it
+
+    from yadori.cli.status_view import show_status  # noqa: PLC0415
+
+    try:
+        answer = httpx2.get(f"{url}/sync/status", timeout=5).json()
+    except httpx2.HTTPError as exc:
+        console.print(f"[red]cannot reach the edge at {url}: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    show_status(console, answer)
 
 
 @app.command()

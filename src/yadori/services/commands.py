@@ -367,6 +367,19 @@ class CloseBusinessDay(Command):
         return ("business_day:current",)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ResolveTicket(Command):
+    """Close a conflict ticket, saying what staff did about it."""
+
+    name: ClassVar[str] = "resolve_ticket"
+    priority: ClassVar[Priority] = Priority.STAY
+    ticket_id: str
+    resolution: str
+
+    def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
+        return (f"ticket:{self.ticket_id}",)
+
+
 COMMANDS: dict[str, type[Command]] = {
     cls.name: cls
     for cls in (
@@ -389,6 +402,7 @@ COMMANDS: dict[str, type[Command]] = {
         VoidLine,
         PostRoomCharges,
         CloseBusinessDay,
+        ResolveTicket,
     )
 }
 

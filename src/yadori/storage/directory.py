@@ -35,6 +35,13 @@ class SqlDirectory:
                 conn.execute(sa.select(properties.c.code).order_by(properties.c.code)).scalars()
             )
 
+    def property_ids(self) -> list[str]:
+        """Every property id this node holds."""
+        with self._engine.connect() as conn:
+            return list(
+                conn.execute(sa.select(properties.c.id).order_by(properties.c.id)).scalars()
+            )
+
     def latest_hlc(self) -> str | None:
         """The newest HLC in the outbox, so a restarted node never issues an older one."""
         with self._engine.connect() as conn:

@@ -101,7 +101,7 @@ class CycleReport:
 class SyncWorker:
     """Pushes and pulls for one edge; ``cycle`` is safe to call from any thread, one at a time."""
 
-    def __init__(  # noqa: PLR0913 - the worker's collaborators, wired once by bootstrap
+    def __init__(
         self,
         store: Store,
         transport: Transport,

@@ -6,7 +6,15 @@ from collections.abc import Callable
 
 from yadori.services import commands as c
 from yadori.services.context import Context
-from yadori.services.handlers import audit, folio, housekeeping, reservations, setup, stays
+from yadori.services.handlers import (
+    audit,
+    folio,
+    housekeeping,
+    reservations,
+    setup,
+    stays,
+    tickets,
+)
 from yadori.services.ports import UnitOfWork
 
 Handler = Callable[[c.Command, UnitOfWork, Context], object]
@@ -31,4 +39,5 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.VoidLine: folio.void_line,  # type: ignore[dict-item]
     c.PostRoomCharges: folio.post_room_charges,  # type: ignore[dict-item]
     c.CloseBusinessDay: audit.close_business_day,  # type: ignore[dict-item]
+    c.ResolveTicket: tickets.resolve_ticket,  # type: ignore[dict-item]
 }

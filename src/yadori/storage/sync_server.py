@@ -1,0 +1,83 @@
+"""Central's sync endpoints' work: take a push, serve a pull, answer a heartbeat."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from yadori.services.bus import MessageBus
+from yadori.services.sync_apply import CentralSync
+from yadori.storage.repositories.ledger import advance_chain, chain, feed_since, results_after
+from yadori.sync.canonical import JSON, to_json
+from yadori.sync.protocol import decode_batch
+
+MAX_PAGE = 5_000
+
+
+class SyncServer:
+    """Central's side of push, pull and heartbeat."""
+
+    def __init__(self, engine: Engine, bus: MessageBus, now: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._bus = bus
+        self._now = now
+        self._central = CentralSync(bus, _Clock(now))
+
+    def push(self, body: bytes, crc: int) -> dict[str, JSON]:
+        """Check a batch (BatchCorrupt if damaged), apply it once, answer per mutation."""
+        batch = decode_batch(body, crc)
+        with self._engine.connect() as conn:
+            last, batches, _ = chain(conn, batch.origin)
+        broke = batches > 0 and batch.prev_crc != last
+        results = self._central.apply(batch.items)
+        with self._engine.begin() as conn:
+            advance_chain(conn, batch.origin, crc, broke, self._now())
+        return {
+            "results": [to_json(asdict(r)) for r in results],
+            "chain_ok": not broke,
+        }
+
+    def pull(
+        self, origin: str, property_id: str, since: int, results_after_no: int, limit: int
+    ) -> dict[str, JSON]:
+        """Aggregates changed since the cursor, and the origin's results since its last."""
+        limit = max(1, min(limit, MAX_PAGE))
+        with self._engine.connect() as conn:
+            changes = feed_since(conn, property_id, since, limit)
+            results = results_after(conn, origin, results_after_no, limit)
+        return {
+            "changes": [
+                {"key": c.key, "version": c.version, "doc": c.doc, "crc32": c.crc32}
+                for c in changes
+            ],
+            "results": [
+                {
+                    "mutation_id": e.mutation_id,
+                    "seq": e.seq,
+                    "result": e.result,
+                    "reason": e.reason,
+                    "tickets": list(e.tickets),
+                }
+                for _, e in results
+            ],
+            "cursor": changes[-1].version if changes else since,
+            "results_no": results[-1][0] if results else results_after_no,
+            "more": len(changes) == limit or len(results) == limit,
+            "hlc": str(self._bus.hlc.now()),
+        }
+
+    def heartbeat(self) -> dict[str, JSON]:
+        """Central's wall time and HLC, for skew and causality."""
+        return {"time_ms": time.time_ns() // 1_000_000, "hlc": str(self._bus.hlc.now())}
+
+
+class _Clock:
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now()
