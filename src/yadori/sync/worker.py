@@ -93,8 +93,8 @@ class CycleReport:
     pulled_changes: int = 0
     results: int = 0
     rejected: int = 0
-    push_seconds: float = 0.0
-    pull_seconds: float = 0.0
+    push_ms: int = 0
+    pull_ms: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -128,10 +128,10 @@ class SyncWorker:
             self._store.reset_sent()
             started = time.perf_counter()
             self._push_all(report)
-            report.push_seconds = time.perf_counter() - started
+            report.push_ms = _ms_since(started)
             started = time.perf_counter()
             self._pull_all(report)
-            report.pull_seconds = time.perf_counter() - started
+            report.pull_ms = _ms_since(started)
         return report
 
     def _push_all(self, report: CycleReport) -> None:
@@ -197,6 +197,10 @@ class SyncWorker:
         report.pulled_changes += len(changes)
         report.results += len(results)
         return answer.get("more") is True
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
 
 
 def _list(answer: dict[str, JSON], name: str) -> list[JSON]:
