@@ -124,6 +124,8 @@ EXAMPLES: list[c.Command] = [
     c.VoidLine(folio_id="f-1", line_id="l-1", void_line_id="l-7", reason="typo"),
     c.PostRoomCharges(reservation_id="res-1", through=date(2026, 12, 2)),
     c.CloseBusinessDay(business_date=DEC1),
+    c.CloseBusinessDay(business_date=DEC1, reservations=("r1", "r2"), issued_on=DEC1),
+    c.ResolveTicket(ticket_id="t1", resolution="moved the walk-in"),
 ]
 
 

@@ -40,9 +40,8 @@ def _take(p: Pending, by_id: dict[str, Pending], taken: set[str], chosen: list[P
     stack: list[tuple[Pending, bool]] = [(p, False)]
     while stack:
         item, expanded = stack.pop()
-        if item.id in taken:
-            continue
-        if expanded:
+        if expanded:  # every dependency is in: dependencies have lower seqs, so each is
+            # pushed above the mutations that need it and taken before them, never twice
             taken.add(item.id)
             chosen.append(item)
             continue

@@ -117,7 +117,12 @@ def decode_batch(body: bytes, crc: int) -> Batch:
     bad = [i.mutation.id for i in items if not i.mutation.checksum_ok()]
     if bad:
         raise BatchCorrupt(f"{len(bad)} mutation(s) fail their CRC32, first {bad[0]}")
-    return Batch(str(obj.get("origin")), _int(obj.get("number")), _int(obj.get("prev_crc")), items)
+    try:
+        return Batch(
+            str(obj.get("origin")), _int(obj.get("number")), _int(obj.get("prev_crc")), items
+        )
+    except ValueError as exc:
+        raise BatchCorrupt(f"a malformed batch header: {exc}") from exc
 
 
 def _item(obj: JSON) -> BatchItem:
