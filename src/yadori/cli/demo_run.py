@@ -1,7 +1,10 @@
-"""`make demo`: a central and an edge as real processes, the demo hotel, a front-desk day.
+"""`make demo`: the outage drill, with a central and an edge as real processes.
 
-Central uses SQLite in the demo's folder, or PostgreSQL when ``YADORI_CENTRAL_DB_URL`` is set
-(its Yadori tables are dropped and made anew: point it at a database kept for the demo).
+Central gets the demo hotel (SQLite in the demo's folder, or PostgreSQL when
+``YADORI_CENTRAL_DB_URL`` is set: its Yadori tables are dropped and made anew, so point it at a
+database kept for the demo). A fault proxy stands between the two; the edge starts on an empty
+SQLite file and pulls the hotel through it. Then a front-desk day at the edge, synced, and the
+drill of ``drill.py``: WAN cut, 24 simulated hours offline, link back, sync, comparison.
 """
 
 from __future__ import annotations
@@ -12,64 +15,187 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx2
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from yadori.bootstrap import NodeConfig, bootstrap
-from yadori.cli.demo_day import DayReport, run_day
-from yadori.cli.demo_hotel import CODE, seed
+from yadori.cli.demo_day import DayReport, DemoFailed, Step, run_day
+from yadori.cli.demo_hotel import CODE, DemoHotel, seed
+from yadori.cli.drill import Drill, print_report, synced, wait_until
+from yadori.cli.fault_proxy import FaultProxy
 from yadori.cli.main import tokyo_today
 from yadori.storage.engine import make_engine
 from yadori.storage.tables import metadata
 
 STARTUP_SECONDS = 30
+PULL_SECONDS = 60
 
 
 def run_demo(console: Console, *, data_dir: Path, once: bool) -> int:
-    """Run the demo; with ``once`` stop after the day, else serve until Ctrl-C."""
+    """Run the drill; with ``once`` stop after the report, else serve until Ctrl-C.
+
+    Returns 0 when central and the edge end with the same data, 1 otherwise.
+    """
+    started = time.monotonic()
     data_dir.mkdir(parents=True, exist_ok=True)
     central_db = os.environ.get("YADORI_CENTRAL_DB_URL") or _sqlite(data_dir / "central.db")
     edge_db = _sqlite(data_dir / "edge1.db")
     _reset(console, central_db, edge_db)
-    today = tokyo_today()
-    for role, node_id, prefix, url in (
-        ("central", "central", "C", central_db),
-        ("edge", "edge1", "E1", edge_db),
-    ):
-        node = bootstrap(NodeConfig(role, node_id, prefix, url))
-        hotel = seed(node.bus, today)
-        node.close()
-        console.print(
-            f"[green]✓[/green] {role}: demo hotel {hotel.code} seeded "
-            f"({hotel.rooms} rooms, {hotel.reservations} reservations, {hotel.in_house} in house)"
-        )
-    ports = _free_ports(2)
-    procs = [
-        _start("central", "central", "C", central_db, ports[0], data_dir),
-        _start("edge", "edge1", "E1", edge_db, ports[1], data_dir),
-    ]
-    urls = [f"http://127.0.0.1:{p}" for p in ports]
-    try:
-        for url, proc in zip(urls, procs, strict=True):
-            _wait_healthy(url, proc)
-        console.print(f"[green]✓[/green] central at {urls[0]}, edge at {urls[1]}")
-        with httpx2.Client(base_url=urls[1], timeout=10) as client:
-            started = time.perf_counter()
-            report = run_day(client, CODE)
-            elapsed = time.perf_counter() - started
-            health = client.get("/health").json()
-        _print_report(console, report, elapsed, health["pending_mutations"])
+    node = bootstrap(NodeConfig("central", "central", "C", central_db))
+    hotel = seed(node.bus, tokyo_today())
+    node.close()
+    where = "PostgreSQL" if central_db.startswith("postgresql") else "SQLite"
+    console.print(
+        f"[green]✓[/green] central ({where}): demo hotel {hotel.code} seeded ({hotel.rooms} "
+        f"rooms, {hotel.reservations} reservations, {hotel.in_house} in house); "
+        "the edge starts empty"
+    )
+    with _nodes(console, data_dir, central_db, edge_db, hotel) as (proxy, procs, urls):
+        try:
+            code = _drill(console, proxy, urls, hotel, central_db, edge_db)
+        except DemoFailed as exc:
+            console.print(f"[bold red]the drill failed:[/bold red] {exc}")
+            console.print(f"logs: {data_dir.resolve()}/*.log")
+            return 1
+        console.print(f"the whole drill took {time.monotonic() - started:.1f} s")
         if not once:
             console.print(
-                f"\nServing. Edge: {urls[1]}/docs  Central: {urls[0]}/docs  (Ctrl-C to stop)"
+                f"\nServing. Edge: {urls['edge']}/docs  Central: {urls['central']}/docs  "
+                f"(the edge reaches central through the proxy at {proxy.url})\n"
+                f"  yadori status --url {urls['edge']}    (Ctrl-C to stop)"
             )
             _wait_forever(procs)
-        return 0
+        return code
+
+
+@contextmanager
+def _nodes(
+    console: Console, data_dir: Path, central_db: str, edge_db: str, hotel: DemoHotel
+) -> Iterator[tuple[FaultProxy, list[subprocess.Popen[bytes]], dict[str, str]]]:
+    """Central, the fault proxy in front of it, and the edge behind the proxy."""
+    ports = _free_ports(2)
+    urls = {"central": f"http://127.0.0.1:{ports[0]}", "edge": f"http://127.0.0.1:{ports[1]}"}
+    procs = [_start("central", "central", "C", central_db, ports[0], data_dir)]
+    proxy: FaultProxy | None = None
+    try:
+        _wait_healthy(urls["central"], procs[0])
+        proxy = FaultProxy("127.0.0.1", ports[0]).start()
+        edge_env = {"YADORI_CENTRAL_URL": proxy.url, "YADORI_PROPERTY_IDS": hotel.property_id}
+        procs.append(_start("edge", "edge1", "E1", edge_db, ports[1], data_dir, edge_env))
+        _wait_healthy(urls["edge"], procs[1])
+        console.print(
+            f"[green]✓[/green] central at {urls['central']}, fault proxy at {proxy.url}, "
+            f"edge at {urls['edge']} (central URL = the proxy)"
+        )
+        yield proxy, procs, urls
     finally:
         _stop(procs)
+        if proxy is not None:
+            proxy.stop()
+
+
+def _drill(  # noqa: PLR0917 - one call site
+    console: Console,
+    proxy: FaultProxy,
+    urls: dict[str, str],
+    hotel: DemoHotel,
+    central_db: str,
+    edge_db: str,
+) -> int:
+    columns = (
+        SpinnerColumn(finished_text="[green]✓[/green]"),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
+    with (
+        httpx2.Client(base_url=urls["edge"], timeout=10) as edge,
+        httpx2.Client(base_url=urls["central"], timeout=10) as central,
+        Progress(*columns, console=console) as progress,
+    ):
+        _pull_hotel(progress, edge, hotel)
+        day = _front_desk_day(progress, edge)
+        drill = Drill(
+            progress,
+            proxy=proxy,
+            edge=edge,
+            central=central,
+            code=hotel.code,
+            property_id=hotel.property_id,
+        )
+        report = drill.run(edge_db, central_db)
+    _print_day(console, day)
+    print_report(console, report)
+    return 0 if report.match else 1
+
+
+def _pull_hotel(progress: Progress, edge: httpx2.Client, hotel: DemoHotel) -> None:
+    """Wait until the edge has pulled the whole hotel from central."""
+    task = progress.add_task("edge pulls the hotel from central", total=hotel.rooms)
+
+    def rooms(status: dict[str, Any]) -> None:
+        if status.get("last_pull_ok"):
+            answer = edge.get(f"/api/v1/properties/{hotel.code}/rooms")
+            if answer.status_code == 200:
+                progress.update(task, completed=len(answer.json()))
+
+    status = wait_until(
+        edge,
+        lambda s: bool(s.get("last_pull_ok")) and synced(s),
+        seconds=PULL_SECONDS,
+        what="the edge to pull the hotel",
+        each=rooms,
+    )
+    rooms(status)
+    got = progress.tasks[task].completed
+    if got != hotel.rooms:
+        raise DemoFailed(f"the edge pulled {got:.0f} rooms, central has {hotel.rooms}")
+    cycle = status.get("last_cycle") or {}
+    progress.update(
+        task,
+        description=f"edge pulled the hotel from central ({cycle.get('pulled_changes')} records)",
+    )
+
+
+def _front_desk_day(progress: Progress, edge: httpx2.Client) -> DayReport:
+    """Today's work at the edge, online, then wait for it to reach central."""
+    task = progress.add_task("front-desk day at the edge (online)", total=0)
+
+    def run(steps: list[Step]) -> None:
+        progress.update(task, total=(progress.tasks[task].total or 0) + len(steps))
+        for step in steps:
+            progress.update(task, description=f"front-desk day (online) · {step.label}")
+            step.run()
+            progress.advance(task)
+
+    report = run_day(edge, CODE, run=run)
+    progress.update(task, description=f"front-desk day {report.business_date} (online)")
+    pending = int(edge.get("/sync/status").json()["pending"])
+    sync = progress.add_task(f"syncing the day ({pending} mutations)", total=max(1, pending))
+    wait_until(
+        edge,
+        synced,
+        seconds=PULL_SECONDS,
+        what="the edge to sync the day",
+        each=lambda s: progress.update(sync, completed=pending - int(s.get("pending") or 0)),
+    )
+    progress.update(sync, completed=max(1, pending))
+    return report
 
 
 def _sqlite(path: Path) -> str:
@@ -101,11 +227,18 @@ def _free_ports(count: int) -> list[int]:
             s.close()
 
 
-def _start(  # noqa: PLR0917 - one call site, read as a row of the table it starts
-    role: str, node_id: str, prefix: str, db: str, port: int, data_dir: Path
+def _start(  # noqa: PLR0917 - read as a row of the table it starts
+    role: str,
+    node_id: str,
+    prefix: str,
+    db: str,
+    port: int,
+    data_dir: Path,
+    extra: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        **(extra or {}),
         "YADORI_NODE_ID": node_id,
         "YADORI_NODE_PREFIX": prefix,
         "YADORI_DB_URL": db,
@@ -142,18 +275,19 @@ def _wait_forever(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
+    """Stop the edge first, then central (so the edge logs no outage on the way out)."""
+    for proc in reversed(procs):
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-    for proc in procs:
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
 
 
-def _print_report(console: Console, report: DayReport, elapsed: float, pending: int) -> None:
-    table = Table(title=f"Front-desk day {report.business_date} at the edge (over HTTP)")
+def _print_day(console: Console, report: DayReport) -> None:
+    table = Table(title=f"Front-desk day {report.business_date} at the edge, online (over HTTP)")
     table.add_column("what")
     table.add_column("count", justify="right")
     table.add_column("yen", justify="right")
@@ -166,8 +300,6 @@ def _print_report(console: Console, report: DayReport, elapsed: float, pending: 
         "  paid in cash / by card", f"{report.payments['cash']} / {report.payments['card']}", ""
     )
     table.add_row("rooms cleaned and inspected", str(report.rooms_cleaned), "")
-    table.add_row("mutations waiting in the edge's outbox", str(pending), "")
     console.print(table)
     for shown in report.errors_shown:
         console.print(f"refused as it should be → {shown}")
-    console.print(f"the day took {elapsed:.2f} s")

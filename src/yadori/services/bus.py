@@ -11,13 +11,14 @@ rules (DESIGN §5): that is how central applies what an edge did offline.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import TypeVar
 
 from yadori.domain.conflicts import SYSTEM_PRIORITY, Conflict, RegisterStamp
+from yadori.domain.errors import DomainError
 from yadori.domain.ids import derived_id, new_id
 from yadori.services.commands import Command, CreateProperty, command_from
 from yadori.services.context import Context
@@ -123,33 +124,67 @@ class MessageBus:
         while merging become tickets, and ``on_applied`` records the result, all committed with
         the mutation's effects.
         """
-        command = command_from(mutation.name, mutation.args)
-        remote = Timestamp.parse(mutation.hlc)
-        self._hlc.observe(remote)
         with self._uow_factory(property_id) as uow:
-            issued_on = command.issued_on or _business_date(uow, command)
-            ctx = Context(
-                actor=mutation.actor,
-                at=_wall_time(remote),
-                node_prefix=mutation.origin,
-                business_date=issued_on,
-                stamp=RegisterStamp(SYSTEM_PRIORITY.get(system, 0), mutation.hlc, mutation.origin),
-                replay=True,
-            )
-            HANDLERS[type(command)](command, uow, ctx)
-            tickets = tuple(
-                _open_ticket(uow, mutation.id, n, c, ctx.at) for n, c in enumerate(ctx.conflicts)
-            )
-            result = ReplayResult.APPLIED
-            if ctx.changes:
-                result = ReplayResult.APPLIED_WITH_CHANGES
-            if tickets:
-                result = ReplayResult.CONFLICT
-            replayed = Replayed(result, dict(ctx.changes), tickets, uow.touched())
+            replayed = self._replay_in(uow, mutation, system)
             on_applied(uow, replayed)
             self._publish(uow)
             uow.commit()
         return replayed
+
+    def replay_batch(
+        self,
+        property_id: str,
+        mutations: Sequence[Mutation],
+        system: str,
+        on_each: Callable[[UnitOfWork, Mutation, Replayed | DomainError], None],
+        before_commit: Callable[[UnitOfWork], None],
+    ) -> list[Replayed | DomainError]:
+        """Apply several mutations in one transaction, each inside its own savepoint.
+
+        A mutation the domain refuses is rolled back alone (its savepoint) and reported as the
+        error; ``on_each`` sees every outcome and ``before_commit`` records them, in the same
+        transaction. One commit for the whole batch, and each changed aggregate is published once.
+        """
+        outcomes: list[Replayed | DomainError] = []
+        with self._uow_factory(property_id) as uow:
+            for mutation in mutations:
+                outcome: Replayed | DomainError
+                try:
+                    with uow.savepoint():
+                        outcome = self._replay_in(uow, mutation, system)
+                except DomainError as exc:
+                    outcome = exc
+                on_each(uow, mutation, outcome)
+                outcomes.append(outcome)
+            before_commit(uow)
+            self._publish(uow)
+            uow.commit()
+        return outcomes
+
+    def _replay_in(self, uow: UnitOfWork, mutation: Mutation, system: str) -> Replayed:
+        command = command_from(mutation.name, mutation.args)
+        remote = Timestamp.parse(mutation.hlc)
+        self._hlc.observe(remote)
+        issued_on = command.issued_on or _business_date(uow, command)
+        ctx = Context(
+            actor=mutation.actor,
+            at=_wall_time(remote),
+            node_prefix=mutation.origin,
+            business_date=issued_on,
+            stamp=RegisterStamp(SYSTEM_PRIORITY.get(system, 0), mutation.hlc, mutation.origin),
+            replay=True,
+        )
+        before = uow.touched()
+        HANDLERS[type(command)](command, uow, ctx)
+        tickets = tuple(
+            _open_ticket(uow, mutation.id, n, c, ctx.at) for n, c in enumerate(ctx.conflicts)
+        )
+        result = ReplayResult.APPLIED
+        if ctx.changes:
+            result = ReplayResult.APPLIED_WITH_CHANGES
+        if tickets:
+            result = ReplayResult.CONFLICT
+        return Replayed(result, dict(ctx.changes), tickets, uow.touched() - before)
 
     def in_unit(self, property_id: str, work: Callable[[UnitOfWork], T]) -> T:
         """Run some bookkeeping in its own committed unit of work (no command, no mutation)."""

@@ -419,7 +419,7 @@ def command_from(name: str, args: dict[str, JSON]) -> Command:
 def _build(cls: type[object], args: object) -> object:
     if not isinstance(args, dict):
         raise InvalidInput(f"{cls.__name__} needs an object", field=cls.__name__)
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     values = {
         f.name: _decode(hints[f.name], args[f.name])
         for f in dataclasses.fields(cls)  # type: ignore[arg-type]
@@ -429,6 +429,16 @@ def _build(cls: type[object], args: object) -> object:
         return cls(**values)
     except TypeError as exc:
         raise InvalidInput(f"{cls.__name__}: {exc}", field=cls.__name__) from exc
+
+
+_HINTS: dict[type[object], dict[str, object]] = {}
+
+
+def _hints(cls: type[object]) -> dict[str, object]:
+    """A class's resolved type hints, computed once (replays rebuild thousands of commands)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
 def _decode(hint: object, value: object) -> object:

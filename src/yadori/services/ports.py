@@ -7,6 +7,8 @@ Storage adapters implement these for SQLite and PostgreSQL; the contract suite i
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -153,8 +155,8 @@ class ReservationRepository(Protocol):
 class FolioRepository(Protocol):
     """Folios and their append-only lines."""
 
-    def get(self, folio_id: str, *, for_update: bool = False) -> Folio:
-        """One folio with all its lines; raises UnknownFolio."""
+    def get(self, folio_id: str, *, for_update: bool = False, lines: bool = True) -> Folio:
+        """One folio, with its lines unless ``lines`` is false; raises UnknownFolio."""
         ...
 
     def for_reservation(self, reservation_id: str) -> Folio:
@@ -214,45 +216,35 @@ class TicketRepository(Protocol):
         ...
 
 
-class LedgerEntryLike(Protocol):
-    """A stored result of one mutation of one origin."""
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """The result of one mutation of one origin, as central records it."""
 
-    @property
-    def result(self) -> str:  # noqa: D102 - the attribute's type says it
-        ...
-
-    @property
-    def reason(self) -> str:  # noqa: D102 - the attribute's type says it
-        ...
-
-    @property
-    def tickets(self) -> tuple[str, ...]:  # noqa: D102 - the attribute's type says it
-        ...
+    origin: str
+    seq: int
+    mutation_id: str
+    result: str
+    reason: str
+    tickets: tuple[str, ...]
 
 
 class SyncLedger(Protocol):
     """Central's record of applied mutations and its change feed."""
 
-    def result_of(self, origin: str, seq: int) -> LedgerEntryLike | None:
+    def result_of(self, origin: str, seq: int) -> LedgerEntry | None:
         """The recorded result of (origin, seq), if applied before."""
+        ...
+
+    def results_of(self, origin: str, seqs: list[int]) -> Mapping[int, LedgerEntry]:
+        """The recorded results of those of an origin's mutations applied before."""
         ...
 
     def publish(self, keys: Iterable[str]) -> None:
         """Write the current state of each aggregate to the change feed."""
         ...
 
-    def record(  # noqa: PLR0917 - the columns of the ledger, in their order
-        self,
-        origin: str,
-        seq: int,
-        mutation_id: str,
-        name: str,
-        result: str,
-        reason: str,
-        tickets: tuple[str, ...],
-        at: datetime,
-    ) -> None:
-        """Record a mutation's result in the same transaction as its effects."""
+    def record_many(self, entries: list[LedgerEntry], names: list[str], at: datetime) -> None:
+        """Record results (all of one origin) in the same transaction as their effects."""
         ...
 
 
@@ -330,6 +322,10 @@ class UnitOfWork(Protocol):
 
     def touched(self) -> frozenset[str]:
         """Every aggregate the repositories changed so far (``room:<id>``, ``folio:<id>`` …)."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[object]:
+        """A nested transaction: rolled back alone if its block raises."""
         ...
 
 

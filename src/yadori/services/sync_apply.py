@@ -1,33 +1,22 @@
-"""Central's side of push and pull: apply each edge's mutations exactly once, serve the feed.
+"""Central's side of push and pull: apply each edge's mutations exactly once.
 
-Each mutation is applied in its own transaction with the same handler the edge ran (replay,
-merging by the conflict rules), and its result is recorded per (origin, seq) in the same
-transaction, so a batch sent twice is applied once. A mutation refused for good is recorded as
-``rejected`` with its reason, and the aggregates it would have touched are re-published, so the
-edge converges to central's state; it never blocks the mutations after it.
+Each mutation is applied with the same handler the edge ran (replay, merging by the conflict
+rules), and its result is recorded per (origin, seq) in the same transaction as its effects, so
+a batch sent twice is applied once. A run of one property's mutations shares one transaction
+with a savepoint each. A mutation refused for good is recorded as ``rejected`` with its reason,
+and the aggregates it would have touched are re-published, so the edge converges to central's
+state; it never blocks the mutations after it.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 from yadori.domain.errors import AlreadyExists, DomainError
 from yadori.services.bus import MessageBus, Replayed, ReplayResult
-from yadori.services.ports import Clock, UnitOfWork
+from yadori.services.ports import Clock, LedgerEntry, UnitOfWork
+from yadori.sync.mutation import Mutation
 from yadori.sync.protocol import BatchItem
-
-
-@dataclass(frozen=True, slots=True)
-class ItemResult:
-    """What central did with one pushed mutation."""
-
-    mutation_id: str
-    origin: str
-    seq: int
-    result: str
-    reason: str = ""
-    tickets: tuple[str, ...] = ()
 
 
 class CentralSync:
@@ -37,58 +26,95 @@ class CentralSync:
         self._bus = bus
         self._clock = clock
 
-    def apply(self, items: tuple[BatchItem, ...], system: str = "edge") -> list[ItemResult]:
-        """Apply each item once, in the order sent (dependencies come first)."""
-        return [self._apply_one(item, system) for item in items]
+    def apply(self, items: tuple[BatchItem, ...], system: str = "edge") -> list[LedgerEntry]:
+        """Apply each item once, in the order sent (dependencies come first).
 
-    def _apply_one(self, item: BatchItem, system: str) -> ItemResult:
+        If a run's transaction loses a race with a concurrent push of the same batch, each of
+        its items is applied on its own (finding the results the other push recorded).
+        """
+        done: dict[str, LedgerEntry] = {}
+        for property_id, run in _runs(items):
+            try:
+                done.update(self._apply_run(property_id, run, system))
+            except AlreadyExists:
+                done.update({i.mutation.id: self._apply_one(i, system) for i in run})
+        return [done[i.mutation.id] for i in items]
+
+    def _apply_run(
+        self, property_id: str, run: list[BatchItem], system: str
+    ) -> dict[str, LedgerEntry]:
+        origin = run[0].mutation.origin
+        seqs = [i.mutation.seq for i in run]
+        known = self._bus.read(property_id, lambda uow: dict(uow.ledger.results_of(origin, seqs)))
+        done = {i.mutation.id: known[i.mutation.seq] for i in run if i.mutation.seq in known}
+        todo = {i.mutation.id: i for i in run if i.mutation.id not in done}
+        entries: list[LedgerEntry] = []
+        names: list[str] = []
+
+        def on_each(uow: UnitOfWork, m: Mutation, outcome: Replayed | DomainError) -> None:
+            if isinstance(outcome, DomainError):
+                uow.ledger.publish(todo[m.id].aggregates)  # the edge gets central's state back
+            entries.append(_entry(m, outcome))
+            names.append(m.name)
+
+        def before_commit(uow: UnitOfWork) -> None:
+            uow.ledger.record_many(entries, names, self._clock.now())
+
+        if todo:
+            mutations = [i.mutation for i in todo.values()]
+            self._bus.replay_batch(property_id, mutations, system, on_each, before_commit)
+        done.update({e.mutation_id: e for e in entries})
+        return done
+
+    def _apply_one(self, item: BatchItem, system: str) -> LedgerEntry:
         m = item.mutation
         known = self._bus.read(item.property_id, lambda uow: uow.ledger.result_of(m.origin, m.seq))
         if known is not None:
-            return ItemResult(m.id, m.origin, m.seq, known.result, known.reason, known.tickets)
+            return known
         try:
             replayed = self._bus.replay(
-                item.property_id, m, system, lambda uow, r: self._store(uow, item, r)
+                item.property_id,
+                m,
+                system,
+                lambda uow, r: uow.ledger.record_many([_entry(m, r)], [m.name], self._clock.now()),
             )
         except AlreadyExists:
             again = self._bus.read(
                 item.property_id, lambda uow: uow.ledger.result_of(m.origin, m.seq)
             )
-            if again is None:
-                return self._reject(item, "a record it creates already exists at central")
-            return ItemResult(m.id, m.origin, m.seq, again.result, again.reason, again.tickets)
+            return again if again is not None else self._reject(item, AlreadyExists("duplicate"))
         except DomainError as exc:
-            return self._reject(item, f"{exc.code}: {exc.message}")
-        return ItemResult(
-            m.id, m.origin, m.seq, replayed.result.value, _reason(replayed), replayed.tickets
-        )
+            return self._reject(item, exc)
+        return _entry(m, replayed)
 
-    def _store(self, uow: UnitOfWork, item: BatchItem, replayed: Replayed) -> None:
+    def _reject(self, item: BatchItem, exc: DomainError) -> LedgerEntry:
         m = item.mutation
-        entry = ItemResult(
-            m.id, m.origin, m.seq, replayed.result.value, _reason(replayed), replayed.tickets
-        )
-        self._record(uow, entry, m.name)
-
-    def _reject(self, item: BatchItem, reason: str) -> ItemResult:
-        m = item.mutation
-        result = ItemResult(m.id, m.origin, m.seq, ReplayResult.REJECTED.value, reason)
+        entry = _entry(m, exc)
 
         def record(uow: UnitOfWork) -> None:
-            self._record(uow, result, m.name)
+            uow.ledger.record_many([entry], [m.name], self._clock.now())
             uow.ledger.publish(item.aggregates)  # the edge gets central's state back
 
         with contextlib.suppress(AlreadyExists):  # a concurrent push of the batch recorded it
             self._bus.in_unit(item.property_id, record)
-        return result
-
-    def _record(self, uow: UnitOfWork, r: ItemResult, name: str) -> None:
-        uow.ledger.record(
-            r.origin, r.seq, r.mutation_id, name, r.result, r.reason, r.tickets, self._clock.now()
-        )
+        return entry
 
 
-def _reason(replayed: Replayed) -> str:
-    if not replayed.changes:
-        return ""
-    return ", ".join(f"{k}={v}" for k, v in sorted(replayed.changes.items()))
+def _entry(m: Mutation, outcome: Replayed | DomainError) -> LedgerEntry:
+    if isinstance(outcome, DomainError):
+        reason = f"{outcome.code}: {outcome.message}"
+        return LedgerEntry(m.origin, m.seq, m.id, ReplayResult.REJECTED.value, reason, ())
+    changes = ", ".join(f"{k}={v}" for k, v in sorted(outcome.changes.items()))
+    return LedgerEntry(m.origin, m.seq, m.id, outcome.result.value, changes, outcome.tickets)
+
+
+def _runs(items: tuple[BatchItem, ...]) -> list[tuple[str, list[BatchItem]]]:
+    """Consecutive items of the same property and origin, in order."""
+    runs: list[tuple[str, list[BatchItem]]] = []
+    for item in items:
+        key = item.property_id
+        if runs and runs[-1][0] == key and runs[-1][1][0].mutation.origin == item.mutation.origin:
+            runs[-1][1].append(item)
+        else:
+            runs.append((key, [item]))
+    return runs

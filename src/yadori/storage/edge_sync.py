@@ -33,6 +33,8 @@ from yadori.sync import canonical
 from yadori.sync.batching import Pending
 from yadori.sync.protocol import BatchItem, PulledChange, PulledResult
 
+_ACK = sa.update(outbox).where(outbox.c.id == sa.bindparam("b_id"))
+
 DONE = "done"
 SENT = "sent"
 SCAN = 4_000
@@ -154,18 +156,23 @@ class EdgeSyncStore:
         return applied
 
     def _ack(self, conn: sa.Connection, results: list[PulledResult]) -> None:
-        for r in results:
-            conn.execute(
-                sa.update(outbox)
-                .where(outbox.c.id == r.mutation_id)
-                .values(
-                    state=DONE,
-                    result=r.result,
-                    reason=r.reason,
-                    tickets=canonical.encode(list(r.tickets)).decode(),
-                    acked_at=self._now(),
-                )
-            )
+        if not results:
+            return
+        now = self._now()
+        conn.execute(
+            _ACK,
+            [
+                {
+                    "b_id": r.mutation_id,
+                    "state": DONE,
+                    "result": r.result,
+                    "reason": r.reason,
+                    "tickets": canonical.encode(list(r.tickets)).decode(),
+                    "acked_at": now,
+                }
+                for r in results
+            ],
+        )
 
     def _take(self, conn: sa.Connection, change: PulledChange) -> int:
         if self._pending_on(conn, change.key):

@@ -110,6 +110,10 @@ class SqlUnitOfWork:
         except sa_exc.OperationalError as exc:
             raise StorageUnavailable(f"the commit failed: {exc.orig}") from exc
 
+    def savepoint(self) -> sa.NestedTransaction:
+        """A nested transaction (SAVEPOINT): rolled back alone if its block raises."""
+        return self.connection.begin_nested()
+
     def touched(self) -> frozenset[str]:
         """Every aggregate a repository changed in this unit of work (``room:<id>`` …)."""
         return frozenset(self._touched)

@@ -155,7 +155,8 @@ class Monitor:
         """Stop the thread (within a heartbeat)."""
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
 
     def nudge(self) -> None:
         """Something was written: sync soon instead of at the next pull interval."""

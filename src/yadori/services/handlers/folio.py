@@ -93,7 +93,8 @@ def post_room_charges(cmd: PostRoomCharges, uow: UnitOfWork, ctx: Context) -> li
 
 
 def _append(uow: UnitOfWork, ctx: Context, folio_id: str, line: FolioLine) -> FolioLine:
-    return _append_to(uow, ctx, uow.folios.get(folio_id, for_update=True), line)
+    # Charges, payments and adjustments need the folio's status, not its lines.
+    return _append_to(uow, ctx, uow.folios.get(folio_id, for_update=True, lines=False), line)
 
 
 def _append_to(uow: UnitOfWork, ctx: Context, folio: Folio, line: FolioLine) -> FolioLine:

@@ -11,6 +11,12 @@ from yadori.domain.folio import Folio, FolioLine, FolioStatus, LineKind, Manager
 from yadori.domain.taxes import TaxClass
 from yadori.storage.tables import folio_lines, folios
 
+# Statements built once (see rooms.py).
+_NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(folio_lines.c.position), 0) + 1).where(
+    folio_lines.c.folio_id == sa.bindparam("folio_id")
+)
+_LINE_INSERT = sa.insert(folio_lines)
+
 
 class SqlFolios:
     """Folios of one property."""
@@ -20,9 +26,13 @@ class SqlFolios:
         self._touched = touched
         self._property_id = property_id
 
-    def get(self, folio_id: str, *, for_update: bool = False) -> Folio:
-        """One folio with its lines; UnknownFolio when it is not at this property."""
-        return self._one(folios.c.id == folio_id, for_update, folio_id)
+    def get(self, folio_id: str, *, for_update: bool = False, lines: bool = True) -> Folio:
+        """One folio, with its lines unless ``lines`` is false; UnknownFolio when it is not here.
+
+        Posting a charge or a payment needs only the folio's status: skipping the lines keeps a
+        long stay's folio from being read again for every line posted to it.
+        """
+        return self._one(folios.c.id == folio_id, for_update, folio_id, with_lines=lines)
 
     def for_reservation(self, reservation_id: str) -> Folio:
         """The folio of a stay."""
@@ -43,28 +53,25 @@ class SqlFolios:
     def append(self, folio_id: str, line: FolioLine, *, actor: str, at: datetime) -> None:
         """Append a line at the next position; lines are never updated."""
         self._touched.add(f"folio:{folio_id}")
-        position = self._conn.execute(
-            sa.select(sa.func.coalesce(sa.func.max(folio_lines.c.position), 0) + 1).where(
-                folio_lines.c.folio_id == folio_id
-            )
-        ).scalar_one()
+        position = self._conn.execute(_NEXT_POSITION, {"folio_id": folio_id}).scalar_one()
         self._conn.execute(
-            sa.insert(folio_lines).values(
-                id=line.id,
-                folio_id=folio_id,
-                position=position,
-                kind=line.kind.value,
-                category=line.category,
-                description=line.description,
-                amount=line.amount,
-                business_date=line.business_date,
-                tax_class=line.tax_class.value,
-                tax_included=line.tax_included,
-                voids=line.voids,
-                night=line.night,
-                posted_by=actor,
-                posted_at=at,
-            )
+            _LINE_INSERT,
+            {
+                "id": line.id,
+                "folio_id": folio_id,
+                "position": position,
+                "kind": line.kind.value,
+                "category": line.category,
+                "description": line.description,
+                "amount": line.amount,
+                "business_date": line.business_date,
+                "tax_class": line.tax_class.value,
+                "tax_included": line.tax_included,
+                "voids": line.voids,
+                "night": line.night,
+                "posted_by": actor,
+                "posted_at": at,
+            },
         )
 
     def set_status(self, folio: Folio) -> None:
@@ -81,15 +88,21 @@ class SqlFolios:
             )
         )
 
-    def _one(self, where: sa.ColumnElement[bool], for_update: bool, name: str) -> Folio:
+    def _one(
+        self, where: sa.ColumnElement[bool], for_update: bool, name: str, *, with_lines: bool = True
+    ) -> Folio:
         query = sa.select(folios).where(folios.c.property_id == self._property_id, where)
         row = self._conn.execute(query.with_for_update() if for_update else query).first()
         if row is None:
             raise UnknownFolio(f"no folio for {name}", folio=name)
-        lines = self._conn.execute(
-            sa.select(folio_lines)
-            .where(folio_lines.c.folio_id == row.id)
-            .order_by(folio_lines.c.position)
+        lines = (
+            self._conn.execute(
+                sa.select(folio_lines)
+                .where(folio_lines.c.folio_id == row.id)
+                .order_by(folio_lines.c.position)
+            ).all()
+            if with_lines
+            else []
         )
         override = (
             ManagerOverride(row.override_manager_id, row.override_reason)

@@ -12,24 +12,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from yadori.services.ports import LedgerEntry
 from yadori.storage import aggregates
-from yadori.storage.repositories.outbox import next_counter
+from yadori.storage.repositories.outbox import advance_counter, next_counter
 from yadori.storage.tables import sync_applied, sync_feed, sync_origins
 from yadori.sync import canonical
 
 FEED_SCOPE = "node"
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    """The stored result of one mutation of one origin."""
-
-    origin: str
-    seq: int
-    mutation_id: str
-    result: str
-    reason: str
-    tickets: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,31 +47,40 @@ class SqlLedger:
         ).first()
         return None if row is None else _entry(row)
 
-    def record(  # noqa: PLR0917 - the columns of the ledger, in their order
-        self,
-        origin: str,
-        seq: int,
-        mutation_id: str,
-        name: str,
-        result: str,
-        reason: str,
-        tickets: tuple[str, ...],
-        at: datetime,
-    ) -> None:
-        """Record a mutation's result, in the same transaction as its effects."""
-        self._conn.execute(
-            sa.insert(sync_applied).values(
-                origin=origin,
-                seq=seq,
-                mutation_id=mutation_id,
-                property_id=self._property_id,
-                name=name,
-                result=result,
-                reason=reason,
-                tickets=canonical.encode(list(tickets)).decode(),
-                applied_at=at,
-                result_no=next_counter(self._conn, origin, "result_no"),
+    def results_of(self, origin: str, seqs: list[int]) -> dict[int, LedgerEntry]:
+        """The recorded results of those of an origin's mutations applied before."""
+        if not seqs:
+            return {}
+        rows = self._conn.execute(
+            sa.select(sync_applied).where(
+                sync_applied.c.origin == origin, sync_applied.c.seq.in_(seqs)
             )
+        )
+        return {r.seq: _entry(r) for r in rows}
+
+    def record_many(self, entries: list[LedgerEntry], names: list[str], at: datetime) -> None:
+        """Record results, in the same transaction as their effects, in one statement."""
+        if not entries:
+            return
+        last = advance_counter(self._conn, entries[0].origin, "result_no", len(entries))
+        first = last - len(entries) + 1
+        self._conn.execute(
+            sa.insert(sync_applied),
+            [
+                {
+                    "origin": e.origin,
+                    "seq": e.seq,
+                    "mutation_id": e.mutation_id,
+                    "property_id": self._property_id,
+                    "name": name,
+                    "result": e.result,
+                    "reason": e.reason,
+                    "tickets": canonical.encode(list(e.tickets)).decode(),
+                    "applied_at": at,
+                    "result_no": first + n,
+                }
+                for n, (e, name) in enumerate(zip(entries, names, strict=True))
+            ],
         )
 
     def publish(self, keys: Iterable[str]) -> None:

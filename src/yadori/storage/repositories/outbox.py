@@ -21,7 +21,7 @@ _COUNTER_NEXT = {
     name: dialect.insert(counters)
     .on_conflict_do_update(
         index_elements=[counters.c.scope, counters.c.name],
-        set_={"value": counters.c.value + 1},
+        set_={"value": counters.c.value + sa.bindparam("b_by")},
     )
     .returning(counters.c.value)
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", pg_dialect))
@@ -59,7 +59,12 @@ def next_counter(conn: sa.Connection, scope: str, name: str) -> int:
     An upsert, so two writers taking the first value of a new counter queue on the row
     instead of one of them failing on the primary key.
     """
-    params = {"scope": scope, "name": name, "value": 1}
+    return advance_counter(conn, scope, name, 1)
+
+
+def advance_counter(conn: sa.Connection, scope: str, name: str, by: int) -> int:
+    """Add ``by`` to a counter (creating it at ``by``) and return its new value."""
+    params = {"scope": scope, "name": name, "value": by, "b_by": by}
     return int(conn.execute(_COUNTER_NEXT[conn.dialect.name], params).scalar_one())
 
 

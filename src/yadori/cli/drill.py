@@ -1,0 +1,505 @@
+"""The outage drill that `make demo` runs, once the edge has pulled the hotel and run a day.
+
+Cut the WAN at the fault proxy and time how long the edge takes to notice; keep the desk
+working offline through a simulated 24 hours (evening charges, a walk-in, a room move, the
+night audit, the next morning's departures and housekeeping, the next day's arrivals), while
+central takes a booking for the very room the walk-in gets; restore the link and time the
+detection and the sync; then compare central's and the edge's data table by table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import sqlalchemy as sa
+from rich.console import Console
+from rich.progress import Progress, TaskID
+from rich.table import Table
+
+from yadori.cli.demo_day import (
+    DayReport,
+    DemoFailed,
+    Desk,
+    Step,
+    check_in_arrivals,
+    check_out_departures,
+    clean_rooms,
+    close_day,
+    free_room,
+    move_a_guest,
+    post_charges,
+    walk_in,
+)
+from yadori.cli.demo_hotel import demo_id
+from yadori.cli.fault_proxy import FaultProxy
+from yadori.storage.checksums import TableSum, property_checksums
+from yadori.storage.engine import make_engine
+
+OFFLINE_SECONDS = 10.0  # the simulated 24 hours last at least this long
+DAY_MINUTES = 24 * 60
+CUT_AT = 17 * 60  # the WAN goes down at 17:00 and comes back 24 hours later
+DETECT_SECONDS = 15.0
+SYNC_SECONDS = 60.0
+POLL = 0.05
+
+
+# --- the link, as the edge reports it ----------------------------------------------------
+
+
+class LinkWatcher:
+    """Listens to the edge's server-sent events and keeps each link transition with its time."""
+
+    def __init__(self, edge_url: str) -> None:
+        self._url = f"{edge_url}/events"
+        self._client = httpx2.Client(timeout=httpx2.Timeout(5, read=None))
+        self._lock = threading.Lock()
+        self._seen: list[tuple[float, str]] = []
+        self._thread = threading.Thread(target=self._listen, name="drill-events", daemon=True)
+        self._connected = threading.Event()
+
+    def start(self) -> LinkWatcher:
+        """Subscribe (returns once the stream is open, or after a few seconds)."""
+        self._thread.start()
+        self._connected.wait(5)
+        return self
+
+    def stop(self) -> None:
+        """Close the stream."""
+        with contextlib.suppress(Exception):
+            self._client.close()
+
+    def first(self, state: str, after: float) -> float | None:
+        """When the link first became ``state`` at or after ``after`` (epoch seconds)."""
+        with self._lock:
+            return next((at for at, s in self._seen if s == state and at >= after), None)
+
+    def _listen(self) -> None:
+        with contextlib.suppress(Exception), self._client.stream("GET", self._url) as response:
+            kind = ""
+            for line in response.iter_lines():
+                self._connected.set()
+                if line.startswith("event:"):
+                    kind = line.removeprefix("event:").strip()
+                elif line.startswith("data:") and kind == "link":
+                    self._link(json.loads(line.removeprefix("data:")))
+
+    def _link(self, data: dict[str, Any]) -> None:
+        at = datetime.fromisoformat(data["at"]).timestamp()
+        with self._lock:
+            self._seen.append((at, str(data["state"])))
+
+
+def sync_status(client: httpx2.Client) -> dict[str, Any]:
+    """The edge's /sync/status."""
+    answer: dict[str, Any] = client.get("/sync/status").json()
+    return answer
+
+
+def wait_until(
+    client: httpx2.Client,
+    done: Callable[[dict[str, Any]], bool],
+    *,
+    seconds: float,
+    what: str,
+    each: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Poll the edge's sync status until ``done`` holds; DemoFailed after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status = sync_status(client)
+        if each is not None:
+            each(status)
+        if done(status):
+            return status
+        if time.monotonic() > deadline:
+            raise DemoFailed(f"{what}: not within {seconds:.0f} s (last status {status})")
+        time.sleep(POLL)
+
+
+def synced(status: dict[str, Any]) -> bool:
+    """Online with nothing waiting for central."""
+    return status.get("link") == "online" and status.get("pending") == 0
+
+
+# --- the drill -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Compared:
+    """One table's figures at central and at the edge."""
+
+    table: str
+    central: TableSum | None
+    edge: TableSum | None
+
+    @property
+    def same(self) -> bool:
+        """Same row count and same combined CRC32."""
+        return self.central == self.edge
+
+
+@dataclass
+class DrillReport:
+    """What the drill did and measured."""
+
+    offline: DayReport
+    started: date
+    outage_detected_s: float = 0.0
+    back_detected_s: float = 0.0
+    synced_s: float = 0.0
+    offline_s: float = 0.0
+    queued: int = 0
+    collision: str = ""
+    tickets: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    outage_log: dict[str, Any] = field(default_factory=dict)
+    compared: list[Compared] = field(default_factory=list)
+
+    @property
+    def match(self) -> bool:
+        """Whether central and the edge hold the same data."""
+        return bool(self.compared) and all(c.same for c in self.compared)
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    """Work planned at a simulated time of the day offline and spread until ``end``."""
+
+    start: int  # minutes after the cut
+    end: int
+    plan: Callable[[], list[Step]]
+
+
+class Drill:
+    """Cut, work offline, collide, restore, sync, compare."""
+
+    def __init__(
+        self,
+        progress: Progress,
+        *,
+        proxy: FaultProxy,
+        edge: httpx2.Client,
+        central: httpx2.Client,
+        code: str,
+        property_id: str,
+    ) -> None:
+        self.progress = progress
+        self.proxy = proxy
+        self.edge = edge
+        self.central = central
+        self.code = code
+        self.property_id = property_id
+        self.rng = random.Random(23)  # noqa: S311 - demo data
+        self.desk = Desk(edge, code)
+        self.central_desk = Desk(central, code)
+        self.collision_room: dict[str, Any] | None = None
+
+    def run(self, edge_db: str, central_db: str) -> DrillReport:
+        """The whole drill; the report says whether both nodes ended with the same data."""
+        today = self.desk.business_date()
+        report = DrillReport(DayReport(business_date=today.isoformat()), today)
+        watcher = LinkWatcher(str(self.edge.base_url)).start()
+        try:
+            cut = self._cut(watcher, report)
+            self._offline_day(report, today)
+            report.offline_s = time.time() - cut
+            self._restore(watcher, report)
+        finally:
+            watcher.stop()
+        self._collect(report)
+        self._compare(report, edge_db, central_db)
+        return report
+
+    # --- the cut ----------------------------------------------------------------------------
+
+    def _cut(self, watcher: LinkWatcher, report: DrillReport) -> float:
+        task = self.progress.add_task("WAN cut: waiting for the edge to notice", total=1)
+        cut = time.time()
+        self.proxy.set("cut")
+        status = wait_until(
+            self.edge,
+            lambda s: s.get("link") == "offline",
+            seconds=DETECT_SECONDS,
+            what="the edge to notice the cut",
+        )
+        at = watcher.first("offline", cut) or _since(status)
+        report.outage_detected_s = max(0.0, at - cut)
+        self.progress.update(
+            task,
+            completed=1,
+            description=f"WAN cut: edge offline after {report.outage_detected_s:.2f} s",
+        )
+        return cut
+
+    # --- 24 hours offline -------------------------------------------------------------------
+
+    def _offline_day(self, report: DrillReport, today: date) -> None:
+        desk, day, rng = self.desk, report.offline, self.rng
+        tomorrow = today + timedelta(days=1)
+        avoid: set[str] = set()
+        scenes = (
+            Scene(30, 60, lambda: self._central_books(report, today, avoid)),
+            Scene(120, 150, lambda: self._walk_in(day, today)),
+            Scene(180, 300, lambda: post_charges(desk, day, rng, today)),
+            Scene(330, 360, lambda: move_a_guest(desk, day, today, avoid=avoid)),
+            Scene(540, 570, lambda: close_day(desk, day, today)),
+            Scene(840, 1080, lambda: check_out_departures(desk, day, rng, tomorrow)),
+            Scene(1080, 1260, lambda: clean_rooms(desk, day)),
+            Scene(1320, 1380, lambda: check_in_arrivals(desk, day, rng, tomorrow)),
+            Scene(1380, DAY_MINUTES, lambda: post_charges(desk, day, rng, tomorrow, share=0.3)),
+        )
+        task = self.progress.add_task("offline", total=DAY_MINUTES)
+        started = time.monotonic()
+        for scene in scenes:
+            steps = scene.plan()
+            for i, step in enumerate(steps):
+                minute = scene.start + (scene.end - scene.start) * i // len(steps)
+                self._pace(task, started, minute, today, step.label)
+                step.run()
+        self._pace(task, started, DAY_MINUTES, today, "the link comes back")
+        first = datetime.combine(today, datetime.min.time()) + timedelta(minutes=CUT_AT)
+        self.progress.update(
+            task,
+            description=(
+                f"offline {first:%a %H:%M} → {first + timedelta(days=1):%a %H:%M}: "
+                f"{day.operations} operations at the edge"
+            ),
+        )
+
+    def _pace(self, task: TaskID, started: float, minute: int, today: date, label: str) -> None:
+        due = started + OFFLINE_SECONDS * minute / DAY_MINUTES
+        time.sleep(max(0.0, due - time.monotonic()))
+        clock = datetime.combine(today, datetime.min.time()) + timedelta(minutes=CUT_AT + minute)
+        self.progress.update(
+            task,
+            completed=minute,
+            description=f"offline {clock:%a %H:%M} · {label}",
+        )
+
+    def _central_books(self, report: DrillReport, night: date, avoid: set[str]) -> list[Step]:
+        """Central's reservations office sells a named room for tonight, unaware of the hotel."""
+        free = self.central_desk.get(
+            "/availability", **{"from": night.isoformat(), "to": (night + timedelta(1)).isoformat()}
+        )
+        types = {t["code"]: t["id"] for t in self.central_desk.get("/room-types")}
+        by_free = sorted(free.items(), key=lambda kv: -kv[1][night.isoformat()])
+        room = None
+        for code, _ in by_free:
+            room = free_room(self.central_desk, types[code], night, night, set())
+            if room is not None:
+                break
+        if room is None:
+            return []  # the hotel is full tonight: no collision to show
+        self.collision_room = room
+        avoid.add(room["id"])
+        chosen = room
+
+        def book() -> None:
+            booked = self.central_desk.post(
+                "/reservations",
+                {
+                    "guest_name": "Anna Schmidt",
+                    "arrival": night.isoformat(),
+                    "departure": (night + timedelta(days=1)).isoformat(),
+                    "adults": 1,
+                    "room_type_id": chosen["room_type_id"],
+                    "rate_plan_id": demo_id("rate_plan:BAR"),
+                    "room_id": chosen["id"],
+                },
+            )
+            report.collision = (
+                f"central booked room {chosen['number']} for {night} ({booked['number']}); "
+                "the edge, offline, gave the same room to a walk-in"
+            )
+
+        return [Step(f"central books room {room['number']} for tonight", book)]
+
+    def _walk_in(self, day: DayReport, night: date) -> list[Step]:
+        """A guest walks in and the desk, offline, gives them the room central just sold."""
+        room = self.collision_room
+        if room is None:
+            return []
+        return walk_in(self.desk, day, self.rng, night, room=room)
+
+    # --- the link comes back ----------------------------------------------------------------
+
+    def _restore(self, watcher: LinkWatcher, report: DrillReport) -> None:
+        report.queued = int(sync_status(self.edge)["pending"])
+        task = self.progress.add_task(
+            f"link back: syncing {report.queued} mutations", total=max(1, report.queued)
+        )
+        back = time.time()
+        self.proxy.set("pass")
+
+        def show(status: dict[str, Any]) -> None:
+            left = int(status.get("pending") or 0)
+            self.progress.update(task, completed=max(0, report.queued - left))
+
+        status = wait_until(
+            self.edge, synced, seconds=SYNC_SECONDS, what="the edge to sync", each=show
+        )
+        recovering = watcher.first("recovering", back)
+        online = watcher.first("online", back) or _since(status)
+        report.back_detected_s = max(0.0, (recovering or online) - back)
+        report.synced_s = max(0.0, online - back)
+        self.progress.update(
+            task,
+            completed=max(1, report.queued),
+            description=(
+                f"link back: noticed after {report.back_detected_s:.2f} s, "
+                f"{report.queued} mutations synced after {report.synced_s:.2f} s"
+            ),
+        )
+
+    def _collect(self, report: DrillReport) -> None:
+        before = sync_status(self.edge).get("last_pull_ok")
+        status = wait_until(  # one more pull, so that the edge has central's last word
+            self.edge,
+            lambda s: s.get("last_pull_ok") != before and synced(s),
+            seconds=SYNC_SECONDS,
+            what="one more pull",
+        )
+        report.rejected = list(status.get("rejected") or [])
+        outages = status.get("outages") or []
+        report.outage_log = outages[0] if outages else {}
+        report.tickets = self.desk.get("/tickets")
+
+    def _compare(self, report: DrillReport, edge_db: str, central_db: str) -> None:
+        task = self.progress.add_task("comparing central and edge", total=2)
+        with read_only(central_db) as conn:
+            central = {s.table: s for s in property_checksums(conn, self.property_id)}
+        self.progress.advance(task)
+        with read_only(edge_db) as conn:
+            edge = {s.table: s for s in property_checksums(conn, self.property_id)}
+        self.progress.advance(task)
+        report.compared = [
+            Compared(name, central.get(name), edge.get(name))
+            for name in sorted(central.keys() | edge.keys())
+        ]
+
+
+def _since(status: dict[str, Any]) -> float:
+    return datetime.fromisoformat(str(status["since"])).timestamp()
+
+
+@contextlib.contextmanager
+def read_only(url: str) -> Iterator[sa.Connection]:
+    """A read-only connection holding one snapshot of the database (SQLite or PostgreSQL)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///")).resolve()
+        engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("BEGIN")  # one snapshot for every table
+                yield conn
+                conn.rollback()
+        finally:
+            engine.dispose()
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect().execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        ) as conn:
+            yield conn
+            conn.rollback()
+    finally:
+        engine.dispose()
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def print_report(console: Console, report: DrillReport) -> None:
+    """The drill's figures, the tickets, and the comparison with its MATCH or MISMATCH line."""
+    off = report.offline
+    table = Table(title=f"Offline for 24 simulated hours from {report.started} 17:00")
+    table.add_column("done at the edge while central was unreachable")
+    table.add_column("count", justify="right")
+    table.add_column("yen", justify="right")
+    table.add_row("walk-ins booked and checked in", str(off.walk_ins), "")
+    table.add_row("charges posted", str(off.charges), f"{off.charged_yen:,}")
+    table.add_row("room moves", str(off.moves), "")
+    table.add_row("business day closed (night audit)", str(off.days_closed), "")
+    table.add_row("departures settled and checked out", str(off.checked_out), f"{off.paid_yen:,}")
+    table.add_row(
+        "  paid in cash / by card", f"{off.payments['cash']} / {off.payments['card']}", ""
+    )
+    table.add_row("rooms cleaned and inspected", str(off.rooms_cleaned), "")
+    table.add_row("arrivals checked in (registry recorded)", str(off.checked_in), "")
+    table.add_row("[bold]operations done offline[/bold]", f"[bold]{off.operations}[/bold]", "")
+    console.print(table)
+
+    link = Table(title="The link")
+    link.add_column("what")
+    link.add_column("value", justify="right")
+    link.add_row("outage detected after the cut", f"{report.outage_detected_s:.2f} s")
+    link.add_row("outage lasted", f"{report.offline_s:.1f} s")
+    if report.outage_log.get("duration_ms") is not None:
+        logged = int(report.outage_log["duration_ms"]) / 1000
+        link.add_row("  as in the edge's outage log", f"{logged:.1f} s")
+    link.add_row("link back detected after", f"{report.back_detected_s:.2f} s")
+    link.add_row("synced (queue empty, online) after", f"{report.synced_s:.2f} s")
+    link.add_row("mutations queued offline and synced", str(report.queued))
+    link.add_row("conflict tickets opened", str(len(report.tickets)))
+    link.add_row("mutations rejected by central", str(len(report.rejected)))
+    console.print(link)
+
+    if report.collision:
+        console.print(f"collision: {report.collision}")
+    for ticket in report.tickets:
+        facts = ", ".join(f"{k} {v}" for k, v in sorted(ticket["facts"].items()))
+        console.print(
+            f"[yellow]ticket[/yellow] {ticket['kind']}: {ticket['summary']} ({facts}; "
+            f"{ticket['status']})"
+        )
+    for rejected in report.rejected:
+        console.print(f"[red]rejected[/red] {rejected.get('name')}: {rejected.get('reason')}")
+
+    sums = Table(title="Same data? Per table, from both databases opened read-only")
+    for name, justify in (
+        ("table", "left"),
+        ("central rows", "right"),
+        ("central CRC32", "right"),
+        ("edge rows", "right"),
+        ("edge CRC32", "right"),
+        ("", "center"),
+    ):
+        sums.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for c in report.compared:
+        sums.add_row(
+            c.table,
+            _rows(c.central),
+            _crc(c.central),
+            _rows(c.edge),
+            _crc(c.edge),
+            "[green]=[/green]" if c.same else "[red]≠[/red]",
+        )
+    console.print(sums)
+    rows = sum(c.central.rows for c in report.compared if c.central)
+    if report.match:
+        console.print(
+            f"[bold green]MATCH[/bold green]: central and edge hold the same data "
+            f"({len(report.compared)} tables, {rows} rows)"
+        )
+    else:
+        differ = ", ".join(c.table for c in report.compared if not c.same) or "nothing compared"
+        console.print(f"[bold red]MISMATCH[/bold red]: {differ}")
+
+
+def _rows(s: TableSum | None) -> str:
+    return "—" if s is None else str(s.rows)
+
+
+def _crc(s: TableSum | None) -> str:
+    return "—" if s is None else f"{s.crc32:08x}"
