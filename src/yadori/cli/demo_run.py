@@ -98,8 +98,8 @@ def _nodes(
         procs.append(_start("edge", "edge1", "E1", edge_db, ports[1], data_dir, edge_env))
         _wait_healthy(urls["edge"], procs[1])
         console.print(
-            f"[green]✓[/green] central at {urls['central']}, fault proxy at {proxy.url}, "
-            f"edge at {urls['edge']} (central URL = the proxy)"
+            f"[green]✓[/green] central {urls['central']} ← fault proxy {proxy.url} "
+            f"← edge {urls['edge']}"
         )
         yield proxy, procs, urls
     finally:

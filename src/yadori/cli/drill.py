@@ -444,10 +444,10 @@ def print_report(console: Console, report: DrillReport) -> None:
     link.add_column("what")
     link.add_column("value", justify="right")
     link.add_row("outage detected after the cut", f"{report.outage_detected_s:.2f} s")
-    link.add_row("outage lasted", f"{report.offline_s:.1f} s")
+    link.add_row("WAN down (cut → restored)", f"{report.offline_s:.1f} s")
     if report.outage_log.get("duration_ms") is not None:
         logged = int(report.outage_log["duration_ms"]) / 1000
-        link.add_row("  as in the edge's outage log", f"{logged:.1f} s")
+        link.add_row("edge offline (its outage log)", f"{logged:.1f} s")
     link.add_row("link back detected after", f"{report.back_detected_s:.2f} s")
     link.add_row("synced (queue empty, online) after", f"{report.synced_s:.2f} s")
     link.add_row("mutations queued offline and synced", str(report.queued))

@@ -137,26 +137,48 @@ class MessageBus:
         mutations: Sequence[Mutation],
         system: str,
         on_each: Callable[[UnitOfWork, Mutation, Replayed | DomainError], None],
-        before_commit: Callable[[UnitOfWork], None],
+        before_commit: Callable[[UnitOfWork, list[Replayed | DomainError]], None],
     ) -> list[Replayed | DomainError]:
-        """Apply several mutations in one transaction, each inside its own savepoint.
+        """Apply several mutations in one transaction.
 
-        A mutation the domain refuses is rolled back alone (its savepoint) and reported as the
-        error; ``on_each`` sees every outcome and ``before_commit`` records them, in the same
-        transaction. One commit for the whole batch, and each changed aggregate is published once.
+        First optimistically, with no savepoints (refusals are rare); if any mutation is
+        refused, that transaction is dropped and the run is applied again with a savepoint per
+        mutation, so a refused one is rolled back alone and reported as its error. ``on_each``
+        sees every outcome and ``before_commit`` records them, in the same transaction. One
+        commit for the whole run; each changed aggregate is published once.
         """
+        try:
+            return self._replay_run(property_id, mutations, system, on_each, before_commit, False)
+        except _Refused:
+            return self._replay_run(property_id, mutations, system, on_each, before_commit, True)
+
+    def _replay_run(  # noqa: PLR0917 - private, two call sites
+        self,
+        property_id: str,
+        mutations: Sequence[Mutation],
+        system: str,
+        on_each: Callable[[UnitOfWork, Mutation, Replayed | DomainError], None],
+        before_commit: Callable[[UnitOfWork, list[Replayed | DomainError]], None],
+        savepoints: bool,
+    ) -> list[Replayed | DomainError]:
         outcomes: list[Replayed | DomainError] = []
         with self._uow_factory(property_id) as uow:
             for mutation in mutations:
                 outcome: Replayed | DomainError
-                try:
-                    with uow.savepoint():
+                if savepoints:
+                    try:
+                        with uow.savepoint():
+                            outcome = self._replay_in(uow, mutation, system)
+                    except DomainError as exc:
+                        outcome = exc
+                else:
+                    try:
                         outcome = self._replay_in(uow, mutation, system)
-                except DomainError as exc:
-                    outcome = exc
+                    except DomainError as exc:
+                        raise _Refused from exc
                 on_each(uow, mutation, outcome)
                 outcomes.append(outcome)
-            before_commit(uow)
+            before_commit(uow, outcomes)
             self._publish(uow)
             uow.commit()
         return outcomes
@@ -241,6 +263,10 @@ class MessageBus:
         )
         uow.outbox.append(mutation, keys)
         return mutation
+
+
+class _Refused(Exception):
+    """A mutation of an optimistic run was refused: redo the run with savepoints."""
 
 
 def _business_date(uow: UnitOfWork, command: Command) -> date:

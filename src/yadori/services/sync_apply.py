@@ -48,22 +48,21 @@ class CentralSync:
         known = self._bus.read(property_id, lambda uow: dict(uow.ledger.results_of(origin, seqs)))
         done = {i.mutation.id: known[i.mutation.seq] for i in run if i.mutation.seq in known}
         todo = {i.mutation.id: i for i in run if i.mutation.id not in done}
-        entries: list[LedgerEntry] = []
-        names: list[str] = []
+        mutations = [i.mutation for i in todo.values()]
 
         def on_each(uow: UnitOfWork, m: Mutation, outcome: Replayed | DomainError) -> None:
             if isinstance(outcome, DomainError):
                 uow.ledger.publish(todo[m.id].aggregates)  # the edge gets central's state back
-            entries.append(_entry(m, outcome))
-            names.append(m.name)
 
-        def before_commit(uow: UnitOfWork) -> None:
-            uow.ledger.record_many(entries, names, self._clock.now())
+        def before_commit(uow: UnitOfWork, outcomes: list[Replayed | DomainError]) -> None:
+            entries = [_entry(m, o) for m, o in zip(mutations, outcomes, strict=True)]
+            uow.ledger.record_many(entries, [m.name for m in mutations], self._clock.now())
 
-        if todo:
-            mutations = [i.mutation for i in todo.values()]
-            self._bus.replay_batch(property_id, mutations, system, on_each, before_commit)
-        done.update({e.mutation_id: e for e in entries})
+        if mutations:
+            outcomes = self._bus.replay_batch(
+                property_id, mutations, system, on_each, before_commit
+            )
+            done.update({m.id: _entry(m, o) for m, o in zip(mutations, outcomes, strict=True)})
         return done
 
     def _apply_one(self, item: BatchItem, system: str) -> LedgerEntry:
