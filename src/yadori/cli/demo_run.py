@@ -48,8 +48,21 @@ PULL_SECONDS = 60
 def run_demo(console: Console, *, data_dir: Path, once: bool) -> int:
     """Run the drill; with ``once`` stop after the report, else serve until Ctrl-C.
 
-    Returns 0 when central and the edge end with the same data, 1 otherwise.
+    Returns 0 when central and the edge end with the same data, 1 otherwise. SIGTERM is taken
+    as Ctrl-C, so the processes the demo started are stopped either way.
     """
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _run(console, data_dir=data_dir, once=once)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _run(console: Console, *, data_dir: Path, once: bool) -> int:
     started = time.monotonic()
     data_dir.mkdir(parents=True, exist_ok=True)
     central_db = os.environ.get("YADORI_CENTRAL_DB_URL") or _sqlite(data_dir / "central.db")
@@ -64,22 +77,22 @@ def run_demo(console: Console, *, data_dir: Path, once: bool) -> int:
         f"rooms, {hotel.reservations} reservations, {hotel.in_house} in house); "
         "the edge starts empty"
     )
-    with _nodes(console, data_dir, central_db, edge_db, hotel) as (proxy, procs, urls):
-        try:
+    try:
+        with _nodes(console, data_dir, central_db, edge_db, hotel) as (proxy, procs, urls):
             code = _drill(console, proxy, urls, hotel, central_db, edge_db)
-        except DemoFailed as exc:
-            console.print(f"[bold red]the drill failed:[/bold red] {exc}")
-            console.print(f"logs: {data_dir.resolve()}/*.log")
-            return 1
-        console.print(f"the whole drill took {time.monotonic() - started:.1f} s")
-        if not once:
-            console.print(
-                f"\nServing. Edge: {urls['edge']}/docs  Central: {urls['central']}/docs  "
-                f"(the edge reaches central through the proxy at {proxy.url})\n"
-                f"  yadori status --url {urls['edge']}    (Ctrl-C to stop)"
-            )
-            _wait_forever(procs)
-        return code
+            console.print(f"the whole drill took {time.monotonic() - started:.1f} s")
+            if not once:
+                console.print(
+                    f"\nServing. Edge: {urls['edge']}/docs  Central: {urls['central']}/docs  "
+                    f"(the edge reaches central through the proxy at {proxy.url})\n"
+                    f"  yadori status --url {urls['edge']}    (Ctrl-C to stop)"
+                )
+                _wait_forever(procs)
+            return code
+    except DemoFailed as exc:
+        console.print(f"[bold red]the drill failed:[/bold red] {exc}")
+        console.print(f"logs: {data_dir.resolve()}/*.log")
+        return 1
 
 
 @contextmanager
@@ -119,7 +132,7 @@ def _drill(  # noqa: PLR0917 - one call site
     columns = (
         SpinnerColumn(finished_text="[green]✓[/green]"),
         TextColumn("{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=20),
         TaskProgressColumn(),
         TimeElapsedColumn(),
     )
@@ -147,37 +160,33 @@ def _drill(  # noqa: PLR0917 - one call site
 def _pull_hotel(progress: Progress, edge: httpx2.Client, hotel: DemoHotel) -> None:
     """Wait until the edge has pulled the whole hotel from central."""
     task = progress.add_task("edge pulls the hotel from central", total=hotel.rooms)
+    base = f"/api/v1/properties/{hotel.code}"
 
-    def rooms(status: dict[str, Any]) -> None:
-        if status.get("last_pull_ok"):
-            answer = edge.get(f"/api/v1/properties/{hotel.code}/rooms")
-            if answer.status_code == 200:
-                progress.update(task, completed=len(answer.json()))
+    def rooms_there(status: dict[str, Any]) -> bool:
+        if not status.get("last_pull_ok"):
+            return False
+        answer = edge.get(f"{base}/rooms")
+        rooms = len(answer.json()) if answer.status_code == 200 else 0
+        progress.update(task, completed=rooms)
+        return rooms == hotel.rooms and synced(status)
 
-    status = wait_until(
-        edge,
-        lambda s: bool(s.get("last_pull_ok")) and synced(s),
-        seconds=PULL_SECONDS,
-        what="the edge to pull the hotel",
-        each=rooms,
-    )
-    rooms(status)
-    got = progress.tasks[task].completed
-    if got != hotel.rooms:
-        raise DemoFailed(f"the edge pulled {got:.0f} rooms, central has {hotel.rooms}")
-    cycle = status.get("last_cycle") or {}
+    wait_until(edge, rooms_there, seconds=PULL_SECONDS, what="the edge to pull the hotel")
+    reservations = len(edge.get(f"{base}/reservations").json())
     progress.update(
         task,
-        description=f"edge pulled the hotel from central ({cycle.get('pulled_changes')} records)",
+        description=f"edge pulled the hotel ({hotel.rooms} rooms, {reservations} reservations)",
     )
 
 
 def _front_desk_day(progress: Progress, edge: httpx2.Client) -> DayReport:
     """Today's work at the edge, online, then wait for it to reach central."""
     task = progress.add_task("front-desk day at the edge (online)", total=0)
+    planned = 0
 
     def run(steps: list[Step]) -> None:
-        progress.update(task, total=(progress.tasks[task].total or 0) + len(steps))
+        nonlocal planned
+        planned += len(steps)
+        progress.update(task, total=planned)
         for step in steps:
             progress.update(task, description=f"front-desk day (online) · {step.label}")
             step.run()
@@ -255,15 +264,13 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(
-                f"{url} exited with {proc.returncode}: see its log in the demo folder"
-            )
+            raise DemoFailed(f"{url} exited with {proc.returncode}: see its log")
         try:
             if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
                 return
         except httpx2.TransportError:
             time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {STARTUP_SECONDS} s")
+    raise DemoFailed(f"{url} did not answer within {STARTUP_SECONDS} s")
 
 
 def _wait_forever(procs: list[subprocess.Popen[bytes]]) -> None:

@@ -196,8 +196,6 @@ class Drill:
         self.progress = progress
         self.proxy = proxy
         self.edge = edge
-        self.central = central
-        self.code = code
         self.property_id = property_id
         self.rng = random.Random(23)  # noqa: S311 - demo data
         self.desk = Desk(edge, code)
@@ -272,7 +270,7 @@ class Drill:
             task,
             description=(
                 f"offline {first:%a %H:%M} → {first + timedelta(days=1):%a %H:%M}: "
-                f"{day.operations} operations at the edge"
+                f"{day.operations} operations"
             ),
         )
 
@@ -292,9 +290,9 @@ class Drill:
             "/availability", **{"from": night.isoformat(), "to": (night + timedelta(1)).isoformat()}
         )
         types = {t["code"]: t["id"] for t in self.central_desk.get("/room-types")}
-        by_free = sorted(free.items(), key=lambda kv: -kv[1][night.isoformat()])
+        left = {code: nights[night.isoformat()] for code, nights in free.items()}
         room = None
-        for code, _ in by_free:
+        for code in sorted((c for c in left if left[c] > 0), key=lambda c: -left[c]):
             room = free_room(self.central_desk, types[code], night, night, set())
             if room is not None:
                 break
@@ -356,8 +354,8 @@ class Drill:
             task,
             completed=max(1, report.queued),
             description=(
-                f"link back: noticed after {report.back_detected_s:.2f} s, "
-                f"{report.queued} mutations synced after {report.synced_s:.2f} s"
+                f"link back: noticed in {report.back_detected_s:.2f} s, "
+                f"{report.queued} synced in {report.synced_s:.2f} s"
             ),
         )
 
@@ -466,16 +464,13 @@ def print_report(console: Console, report: DrillReport) -> None:
     for rejected in report.rejected:
         console.print(f"[red]rejected[/red] {rejected.get('name')}: {rejected.get('reason')}")
 
-    sums = Table(title="Same data? Per table, from both databases opened read-only")
-    for name, justify in (
-        ("table", "left"),
-        ("central rows", "right"),
-        ("central CRC32", "right"),
-        ("edge rows", "right"),
-        ("edge CRC32", "right"),
-        ("", "center"),
-    ):
-        sums.add_column(name, justify=justify)  # type: ignore[arg-type]
+    sums = Table(title="Same data? Rows and CRC32 per table, read-only")
+    sums.add_column("table", no_wrap=True)
+    sums.add_column("central", justify="right")
+    sums.add_column("CRC32", justify="right")
+    sums.add_column("edge", justify="right")
+    sums.add_column("CRC32", justify="right")
+    sums.add_column("", justify="center")
     for c in report.compared:
         sums.add_row(
             c.table,

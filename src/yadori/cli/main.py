@@ -176,11 +176,13 @@ def seed_demo(
 @app.command()
 def demo(
     once: Annotated[
-        bool, typer.Option(help="exit after the scripted day instead of serving")
+        bool, typer.Option(help="exit after the drill's report instead of serving")
     ] = False,
     data_dir: Annotated[Path, typer.Option(help="where the demo's files go")] = Path("var/demo"),
 ) -> None:
-    """Start a central and an edge with the demo hotel and run a front-desk day through the API."""
+    """Run the outage drill: central, a fault proxy and an edge; a day online, 24 simulated
+    hours offline, the sync, and a comparison of both nodes' data.
+    """
     from yadori.cli.demo_run import run_demo  # noqa: PLC0415
 
     raise typer.Exit(run_demo(console, data_dir=data_dir, once=once))

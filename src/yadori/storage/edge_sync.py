@@ -234,9 +234,16 @@ class EdgeSyncStore:
             )
         return outage_id
 
-    def close_outage(self, outage_id: str, at: datetime) -> None:
-        """Log the end of an outage, its length and the queue it built up."""
+    def link_back(self, outage_id: str) -> None:
+        """The link answered again: log the queue the outage built up, before it is synced."""
         queued = self.pending_count()
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.update(outages).where(outages.c.id == outage_id).values(queued_at_end=queued)
+            )
+
+    def close_outage(self, outage_id: str, at: datetime) -> None:
+        """Log the end of an outage (the recovery sync is done) and its length."""
         with self._engine.begin() as conn:
             started = conn.execute(
                 sa.select(outages.c.started_at).where(outages.c.id == outage_id)
@@ -244,11 +251,7 @@ class EdgeSyncStore:
             conn.execute(
                 sa.update(outages)
                 .where(outages.c.id == outage_id)
-                .values(
-                    ended_at=at,
-                    duration_ms=int((at - started).total_seconds() * 1000),
-                    queued_at_end=queued,
-                )
+                .values(ended_at=at, duration_ms=int((at - started).total_seconds() * 1000))
             )
 
     def outages(self, limit: int = 20) -> list[dict[str, object]]:

@@ -50,6 +50,10 @@ class OutageLog(Protocol):
         """Log an outage's start."""
         ...
 
+    def link_back(self, outage_id: str) -> None:
+        """Log the queue an outage built up, when the link answers again."""
+        ...
+
     def close_outage(self, outage_id: str, at: datetime) -> None:
         """Log an outage's end."""
         ...
@@ -247,6 +251,8 @@ class Monitor:
         log.warning("link %s → %s", before.value, link.state.value)
         if link.state is LinkState.OFFLINE and self._outage is None:
             self._outage = (self._log.open_outage(now), now)
+        if link.state is LinkState.RECOVERING and self._outage is not None:
+            self._log.link_back(self._outage[0])
         if link.state is LinkState.ONLINE and self._outage is not None:
             self._log.close_outage(self._outage[0], now)
             self._outage, self._escalated = None, False
