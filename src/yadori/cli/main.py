@@ -180,8 +180,10 @@ def demo(
     ] = False,
     data_dir: Annotated[Path, typer.Option(help="where the demo's files go")] = Path("var/demo"),
 ) -> None:
-    """Run the outage drill: central, a fault proxy and an edge; a day online, 24 simulated
-    hours offline, the sync, and a comparison of both nodes' data.
+    """Run the outage drill: a day online, 24 simulated hours offline, sync, compare.
+
+    Central, a fault proxy and an edge run as real processes; the report ends with MATCH when
+    both nodes hold the same data.
     """
     from yadori.cli.demo_run import run_demo  # noqa: PLC0415
 
