@@ -44,7 +44,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.slow,
     # support/nodes.py leaves central's log file for the garbage collector (reported)
-    pytest.mark.filterwarnings(r"ignore:unclosed file .*central\.log:ResourceWarning"),
 ]
 
 EDGE_PROC = Path(__file__).with_name("sync_edge_proc.py")

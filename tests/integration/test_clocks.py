@@ -42,7 +42,6 @@ from yadori.sync.worker import SyncWorker
 
 pytestmark = [
     # support/nodes.py leaves central's log file for the garbage collector (reported)
-    pytest.mark.filterwarnings(r"ignore:unclosed file .*central\.log:ResourceWarning"),
 ]
 
 TEN_MINUTES_MS = 600_000
@@ -230,11 +229,6 @@ def test_a_wall_clock_jumping_back_keeps_the_hlc_monotonic(site: Site) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: directory.latest_hlc restores the HLC from the outbox only; the HLC observed "
-    "from central is not persisted, so a restarted edge issues HLCs older than ones it saw",
-)
 def test_a_restarted_edge_never_issues_an_hlc_older_than_one_it_saw(site: Site) -> None:
     """An edge restarted after a pull never stamps a write earlier than central's HLC it saw."""
     edge, hotel = site.edge(Wall(-TEN_MINUTES_MS))
@@ -372,11 +366,6 @@ def test_a_heartbeat_from_a_central_ahead_moves_the_edges_hlc_past_it(
     assert edge.bus.hlc.now() > seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: monitor._beat escalates clock_skew on every heartbeat past the maximum "
-    "(about 5 alert rows and error log lines a second), not once per crossing",
-)
 def test_a_lasting_skew_raises_one_alarm_not_one_per_heartbeat(
     skewed_central: Callable[[int], tuple[Yadori, Monitor]],
 ) -> None:

@@ -46,7 +46,6 @@ from yadori.sync.worker import SyncWorker
 pytestmark = [
     pytest.mark.postgres,
     # support/nodes.py leaves central's log file for the garbage collector (reported)
-    pytest.mark.filterwarnings(r"ignore:unclosed file .*central\.log:ResourceWarning"),
 ]
 
 HQ = {"X-Staff-Id": "hq-revenue", "X-Token-Id": "hq-token"}
@@ -379,11 +378,6 @@ def test_a_room_held_twice_opens_one_ticket_at_both_nodes_and_keeps_both_stays(
     assert_converged(site, edge)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: reservations.claim_room opens a ticket each time the replay claims the room "
-    "(the booking with its room, then the check-in): one double booking, two tickets",
-)
 def test_a_walk_in_booked_into_the_room_then_checked_in_opens_one_ticket(site: Site) -> None:
     """A walk-in booked straight into room 101 and checked in, offline: one ticket, not two."""
     edge, hotel = site.edge()
@@ -457,12 +451,6 @@ def test_register_between_two_edges_goes_to_the_later_hlc(site: Site, first: str
     assert_converged(site, edge1, edge2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: housekeeping._write checks the domain transition against central's current "
-    "condition (dirty→inspected refused) before the register rule, so the later write is "
-    "rejected instead of winning",
-)
 def test_a_winning_register_write_is_not_refused_by_a_state_it_never_saw(site: Site) -> None:
     """Dirty at edge 1, later inspected at edge 2 (clean there): the later write wins, unrefused."""
     (edge1, hotel1), (edge2, hotel2) = site.edge("edge1", "E1"), site.edge("edge2", "E2")

@@ -89,13 +89,13 @@ def _spawn_central(db_url: str, port: int, log: Path) -> subprocess.Popen[bytes]
         "YADORI_LOG_LEVEL": "warning",
         "PYTHONPATH": os.pathsep.join(sys.path),
     }
-    out = log.open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "yadori.cli", "central"],
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("ab") as out:  # the child keeps its own copy of the file
+        return subprocess.Popen(
+            [sys.executable, "-m", "yadori.cli", "central"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 @contextmanager

@@ -131,6 +131,7 @@ class FaultProxy:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, upstream: bool
     ) -> None:
         sent = 0
+        in_body = False  # bytes before the end of the HTTP headers are never corrupted
         while True:
             chunk = await reader.read(65_536)
             if not chunk or self.faults.mode in ("cut", "hang"):
@@ -138,7 +139,11 @@ class FaultProxy:
             if self.faults.mode == "delay" and self.faults.delay:
                 await asyncio.sleep(self.faults.delay)
             if upstream:
-                chunk = self._maybe_corrupt(chunk)
+                start = 0
+                if not in_body and b"\r\n\r\n" in chunk:
+                    in_body, start = True, chunk.index(b"\r\n\r\n") + 4
+                if in_body:
+                    chunk = self._maybe_corrupt(chunk, start)
                 sent += len(chunk)
                 self.bytes_up += len(chunk)
                 limit = self.faults.cut_after_bytes
@@ -150,9 +155,10 @@ class FaultProxy:
             await writer.drain()
         writer.close()
 
-    def _maybe_corrupt(self, chunk: bytes) -> bytes:
-        if self.faults.corrupt_next and len(chunk) > 64:
+    def _maybe_corrupt(self, chunk: bytes, body_from: int) -> bytes:
+        """Flip one byte of the body part of a chunk (the headers stay intact)."""
+        if self.faults.corrupt_next and len(chunk) - body_from > 16:
             self.faults.corrupt_next -= 1
-            at = len(chunk) - 16  # inside the body, past the HTTP headers
+            at = len(chunk) - 16
             return chunk[:at] + bytes([chunk[at] ^ 0xFF]) + chunk[at + 1 :]
         return chunk

@@ -143,6 +143,13 @@ class Room:
         """A merge found the guest gone: vacant and dirty whatever its status said."""
         return self._next(occupancy=Occupancy.VACANT, condition=Condition.DIRTY)
 
+    def merged(self, condition: Condition, service: Service, reason: str) -> Room:
+        """A register value that won a merge: taken as it is, without the transition checks.
+
+        The write was checked where it was made, against the state its writer saw.
+        """
+        return self._next(condition=condition, service=service, service_reason=reason)
+
     def forced_occupied(self) -> Room:
         """A merge found a guest in the room: occupied whatever its status said."""
         return self._next(occupancy=Occupancy.OCCUPIED)

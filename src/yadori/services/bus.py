@@ -198,9 +198,7 @@ class MessageBus:
         )
         before = uow.touched()
         HANDLERS[type(command)](command, uow, ctx)
-        tickets = tuple(
-            _open_ticket(uow, mutation.id, n, c, ctx.at) for n, c in enumerate(ctx.conflicts)
-        )
+        tickets = tuple(_open_ticket(uow, c, ctx.at) for c in ctx.conflicts)
         result = ReplayResult.APPLIED
         if ctx.changes:
             result = ReplayResult.APPLIED_WITH_CHANGES
@@ -279,11 +277,12 @@ def _with_resolved(command: Command, issued_on: date, resolved: dict[str, object
     return dataclasses.replace(command, issued_on=issued_on, **resolved)
 
 
-def _open_ticket(
-    uow: UnitOfWork, mutation_id: str, n: int, conflict: Conflict, at: datetime
-) -> str:
-    ticket_id = derived_id(mutation_id, f"ticket/{n}")
-    uow.tickets.open(ticket_id, conflict, at)
+def _open_ticket(uow: UnitOfWork, conflict: Conflict, at: datetime) -> str:
+    """Open a ticket once per conflict: the same clash found again reuses its ticket."""
+    facts = ",".join(f"{k}={v}" for k, v in sorted(conflict.facts.items()))
+    ticket_id = derived_id(conflict.aggregate, f"{conflict.kind.value}/{facts}")
+    if not uow.tickets.exists(ticket_id):
+        uow.tickets.open(ticket_id, conflict, at)
     return ticket_id
 
 

@@ -203,6 +203,10 @@ class TicketRepository(Protocol):
         """Open a ticket for a conflict found while merging."""
         ...
 
+    def exists(self, ticket_id: str) -> bool:
+        """Whether that ticket was opened already."""
+        ...
+
     def get(self, ticket_id: str) -> ConflictTicket:
         """One ticket; raises NotFound."""
         ...

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from yadori.domain.errors import NotFound
-from yadori.storage.tables import outbox, properties
+from yadori.storage.tables import outbox, properties, sync_state
 
 
 class SqlDirectory:
@@ -43,9 +43,14 @@ class SqlDirectory:
             )
 
     def latest_hlc(self) -> str | None:
-        """The newest HLC in the outbox, so a restarted node never issues an older one."""
+        """The newest HLC this node issued or saw, so a restarted node never issues an older one."""
         with self._engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.max(outbox.c.hlc))).scalar()
+            issued = conn.execute(sa.select(sa.func.max(outbox.c.hlc))).scalar()
+            seen = conn.execute(
+                sa.select(sync_state.c.value).where(sync_state.c.name == "hlc_seen")
+            ).scalar()
+        stamps = [s for s in (issued, seen) if s]
+        return max(stamps) if stamps else None
 
     def pending_mutations(self) -> int:
         """Mutations in the outbox not yet acknowledged."""

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from yadori.services.bus import MessageBus
 from yadori.services.sync_apply import CentralSync
-from yadori.storage.repositories.ledger import advance_chain, chain, feed_since, results_after
+from yadori.storage.repositories.ledger import advance_chain, feed_since, results_after
 from yadori.sync.canonical import JSON, to_json
 from yadori.sync.protocol import decode_batch
 
@@ -30,16 +30,12 @@ class SyncServer:
     def push(self, body: bytes, crc: int) -> dict[str, JSON]:
         """Check a batch (BatchCorrupt if damaged), apply it once, answer per mutation."""
         batch = decode_batch(body, crc)
-        with self._engine.connect() as conn:
-            last, batches, _ = chain(conn, batch.origin)
-        broke = batches > 0 and batch.prev_crc != last
         results = self._central.apply(batch.items)
         with self._engine.begin() as conn:
-            advance_chain(conn, batch.origin, crc, broke, self._now())
-        return {
-            "results": [to_json(asdict(r)) for r in results],
-            "chain_ok": not broke,
-        }
+            chained = advance_chain(
+                conn, batch.origin, batch.number, crc, batch.prev_crc, self._now()
+            )
+        return {"results": [to_json(asdict(r)) for r in results], "chain_ok": chained}
 
     def pull(
         self, origin: str, property_id: str, since: int, results_after_no: int, limit: int

@@ -138,8 +138,16 @@ class Monitor:
         self._rng = random.Random()  # noqa: S311 - jitter, not security
         self._state = Link(LinkState.ONLINE, clock())
         self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="yadori-sync", daemon=True)
+        self._wake = threading.Event()  # wakes the sync thread
+        self._beat_wake = threading.Event()  # wakes the heartbeat thread
+        self._lock = threading.Lock()  # both threads move the state
+        # Heartbeats have a thread of their own, so a sync call stuck in a black hole never
+        # delays noticing that the link is down.
+        self._threads = (
+            threading.Thread(target=self._run_heartbeats, name="yadori-heartbeat", daemon=True),
+            threading.Thread(target=self._run_sync, name="yadori-sync", daemon=True),
+        )
+        self._skew_alarmed = False
         self._skew_ms: int | None = None
         self._last_ok: datetime | None = None
         self._last_cycle: CycleReport | None = None
@@ -152,15 +160,18 @@ class Monitor:
     # --- control ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the background thread."""
-        self._thread.start()
+        """Start the heartbeat and sync threads."""
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
-        """Stop the thread (within a heartbeat)."""
+        """Stop both threads (within a heartbeat or a sync call)."""
         self._stop.set()
         self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        self._beat_wake.set()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=15)
 
     def nudge(self) -> None:
         """Something was written: sync soon instead of at the next pull interval."""
@@ -187,16 +198,23 @@ class Monitor:
 
     # --- the loop --------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run_heartbeats(self) -> None:
         while not self._stop.is_set():
             self._beat()
-            if self._state.state is LinkState.RECOVERING:
-                self._recover()
-            elif self._state.state is LinkState.ONLINE and self._sync_due():
-                self._sync()
             self._watch_queue()
-            delay = next_probe(self._state, self._clock(), self._timing, self._rng)
-            self._wake.wait(delay)
+            with self._lock:
+                delay = next_probe(self._state, self._clock(), self._timing, self._rng)
+            self._beat_wake.wait(delay)
+            self._beat_wake.clear()
+
+    def _run_sync(self) -> None:
+        while not self._stop.is_set():
+            state = self._state.state
+            if state is LinkState.RECOVERING:
+                self._recover()
+            elif state is LinkState.ONLINE and self._sync_due():
+                self._sync()
+            self._wake.wait(self._timing.heightened)
             self._wake.clear()
 
     def _beat(self) -> None:
@@ -211,8 +229,10 @@ class Monitor:
         server_ms = answer.get("time_ms")
         if isinstance(server_ms, int):
             self._skew_ms = server_ms - int((sent + received) / 2 * 1000)
-            if abs(self._skew_ms) > self._thresholds.max_skew_ms:
+            skewed = abs(self._skew_ms) > self._thresholds.max_skew_ms
+            if skewed and not self._skew_alarmed:  # once per crossing, not once a heartbeat
                 self._escalate("clock_skew", f"clock skew with central is {self._skew_ms} ms")
+            self._skew_alarmed = skewed
         server_hlc = answer.get("hlc")
         if isinstance(server_hlc, str) and server_hlc:
             self._hlc.observe(Timestamp.parse(server_hlc))
@@ -225,7 +245,7 @@ class Monitor:
         try:
             self._last_cycle = self._worker.cycle()
         except SyncError as exc:
-            self._failed(f"sync: {exc}")
+            self._failed(f"sync: {exc}", in_sync=True)
             return False
         self._next_pull = self._clock() + self._thresholds.pull_every
         return True
@@ -233,14 +253,22 @@ class Monitor:
     def _recover(self) -> None:
         if self._sync():
             self._reconcile()
-            self._transition(on_recovered(self._state, self._clock(), self._timing))
+            with self._lock:
+                self._transition(on_recovered(self._state, self._clock(), self._timing))
 
     def _succeeded(self) -> None:
-        self._transition(on_success(self._state, self._clock()))
+        with self._lock:
+            was = self._state.state
+            self._transition(on_success(self._state, self._clock()))
+        if was is LinkState.OFFLINE:
+            self._wake.set()  # the link is back: start the recovery sync now
 
-    def _failed(self, why: str) -> None:
+    def _failed(self, why: str, *, in_sync: bool = False) -> None:
         self._last_error = why
-        self._transition(on_failure(self._state, self._clock()))
+        with self._lock:
+            self._transition(on_failure(self._state, self._clock()))
+        if in_sync:
+            self._beat_wake.set()  # a sync call failed: probe now rather than at the next beat
 
     def _transition(self, link: Link) -> None:
         before, self._state = self._state.state, link

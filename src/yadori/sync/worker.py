@@ -190,10 +190,11 @@ class SyncWorker:
             "results_no": str(answer.get("results_no", params["results_after"])),
             "last_pull_ok": self._now().isoformat(),
         }
-        self._store.apply_pull(changes, results, new_state)
         server_hlc = answer.get("hlc")
         if isinstance(server_hlc, str) and server_hlc:
-            self._hlc.observe(Timestamp.parse(server_hlc))
+            # Kept, so that a restarted edge never stamps a change before one it has seen.
+            new_state["hlc_seen"] = str(self._hlc.observe(Timestamp.parse(server_hlc)))
+        self._store.apply_pull(changes, results, new_state)
         report.pulled_changes += len(changes)
         report.results += len(results)
         return answer.get("more") is True

@@ -13,26 +13,45 @@ from yadori.services.ports import UnitOfWork
 
 def set_room_condition(cmd: SetRoomCondition, uow: UnitOfWork, ctx: Context) -> Room:
     """Record that a room is dirty, clean or inspected."""
-    return _write(uow, ctx, cmd.room_id, cmd.base_version, lambda r: r.set_condition(cmd.condition))
+    return _write(
+        uow,
+        ctx,
+        (cmd.room_id, cmd.base_version),
+        lambda r: r.set_condition(cmd.condition),
+        lambda r: r.merged(cmd.condition, r.service, r.service_reason),
+    )
 
 
 def set_room_service(cmd: SetRoomService, uow: UnitOfWork, ctx: Context) -> Room:
     """Take a room out of service or order, or back into service."""
     return _write(
-        uow, ctx, cmd.room_id, cmd.base_version, lambda r: r.set_service(cmd.service, cmd.reason)
+        uow,
+        ctx,
+        (cmd.room_id, cmd.base_version),
+        lambda r: r.set_service(cmd.service, cmd.reason),
+        lambda r: r.merged(r.condition, cmd.service, cmd.reason),
     )
 
 
 def _write(
-    uow: UnitOfWork, ctx: Context, room_id: str, base: int | None, change: Callable[[Room], Room]
+    uow: UnitOfWork,
+    ctx: Context,
+    target: tuple[str, int | None],
+    change: Callable[[Room], Room],
+    merge: Callable[[Room], Room],
 ) -> Room:
-    """Apply a register write: based on the current version, or winning on priority, HLC, node."""
+    """Apply a register write: based on the current version, or winning on priority, HLC, node.
+
+    A replayed write that wins is taken as it is (``merge``): it was checked where it was made,
+    against the state its writer saw, not against a state it never saw.
+    """
+    room_id, base = target
     room = uow.rooms.get(room_id, for_update=True)
     based_on = room.version if base is None else base
     ctx.resolve(base_version=based_on)
     if ctx.replay and not register_write_wins(room.version, based_on, room.stamp, ctx.stamp):
         ctx.changed(superseded_by=room.stamp.node, kept=room.status_code)  # the loser is logged
         return room
-    changed = change(room).stamped(ctx.stamp)
+    changed = (merge(room) if ctx.replay else change(room)).stamped(ctx.stamp)
     uow.rooms.save(changed)
     return changed

@@ -130,24 +130,30 @@ def feed_since(conn: sa.Connection, property_id: str, since: int, limit: int) ->
 
 
 def chain(conn: sa.Connection, origin: str) -> tuple[int, int, int]:
-    """An origin's last accepted batch CRC, number of batches and chain breaks seen."""
+    """An origin's last batch CRC, its highest batch number, and the chain breaks seen."""
     row = conn.execute(sa.select(sync_origins).where(sync_origins.c.origin == origin)).first()
     return (0, 0, 0) if row is None else (row.last_batch_crc, row.batches, row.chain_breaks)
 
 
-def advance_chain(conn: sa.Connection, origin: str, crc: int, broke: bool, at: datetime) -> None:
-    """Remember an origin's newest batch; count a break when its previous CRC did not match."""
-    last, batches, breaks = chain(conn, origin)
-    values = {
-        "last_batch_crc": crc,
-        "batches": batches + 1,
-        "chain_breaks": breaks + int(broke),
-        "last_seen_at": at,
-    }
-    if batches == 0 and last == 0:
-        conn.execute(sa.insert(sync_origins).values(origin=origin, **values))
+def advance_chain(  # noqa: PLR0917 - the batch's place in its origin's chain
+    conn: sa.Connection, origin: str, number: int, crc: int, prev_crc: int, at: datetime
+) -> bool:
+    """Place a batch in its origin's chain; return False when the chain was broken.
+
+    A batch numbered at or below the last one is a resend (its answer was lost): not a break.
+    A new batch whose previous CRC is not the last batch's means one was lost or reordered.
+    """
+    row = conn.execute(sa.select(sync_origins).where(sync_origins.c.origin == origin)).first()
+    if row is not None and number <= row.batches:
+        return True
+    broke = row is not None and prev_crc != row.last_batch_crc
+    values = {"last_batch_crc": crc, "batches": number, "last_seen_at": at}
+    if row is None:
+        conn.execute(sa.insert(sync_origins).values(origin=origin, chain_breaks=0, **values))
     else:
+        values["chain_breaks"] = row.chain_breaks + int(broke)
         conn.execute(sa.update(sync_origins).where(sync_origins.c.origin == origin).values(values))
+    return not broke
 
 
 def _entry(row: sa.Row[tuple[object, ...]]) -> LedgerEntry:

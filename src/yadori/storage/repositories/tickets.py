@@ -38,6 +38,11 @@ class SqlTickets:
             )
         )
 
+    def exists(self, ticket_id: str) -> bool:
+        """Whether a ticket with that id is already open or resolved."""
+        query = sa.select(conflict_tickets.c.id).where(conflict_tickets.c.id == ticket_id)
+        return self._conn.execute(query).first() is not None
+
     def get(self, ticket_id: str) -> ConflictTicket:
         """One ticket; NotFound when it is not at this property."""
         row = self._conn.execute(
