@@ -131,7 +131,7 @@ class FaultProxy:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, upstream: bool
     ) -> None:
         sent = 0
-        in_body = False  # bytes before the end of the HTTP headers are never corrupted
+        request = _Requests()  # where the bodies are, so only a push's body is ever corrupted
         while True:
             chunk = await reader.read(65_536)
             if not chunk or self.faults.mode in ("cut", "hang"):
@@ -139,11 +139,7 @@ class FaultProxy:
             if self.faults.mode == "delay" and self.faults.delay:
                 await asyncio.sleep(self.faults.delay)
             if upstream:
-                start = 0
-                if not in_body and b"\r\n\r\n" in chunk:
-                    in_body, start = True, chunk.index(b"\r\n\r\n") + 4
-                if in_body:
-                    chunk = self._maybe_corrupt(chunk, start)
+                chunk = request.feed(chunk, self.faults)
                 sent += len(chunk)
                 self.bytes_up += len(chunk)
                 limit = self.faults.cut_after_bytes
@@ -155,10 +151,39 @@ class FaultProxy:
             await writer.drain()
         writer.close()
 
-    def _maybe_corrupt(self, chunk: bytes, body_from: int) -> bytes:
-        """Flip one byte of the body part of a chunk (the headers stay intact)."""
-        if self.faults.corrupt_next and len(chunk) - body_from > 16:
-            self.faults.corrupt_next -= 1
-            at = len(chunk) - 16
-            return chunk[:at] + bytes([chunk[at] ^ 0xFF]) + chunk[at + 1 :]
-        return chunk
+
+class _Requests:
+    """Follows the HTTP requests on one client connection to find their bodies."""
+
+    def __init__(self) -> None:
+        self.body_left = 0
+        self.is_push = False
+
+    def feed(self, chunk: bytes, faults: Faults) -> bytes:
+        """Pass a chunk on, flipping one byte of a push's body if a corruption is pending."""
+        data, pos = bytearray(chunk), 0
+        while pos < len(data):
+            if self.body_left == 0:
+                end = data.find(b"\r\n\r\n", pos)
+                if end < 0:
+                    break  # headers split across chunks: leave this chunk alone
+                head = bytes(data[pos:end]).lower()
+                self.is_push = head.startswith(b"post /sync/v1/push")
+                self.body_left = _content_length(head)
+                pos = end + 4
+                continue
+            take = min(self.body_left, len(data) - pos)
+            if self.is_push and faults.corrupt_next and take > 16:
+                faults.corrupt_next -= 1
+                data[pos + take // 2] ^= 0xFF
+            pos += take
+            self.body_left -= take
+        return bytes(data)
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip() == b"content-length":
+            return int(value.strip() or b"0")
+    return 0
