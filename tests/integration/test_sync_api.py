@@ -1,0 +1,151 @@
+"""Sync endpoints in process: central's push/pull/heartbeat, the edge's status and tickets,
+and central applying the same batch from two pushes at once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from support.hotel import ACTOR, Hotel, build_hotel
+from yadori.api.app import create_app
+from yadori.bootstrap import NodeConfig, Yadori, bootstrap
+from yadori.cli.main import app as cli
+from yadori.cli.status_view import show_status
+from yadori.domain.ids import new_id
+from yadori.services import commands as c
+from yadori.services.sync_apply import CentralSync
+from yadori.sync.protocol import CRC_HEADER, Batch, BatchItem, encode_batch
+
+
+@pytest.fixture
+def central(pg_url: str) -> Iterator[Yadori]:
+    """Central on a fresh PostgreSQL database."""
+    node = bootstrap(NodeConfig("central", "central", "C", pg_url))
+    yield node
+    node.close()
+
+
+def _charges(hotel: Hotel, n: int) -> list[BatchItem]:
+    """n charges made at the edge, as pushed items."""
+    reservation = hotel.book()
+    folio_id = hotel.folio_id(reservation)
+    items = []
+    for _ in range(n):
+        outcome = hotel.run(
+            c.PostCharge(
+                folio_id=folio_id, line_id=new_id(), category="misc", description="x", amount=100
+            )
+        )
+        items.append(BatchItem(hotel.property_id, outcome.mutation, (f"folio:{folio_id}",)))
+    return items
+
+
+def test_central_endpoints(central: Yadori, tmp_path: Path) -> None:
+    """Heartbeat answers time and HLC; a push without its CRC header is a batch_corrupt problem;
+    a push and a pull round-trip; status is not served at central."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    hotel = build_hotel(edge)
+    with TestClient(create_app(central)) as api:
+        beat = api.get("/sync/v1/heartbeat").json()
+        assert isinstance(beat["time_ms"], int)
+        assert beat["hlc"]
+        bad = api.post("/sync/v1/push", content=b"x")
+        assert (bad.status_code, bad.json()["code"]) == (422, "batch_corrupt")
+        body, crc = encode_batch(Batch("e1", 1, 0, tuple(_setup_items(edge, hotel))))
+        pushed = api.post("/sync/v1/push", content=body, headers={CRC_HEADER: str(crc)})
+        assert pushed.status_code == 200, pushed.text
+        assert {r["result"] for r in pushed.json()["results"]} == {"applied"}
+        page = api.get(
+            "/sync/v1/pull", params={"origin": "e1", "property": hotel.property_id}
+        ).json()
+        assert page["changes"]
+        assert page["results"]
+        assert api.get("/sync/status").json() == {"role": "central", "sync": "none"}
+    edge.close()
+
+
+def _setup_items(edge: Yadori, hotel: Hotel) -> list[BatchItem]:
+    rows = edge.bus.read(hotel.property_id, lambda uow: uow.outbox.all())  # type: ignore[attr-defined]
+    return [BatchItem(hotel.property_id, m, ()) for m in rows]
+
+
+def test_two_pushes_of_one_batch_at_once_apply_it_once(central: Yadori, tmp_path: Path) -> None:
+    """The same batch pushed twice concurrently: every mutation applied once, same results."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    hotel = build_hotel(edge)
+    setup = _setup_items(edge, hotel)
+    items = tuple(setup + _charges(hotel, 30)[len(setup) - len(setup) :])
+    items = tuple(_setup_items(edge, hotel))
+    sync = CentralSync(central.bus, _Clock())
+    answers: list[list[object]] = []
+    threads = [threading.Thread(target=lambda: answers.append(sync.apply(items))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(answers) == 2
+    assert answers[0] == answers[1]
+    applied = central.bus.read(
+        hotel.property_id, lambda uow: uow.ledger.results_of("e1", [i.mutation.seq for i in items])
+    )
+    assert len(applied) == len(items)
+    edge.close()
+
+
+class _Clock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def test_edge_tickets_endpoints_and_status_without_sync(tmp_path: Path) -> None:
+    """An edge without central reports no sync; tickets list; an unknown ticket is 404."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    hotel = build_hotel(edge)
+    code = edge.directory.codes()[0]
+    with TestClient(create_app(edge)) as api:
+        assert api.get("/sync/status").json() == {"role": "edge", "sync": "none"}
+        assert api.get(f"/api/v1/properties/{code}/tickets", params={"status": "open"}).json() == []
+        missing = api.post(
+            f"/api/v1/properties/{code}/tickets/nope/resolve", json={"resolution": "x"}
+        )
+        assert missing.status_code == 404
+        assert api.post("/sync/v1/push", content=b"").json()["code"] == "not_found"
+    assert hotel.run(c.SetRoomCondition(room_id=hotel.rooms["101"], condition=_dirty())).mutation
+    edge.close()
+
+
+def _dirty():  # type: ignore[no-untyped-def]
+    from yadori.domain.rooms import Condition
+
+    return Condition.DIRTY
+
+
+def test_status_view_and_command(tmp_path: Path) -> None:
+    """`yadori status` prints the link and the queue; an unreachable edge is a clear error."""
+    console = Console(record=True, width=100)
+    show_status(
+        console,
+        {
+            "link": "offline",
+            "since": "2026-12-01T00:00:00+00:00",
+            "queue": {"0": 2, "2": 1},
+            "pending": 3,
+            "rejected": [{"id": "m1", "name": "post_charge", "reason": "x"}],
+        },
+    )
+    text = console.export_text()
+    for word in ("offline", "payments", "rejected"):
+        assert word in text
+    show_status(console, {"role": "edge", "sync": "none"})
+    assert "no sync" in console.export_text()
+    result = CliRunner().invoke(cli, ["status", "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "cannot reach" in result.output
+    _ = ACTOR
