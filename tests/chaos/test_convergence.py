@@ -11,7 +11,7 @@ must hold exactly central's data, every edge mutation must be done with the one 
 recorded, and every posted folio line must be at central once, exactly when its mutation was
 kept. Staff then resolve every ticket (some at two nodes) and the checks run again.
 
-Plain scenarios follow, and the bugs found, kept as strict xfails until they are fixed.
+Plain scenarios follow, including the bugs the machine found (now fixed).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -97,18 +96,17 @@ class Convergence(RuleBasedStateMachine):
         choice = own if own and pick % 3 else every
         return choice[pick % len(choice)]
 
-    @initialize(edges=st.integers(1, 2), small_batches=st.booleans())
-    def start(self, edges: int, small_batches: bool) -> None:
+    @initialize(edges=st.integers(1, 2), small_batches=st.booleans(), small_pages=st.booleans())
+    def start(self, edges: int, small_batches: bool, small_pages: bool) -> None:
         """Central with the small hotel, and edges that have pulled it once.
 
-        Batches of 3 make a cycle push several batches (so faults hit later ones too). Pull
-        pages stay larger than a run ever needs: pages split between a child and its parent
-        hit the bug of test_pulling_in_pages_when_a_parent_was_published_after_its_child
-        (xfail below), the one trigger this machine avoids.
+        Batches of 3 make a cycle push several batches (so faults hit later ones too); pages
+        of 3 make a pull take several pages (a child may come a page before its parent).
         """
         assert Env.backends is not None
         batch = 3 if small_batches else BIG
-        self.cluster = Cluster(Env.backends, edges, batch_size=batch, page_size=BIG)
+        page = 3 if small_pages else BIG
+        self.cluster = Cluster(Env.backends, edges, batch_size=batch, page_size=page)
 
     # --- commands -----------------------------------------------------------------------
 
@@ -476,15 +474,6 @@ def test_a_mutation_central_rejects_never_blocks_the_ones_after_it(cluster: Clus
     assert [r["name"] for r in store.queue().rejected] == ["move_room"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "BUG: a register write carries the edge's local version number as its base; after an "
-        "unsynced local write that number can equal central's version of a different write, "
-        "so a write based on stale data passes as 'based on the current version'"
-    ),
-)
 def test_a_register_write_based_on_an_unsynced_local_write_is_not_current(
     cluster: Cluster,
 ) -> None:
@@ -503,15 +492,6 @@ def test_a_register_write_based_on_an_unsynced_local_write_is_not_current(
     assert cl.room_condition(0, room) == "inspected", list(results.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=sa.exc.IntegrityError,
-    reason=(
-        "BUG: the edge commits each pulled page on its own, but the feed orders aggregates by "
-        "their latest version, so a child (room, folio) can arrive a page before a parent "
-        "(property, reservation) re-published later: FOREIGN KEY constraint failed, forever"
-    ),
-)
 def test_pulling_in_pages_when_a_parent_was_published_after_its_child(
     backends: Backends,
 ) -> None:
@@ -539,11 +519,6 @@ def test_pulling_in_pages_when_a_parent_was_published_after_its_child(
         cl.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=sa.exc.IntegrityError,
-    reason="BUG: as above; here a new edge cannot take a hotel larger than one pull page",
-)
 def test_a_new_edge_takes_a_hotel_in_pages_after_a_day_was_closed(backends: Backends) -> None:
     """Central closes a day (the property is re-published after its rooms); a new edge joins.
 

@@ -35,20 +35,26 @@ stamps = st.builds(
 )
 
 
-def test_a_write_based_on_the_current_version_always_applies() -> None:
-    """No conflict: the write saw the latest state."""
-    assert register_write_wins(3, 3, CENTRAL, EDGE)
-    assert register_write_wins(3, None, CENTRAL, EDGE)
+def test_a_write_based_on_the_current_state_always_applies() -> None:
+    """No conflict: the write saw the latest state (same version, same last write)."""
+    assert register_write_wins((3, CENTRAL), (3, CENTRAL.hlc), EDGE)
+    assert register_write_wins((3, CENTRAL), (3, None), EDGE)
+    assert register_write_wins((3, CENTRAL), (None, None), EDGE)
+
+
+def test_the_same_version_number_from_another_history_is_not_current() -> None:
+    """An edge's own unsynced change makes its version 2 a different state than central's 2."""
+    assert not register_write_wins((2, CENTRAL), (2, EDGE.hlc), EDGE)
 
 
 def test_a_stale_write_loses_to_higher_system_priority_even_if_later() -> None:
     """Central outranks the edge whatever the clocks say; then HLC, then node id decide."""
-    assert not register_write_wins(4, 3, CENTRAL, EDGE)
-    assert register_write_wins(4, 3, EDGE, CENTRAL)
+    assert not register_write_wins((4, CENTRAL), (3, None), EDGE)
+    assert register_write_wins((4, EDGE), (3, None), CENTRAL)
     later = RegisterStamp(EDGE.priority, "000000000000200-000000-e2", "e2")
-    assert register_write_wins(4, 3, EDGE, later)
+    assert register_write_wins((4, EDGE), (3, None), later)
     same_hlc_higher_node = RegisterStamp(EDGE.priority, EDGE.hlc, "e9")
-    assert register_write_wins(4, 3, EDGE, same_hlc_higher_node)
+    assert register_write_wins((4, EDGE), (3, None), same_hlc_higher_node)
 
 
 @given(stamps, stamps)
@@ -58,7 +64,7 @@ def test_exactly_one_of_two_concurrent_stale_writes_wins(
     """Two writes based on the same old version: the rule picks one, the same on every node."""
     if a == b:
         return
-    assert register_write_wins(2, 1, a, b) != register_write_wins(2, 1, b, a)
+    assert register_write_wins((2, a), (1, None), b) != register_write_wins((2, b), (1, None), a)
 
 
 def test_lifecycle_merge_keeps_the_later_state() -> None:

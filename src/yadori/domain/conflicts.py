@@ -85,12 +85,23 @@ class RegisterStamp:
 
 
 def register_write_wins(
-    current_version: int, base_version: int | None, current: RegisterStamp, incoming: RegisterStamp
+    current: tuple[int, RegisterStamp],
+    base: tuple[int | None, str | None],
+    incoming: RegisterStamp,
 ) -> bool:
-    """Whether a register write applies: it was based on the current version, or outranks it."""
-    if base_version is None or base_version == current_version:
+    """Whether a register write applies: it was based on the current state, or outranks it.
+
+    ``current`` is the register's (version, stamp) here; ``base`` the (version, HLC of the last
+    write) its writer saw. Versions alone are not enough: two nodes count their own changes, so
+    the same number can name different histories; the HLC of the last write names one.
+    """
+    current_version, current_stamp = current
+    base_version, base_hlc = base
+    if base_version is None:
         return True
-    return incoming > current
+    if base_version == current_version and base_hlc in (None, current_stamp.hlc):
+        return True
+    return incoming > current_stamp
 
 
 LIFECYCLE_RANK: dict[ReservationStatus, int] = {

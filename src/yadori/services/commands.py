@@ -248,6 +248,7 @@ class SetRoomCondition(Command):
     room_id: str
     condition: Condition
     base_version: int | None = None
+    base_hlc: str | None = None  # the HLC of the last write the writer saw (resolved)
 
     def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"room:{self.room_id}",)
@@ -263,6 +264,7 @@ class SetRoomService(Command):
     service: Service
     reason: str = ""
     base_version: int | None = None
+    base_hlc: str | None = None  # the HLC of the last write the writer saw (resolved)
 
     def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"room:{self.room_id}",)

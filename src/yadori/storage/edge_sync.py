@@ -31,6 +31,7 @@ from yadori.storage.tables import (
 )
 from yadori.sync import canonical
 from yadori.sync.batching import Pending
+from yadori.sync.errors import SyncError
 from yadori.sync.protocol import BatchItem, PulledChange, PulledResult
 
 _ACK = sa.update(outbox).where(outbox.c.id == sa.bindparam("b_id"))
@@ -50,7 +51,7 @@ class QueueStats:
     open_tickets: int
 
 
-class CorruptChange(ValueError):
+class CorruptChange(SyncError):
     """A pulled document whose CRC32 does not match: the pull is refused and retried."""
 
 
@@ -136,9 +137,19 @@ class EdgeSyncStore:
     # --- pull -----------------------------------------------------------------------------
 
     def apply_pull(
-        self, changes: list[PulledChange], results: list[PulledResult], state: dict[str, str]
+        self,
+        changes: list[PulledChange],
+        results: list[PulledResult],
+        state: dict[str, str],
+        *,
+        final: bool = True,
     ) -> int:
-        """Apply results and changes in one transaction; return how many aggregates changed."""
+        """Apply a pulled page in one transaction; return how many aggregates changed.
+
+        A page that is not the last of a pull is only set aside (with its results and cursor):
+        the feed is ordered by version, not by parent, so a child may come a page before its
+        parent. The last page applies everything at once, foreign keys checked at its commit.
+        """
         for change in changes:
             if (
                 canonical.crc32(None if change.doc is None else json.loads(change.doc))
@@ -150,8 +161,9 @@ class EdgeSyncStore:
             conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
             self._ack(conn, results)
             for change in changes:
-                applied += self._take(conn, change)
-            applied += self._release_deferred(conn)
+                applied += self._take(conn, change, hold=not final)
+            if final:
+                applied += self._release_deferred(conn)
             self._set_state(conn, state)
         return applied
 
@@ -174,8 +186,8 @@ class EdgeSyncStore:
             ],
         )
 
-    def _take(self, conn: sa.Connection, change: PulledChange) -> int:
-        if self._pending_on(conn, change.key):
+    def _take(self, conn: sa.Connection, change: PulledChange, *, hold: bool) -> int:
+        if hold or self._pending_on(conn, change.key):
             conn.execute(sa.delete(sync_deferred).where(sync_deferred.c.key == change.key))
             conn.execute(
                 sa.insert(sync_deferred).values(

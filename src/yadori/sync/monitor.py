@@ -247,6 +247,13 @@ class Monitor:
         except SyncError as exc:
             self._failed(f"sync: {exc}", in_sync=True)
             return False
+        except Exception as exc:  # a bug must not kill the sync thread: say so loudly, go on
+            log.exception("sync cycle failed")
+            error = f"sync: {type(exc).__name__}: {exc}"
+            if error != self._last_error:  # once per distinct error, not once per cycle
+                self._escalate("sync_error", error)
+            self._last_error = error
+            return False
         self._next_pull = self._clock() + self._thresholds.pull_every
         return True
 

@@ -50,9 +50,14 @@ class Store(Protocol):
         ...
 
     def apply_pull(
-        self, changes: list[PulledChange], results: list[PulledResult], state: dict[str, str]
+        self,
+        changes: list[PulledChange],
+        results: list[PulledResult],
+        state: dict[str, str],
+        *,
+        final: bool = True,
     ) -> int:
-        """Apply a pulled page in one transaction."""
+        """Apply a pulled page in one transaction (set it aside unless it is the last)."""
         ...
 
     def state(self) -> dict[str, str]:
@@ -194,10 +199,11 @@ class SyncWorker:
         if isinstance(server_hlc, str) and server_hlc:
             # Kept, so that a restarted edge never stamps a change before one it has seen.
             new_state["hlc_seen"] = str(self._hlc.observe(Timestamp.parse(server_hlc)))
-        self._store.apply_pull(changes, results, new_state)
+        more = answer.get("more") is True
+        self._store.apply_pull(changes, results, new_state, final=not more)
         report.pulled_changes += len(changes)
         report.results += len(results)
-        return answer.get("more") is True
+        return more
 
 
 def _ms_since(started: float) -> int:

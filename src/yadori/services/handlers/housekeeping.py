@@ -16,7 +16,7 @@ def set_room_condition(cmd: SetRoomCondition, uow: UnitOfWork, ctx: Context) -> 
     return _write(
         uow,
         ctx,
-        (cmd.room_id, cmd.base_version),
+        (cmd.room_id, cmd.base_version, cmd.base_hlc),
         lambda r: r.set_condition(cmd.condition),
         lambda r: r.merged(cmd.condition, r.service, r.service_reason),
     )
@@ -27,7 +27,7 @@ def set_room_service(cmd: SetRoomService, uow: UnitOfWork, ctx: Context) -> Room
     return _write(
         uow,
         ctx,
-        (cmd.room_id, cmd.base_version),
+        (cmd.room_id, cmd.base_version, cmd.base_hlc),
         lambda r: r.set_service(cmd.service, cmd.reason),
         lambda r: r.merged(r.condition, cmd.service, cmd.reason),
     )
@@ -36,7 +36,7 @@ def set_room_service(cmd: SetRoomService, uow: UnitOfWork, ctx: Context) -> Room
 def _write(
     uow: UnitOfWork,
     ctx: Context,
-    target: tuple[str, int | None],
+    target: tuple[str, int | None, str | None],
     change: Callable[[Room], Room],
     merge: Callable[[Room], Room],
 ) -> Room:
@@ -45,11 +45,13 @@ def _write(
     A replayed write that wins is taken as it is (``merge``): it was checked where it was made,
     against the state its writer saw, not against a state it never saw.
     """
-    room_id, base = target
+    room_id, base, base_hlc = target
     room = uow.rooms.get(room_id, for_update=True)
-    based_on = room.version if base is None else base
-    ctx.resolve(base_version=based_on)
-    if ctx.replay and not register_write_wins(room.version, based_on, room.stamp, ctx.stamp):
+    if base is None:  # the writer saw this node's current state: record it
+        base, base_hlc = room.version, room.stamp.hlc
+    ctx.resolve(base_version=base, base_hlc=base_hlc)
+    current = (room.version, room.stamp)
+    if ctx.replay and not register_write_wins(current, (base, base_hlc), ctx.stamp):
         ctx.changed(superseded_by=room.stamp.node, kept=room.status_code)  # the loser is logged
         return room
     changed = (merge(room) if ctx.replay else change(room)).stamped(ctx.stamp)
