@@ -159,7 +159,7 @@ class FolioRepository(Protocol):
         """One folio, with its lines unless ``lines`` is false; raises UnknownFolio."""
         ...
 
-    def for_reservation(self, reservation_id: str) -> Folio:
+    def for_reservation(self, reservation_id: str, *, for_update: bool = False) -> Folio:
         """The folio of a stay; raises UnknownFolio."""
         ...
 

@@ -70,7 +70,7 @@ def post_room_nights(
 ) -> list[FolioLine]:
     """Post every night before ``through`` that the folio does not carry yet."""
     prop = uow.properties.get()
-    folio = uow.folios.for_reservation(reservation.id)
+    folio = uow.folios.for_reservation(reservation.id, for_update=True)  # lines go on it
     posted = folio.posted_nights(ChargeCategory.ROOM)
     nights = [n for n in reservation.night_dates if n < through and n not in posted]
     if not nights:

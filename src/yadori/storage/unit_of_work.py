@@ -8,7 +8,8 @@ becomes StorageUnavailable.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -110,9 +111,17 @@ class SqlUnitOfWork:
         except sa_exc.OperationalError as exc:
             raise StorageUnavailable(f"the commit failed: {exc.orig}") from exc
 
-    def savepoint(self) -> sa.NestedTransaction:
+    @contextmanager
+    def savepoint(self) -> Iterator[sa.NestedTransaction]:
         """A nested transaction (SAVEPOINT): rolled back alone if its block raises."""
-        return self.connection.begin_nested()
+        nested = self.connection.begin_nested()
+        try:
+            yield nested
+        except BaseException:
+            nested.rollback()
+            self.folios.forget()  # what the repository read may have been rolled back
+            raise
+        nested.commit()
 
     def touched(self) -> frozenset[str]:
         """Every aggregate a repository changed in this unit of work (``room:<id>`` …)."""

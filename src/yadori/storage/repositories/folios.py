@@ -25,6 +25,16 @@ class SqlFolios:
         self._conn = conn
         self._touched = touched
         self._property_id = property_id
+        # Within one transaction a locked folio cannot change but through this repository, so
+        # its header and next line position are read once: central replays hundreds of
+        # postings to the same few folios in one transaction.
+        self._locked: dict[str, Folio] = {}
+        self._next_position: dict[str, int] = {}
+
+    def forget(self) -> None:
+        """Drop what was read (a savepoint was rolled back)."""
+        self._locked.clear()
+        self._next_position.clear()
 
     def get(self, folio_id: str, *, for_update: bool = False, lines: bool = True) -> Folio:
         """One folio, with its lines unless ``lines`` is false; UnknownFolio when it is not here.
@@ -32,11 +42,16 @@ class SqlFolios:
         Posting a charge or a payment needs only the folio's status: skipping the lines keeps a
         long stay's folio from being read again for every line posted to it.
         """
-        return self._one(folios.c.id == folio_id, for_update, folio_id, with_lines=lines)
+        if for_update and not lines and folio_id in self._locked:
+            return self._locked[folio_id]
+        folio = self._one(folios.c.id == folio_id, for_update, folio_id, with_lines=lines)
+        if for_update and not lines:
+            self._locked[folio_id] = folio
+        return folio
 
-    def for_reservation(self, reservation_id: str) -> Folio:
-        """The folio of a stay."""
-        return self._one(folios.c.reservation_id == reservation_id, False, reservation_id)
+    def for_reservation(self, reservation_id: str, *, for_update: bool = False) -> Folio:
+        """The folio of a stay (locked until the transaction ends when ``for_update``)."""
+        return self._one(folios.c.reservation_id == reservation_id, for_update, reservation_id)
 
     def add(self, folio: Folio) -> None:
         """Create an empty folio."""
@@ -53,7 +68,10 @@ class SqlFolios:
     def append(self, folio_id: str, line: FolioLine, *, actor: str, at: datetime) -> None:
         """Append a line at the next position; lines are never updated."""
         self._touched.add(f"folio:{folio_id}")
-        position = self._conn.execute(_NEXT_POSITION, {"folio_id": folio_id}).scalar_one()
+        position = self._next_position.get(folio_id)
+        if position is None:
+            position = self._conn.execute(_NEXT_POSITION, {"folio_id": folio_id}).scalar_one()
+        self._next_position[folio_id] = position + 1
         self._conn.execute(
             _LINE_INSERT,
             {
@@ -77,6 +95,7 @@ class SqlFolios:
     def set_status(self, folio: Folio) -> None:
         """Store the status, and the manager override that allowed it, if any."""
         self._touched.add(f"folio:{folio.id}")
+        self._locked.pop(folio.id, None)
         override = folio.override
         self._conn.execute(
             sa.update(folios)
