@@ -12,18 +12,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_capacity
 import bench_checkin
-from results import show, write
+import bench_sync
+from results import Metric, show, write
 from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[2]
+MODULES = (bench_checkin, bench_sync, bench_capacity)
 
 
 def main() -> int:
     """Run the benchmarks; exit 0 even when a target is missed (the table says so)."""
     console = Console()
-    with tempfile.TemporaryDirectory(prefix="yadori-bench-") as tmp:
-        metrics = bench_checkin.run(Path(tmp))
+    metrics: list[Metric] = []
+    for module in MODULES:
+        console.print(f"[bold]{module.__name__}[/bold]")
+        with tempfile.TemporaryDirectory(prefix="yadori-bench-") as tmp:
+            metrics += module.run(Path(tmp))
     write(metrics, ROOT / "bench" / "results.json")
     show(metrics, console)
     console.print(f"written to {ROOT / 'bench' / 'results.json'}")
