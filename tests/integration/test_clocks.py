@@ -264,6 +264,9 @@ class FakeCentral:
     def push(self, body: bytes, crc: int) -> dict[str, JSON]:
         return {"results": []}
 
+    def abort(self) -> None:
+        """Nothing is in flight on a fake link."""
+
     def pull(self, params: dict[str, str | int]) -> dict[str, JSON]:
         return {"changes": [], "results": [], "cursor": 0, "results_no": 0, "more": False}
 

@@ -74,6 +74,10 @@ class RoomRepository(Protocol):
         """All rooms, by number."""
         ...
 
+    def count_sellable(self, room_type_id: str) -> int:
+        """How many rooms of the type can be sold (not out of order)."""
+        ...
+
     def add(self, room: Room) -> None:
         """Create a room."""
         ...

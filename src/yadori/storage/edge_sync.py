@@ -10,6 +10,7 @@ has been pulled and applied.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -150,11 +151,9 @@ class EdgeSyncStore:
         the feed is ordered by version, not by parent, so a child may come a page before its
         parent. The last page applies everything at once, foreign keys checked at its commit.
         """
-        for change in changes:
-            if (
-                canonical.crc32(None if change.doc is None else json.loads(change.doc))
-                != change.crc32
-            ):
+        for change in changes:  # central sends the canonical text: its CRC is of these bytes
+            text = "null" if change.doc is None else change.doc
+            if zlib.crc32(text.encode()) != change.crc32:
                 raise CorruptChange(f"{change.key} version {change.version} fails its CRC32")
         applied = 0
         with self._engine.begin() as conn:
@@ -200,12 +199,20 @@ class EdgeSyncStore:
         return 1
 
     def _release_deferred(self, conn: sa.Connection) -> int:
+        blocked = set(
+            conn.execute(
+                sa.select(sync_deferred.c.key)
+                .join(outbox_heads, outbox_heads.c.key == sync_deferred.c.key)
+                .join(outbox, outbox.c.id == outbox_heads.c.mutation_id)
+                .where(outbox.c.state.in_([PENDING, SENT]))
+            ).scalars()
+        )
         released = 0
         for row in conn.execute(sa.select(sync_deferred)).all():
-            if not self._pending_on(conn, row.key):
+            if row.key not in blocked:
                 _restore(conn, row.key, row.doc)
-                conn.execute(sa.delete(sync_deferred).where(sync_deferred.c.key == row.key))
                 released += 1
+        conn.execute(sa.delete(sync_deferred).where(sync_deferred.c.key.not_in(blocked)))
         return released
 
     @staticmethod

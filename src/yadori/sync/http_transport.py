@@ -17,7 +17,7 @@ class HttpTransport:
     """Talks to central over one keep-alive HTTP client."""
 
     def __init__(
-        self, base_url: str, *, timeout: float = 10.0, heartbeat_timeout: float = 0.5
+        self, base_url: str, *, timeout: float = 10.0, heartbeat_timeout: float = 0.4
     ) -> None:
         self._client = httpx2.Client(base_url=base_url, timeout=timeout)
         self._heartbeat_timeout = heartbeat_timeout
@@ -25,6 +25,14 @@ class HttpTransport:
     def close(self) -> None:
         """Close the connections."""
         self._client.close()
+
+    def abort(self) -> None:
+        """The link is down: fail every call in flight now, instead of at its timeout."""
+        old, self._client = (
+            self._client,
+            httpx2.Client(base_url=self._client.base_url, timeout=self._client.timeout),
+        )
+        old.close()
 
     def push(self, body: bytes, crc: int) -> dict[str, JSON]:
         """Send a compressed batch; central's answer (results per mutation)."""

@@ -42,6 +42,10 @@ class Heartbeat(Protocol):
         """Answer with central's time and HLC."""
         ...
 
+    def abort(self) -> None:
+        """Fail the calls in flight (the link is down)."""
+        ...
+
 
 class OutageLog(Protocol):
     """Where outages and alerts are written (storage/edge_sync.py)."""
@@ -278,12 +282,15 @@ class Monitor:
             self._beat_wake.set()  # a sync call failed: probe now rather than at the next beat
 
     def _transition(self, link: Link) -> None:
-        before, self._state = self._state.state, link
+        before = self._state.state
         if link.state is before:
+            self._state = link
             self._check_outage_length()
             return
         now = datetime.now(UTC)
         log.warning("link %s → %s", before.value, link.state.value)
+        # The outage is logged before anyone can see the new state: what is queued from then on
+        # belongs to it.
         if link.state is LinkState.OFFLINE and self._outage is None:
             self._outage = (self._log.open_outage(now), now)
         if link.state is LinkState.RECOVERING and self._outage is not None:
@@ -291,6 +298,9 @@ class Monitor:
         if link.state is LinkState.ONLINE and self._outage is not None:
             self._log.close_outage(self._outage[0], now)
             self._outage, self._escalated = None, False
+        self._state = link
+        if link.state is LinkState.OFFLINE:
+            self._link.abort()  # a sync call stuck in a black hole must not delay recovery
         self._hub.publish("link", {"state": link.state.value, "at": now.isoformat()})
 
     def _check_outage_length(self) -> None:

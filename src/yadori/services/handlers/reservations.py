@@ -74,7 +74,7 @@ def create_reservation(cmd: CreateReservation, uow: UnitOfWork, ctx: Context) ->
 
 def free_by_night(uow: UnitOfWork, room_type_id: str, nights: list[date]) -> dict[date, int]:
     """Rooms of a type still to sell on each night: sellable rooms minus active bookings."""
-    sellable = sum(1 for r in uow.rooms.list() if r.room_type_id == room_type_id and r.sellable)
+    sellable = uow.rooms.count_sellable(room_type_id)
     sold = uow.reservations.sold_by_night(room_type_id, nights)
     return {night: sellable - sold.get(night, 0) for night in nights}
 

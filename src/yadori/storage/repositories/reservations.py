@@ -155,16 +155,13 @@ class SqlReservations:
         )
 
     def sold_by_night(self, room_type_id: str, nights: Iterable[date]) -> Mapping[date, int]:
-        """Active bookings of the type per night."""
+        """Active bookings of the type per night (``active`` is cleared when a night is freed)."""
         query = (
             sa.select(reservation_nights.c.night, sa.func.count())
-            .join(reservations, reservations.c.id == reservation_nights.c.reservation_id)
             .where(
-                reservations.c.property_id == self._property_id,
                 reservation_nights.c.room_type_id == room_type_id,
                 reservation_nights.c.night.in_(list(nights)),
                 reservation_nights.c.active.is_(True),
-                reservations.c.status.in_(_ACTIVE),
             )
             .group_by(reservation_nights.c.night)
         )

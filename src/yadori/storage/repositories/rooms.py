@@ -138,6 +138,15 @@ class SqlRooms:
         """All rooms, by number."""
         return [_room(r) for r in self._conn.execute(self._select().order_by(rooms.c.number))]
 
+    def count_sellable(self, room_type_id: str) -> int:
+        """How many rooms of the type can be sold (not out of order)."""
+        query = sa.select(sa.func.count()).where(
+            rooms.c.property_id == self._property_id,
+            rooms.c.room_type_id == room_type_id,
+            rooms.c.service != Service.OUT_OF_ORDER.value,
+        )
+        return int(self._conn.execute(query).scalar_one())
+
     def add(self, room: Room) -> None:
         """Create a room."""
         self._touched.add(f"room:{room.id}")
