@@ -132,6 +132,14 @@ class SqlReservations:
         if not wanted:
             return
         self._touched.update((f"reservation:{reservation_id}", f"room:{room_id}"))
+        self._conn.execute(  # a stay revived by a merge holds its nights again
+            sa.update(reservation_nights)
+            .where(
+                reservation_nights.c.reservation_id == reservation_id,
+                reservation_nights.c.night.in_(wanted),
+            )
+            .values(active=True)
+        )
         self._drop_holds(reservation_id, wanted)
         self._conn.execute(
             _HOLD,
@@ -155,13 +163,15 @@ class SqlReservations:
         )
 
     def sold_by_night(self, room_type_id: str, nights: Iterable[date]) -> Mapping[date, int]:
-        """Active bookings of the type per night (``active`` is cleared when a night is freed)."""
+        """Active bookings of the type per night."""
         query = (
             sa.select(reservation_nights.c.night, sa.func.count())
+            .join(reservations, reservations.c.id == reservation_nights.c.reservation_id)
             .where(
                 reservation_nights.c.room_type_id == room_type_id,
                 reservation_nights.c.night.in_(list(nights)),
                 reservation_nights.c.active.is_(True),
+                reservations.c.status.in_(_ACTIVE),
             )
             .group_by(reservation_nights.c.night)
         )
