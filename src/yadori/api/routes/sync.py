@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from yadori.api.deps import Bus, CurrentActor, Parts, PropertyId
+from yadori.api.deps import Bus, CurrentActor, Parts, PropertyId, SyncServer
 from yadori.api.problems import problem
 from yadori.api.schemas import ResolveTicketIn, TicketOut
 from yadori.domain.conflicts import ConflictTicket, TicketStatus
@@ -23,7 +23,7 @@ from yadori.sync.protocol import CRC_HEADER, BatchCorrupt
 router = APIRouter(tags=["sync"])
 
 
-def _server(parts: Parts):  # type: ignore[no-untyped-def]
+def _server(parts: Parts) -> SyncServer:
     server = parts.sync_server
     if server is None:
         raise NotFound("this node is not central: sync endpoints live at central")
