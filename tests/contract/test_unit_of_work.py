@@ -149,7 +149,11 @@ def test_a_duplicate_id_through_the_bus_appends_no_mutation(hotel: Hotel) -> Non
 
 
 def test_a_reference_to_nothing_raises_invalid_input(hotel: Hotel) -> None:
-    """A foreign key to a row that does not exist raises InvalidInput, not a driver error."""
+    """A foreign key to a row that does not exist raises InvalidInput, not a driver error.
+
+    At the latest when the unit of work commits: folio lines and room saves are written
+    behind, in batches.
+    """
     missing = new_id()
     cases: list[Callable[[SqlUnitOfWork], None]] = [
         lambda uow: uow.folios.add(Folio(new_id(), missing)),
@@ -162,9 +166,15 @@ def test_a_reference_to_nothing_raises_invalid_input(hotel: Hotel) -> None:
         ),
         lambda uow: uow.reservations.hold_room(missing, hotel.rooms["101"], [NOW.date()]),
     ]
-    for case in cases:
-        with pytest.raises(InvalidInput) as raised, factory(hotel)(hotel.property_id) as uow:
+
+    def commit(case: Callable[[SqlUnitOfWork], None]) -> None:
+        with factory(hotel)(hotel.property_id) as uow:
             case(uow)
+            uow.commit()
+
+    for case in cases:
+        with pytest.raises(InvalidInput) as raised:
+            commit(case)
         assert type(raised.value) is InvalidInput
         assert isinstance(raised.value.__cause__, sa_exc.IntegrityError)
 

@@ -138,6 +138,8 @@ class MessageBus:
         system: str,
         on_each: Callable[[UnitOfWork, Mutation, Replayed | DomainError], None],
         before_commit: Callable[[UnitOfWork, list[Replayed | DomainError]], None],
+        *,
+        read_ahead: frozenset[str] = frozenset(),
     ) -> list[Replayed | DomainError]:
         """Apply several mutations in one transaction.
 
@@ -145,24 +147,31 @@ class MessageBus:
         refused, that transaction is dropped and the run is applied again with a savepoint per
         mutation, so a refused one is rolled back alone and reported as its error. ``on_each``
         sees every outcome and ``before_commit`` records them, in the same transaction. One
-        commit for the whole run; each changed aggregate is published once.
+        commit for the whole run; each changed aggregate is published once. The aggregates in
+        ``read_ahead`` are locked and read at the start, in a few statements.
         """
+        hooks = (on_each, before_commit)
         try:
-            return self._replay_run(property_id, mutations, system, on_each, before_commit, False)
+            return self._replay_run(property_id, mutations, system, hooks, read_ahead, False)
         except _Refused:
-            return self._replay_run(property_id, mutations, system, on_each, before_commit, True)
+            return self._replay_run(property_id, mutations, system, hooks, read_ahead, True)
 
     def _replay_run(  # noqa: PLR0917 - private, two call sites
         self,
         property_id: str,
         mutations: Sequence[Mutation],
         system: str,
-        on_each: Callable[[UnitOfWork, Mutation, Replayed | DomainError], None],
-        before_commit: Callable[[UnitOfWork, list[Replayed | DomainError]], None],
+        hooks: tuple[
+            Callable[[UnitOfWork, Mutation, Replayed | DomainError], None],
+            Callable[[UnitOfWork, list[Replayed | DomainError]], None],
+        ],
+        read_ahead: frozenset[str],
         savepoints: bool,
     ) -> list[Replayed | DomainError]:
+        on_each, before_commit = hooks
         outcomes: list[Replayed | DomainError] = []
         with self._uow_factory(property_id) as uow:
+            uow.read_ahead(read_ahead)
             for mutation in mutations:
                 outcome: Replayed | DomainError
                 if savepoints:

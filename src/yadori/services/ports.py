@@ -336,6 +336,10 @@ class UnitOfWork(Protocol):
         """A nested transaction: rolled back alone if its block raises."""
         ...
 
+    def read_ahead(self, keys: Iterable[str]) -> None:
+        """Lock and read at once the aggregates (``folio:<id>`` …) a batch is about to change."""
+        ...
+
 
 class UnitOfWorkFactory(Protocol):
     """Opens a unit of work on the node's database, scoped to one property."""

@@ -59,8 +59,9 @@ class CentralSync:
             uow.ledger.record_many(entries, [m.name for m in mutations], self._clock.now())
 
         if mutations:
+            keys = frozenset(k for i in todo.values() for k in i.aggregates)
             outcomes = self._bus.replay_batch(
-                property_id, mutations, system, on_each, before_commit
+                property_id, mutations, system, on_each, before_commit, read_ahead=keys
             )
             done.update({m.id: _entry(m, o) for m, o in zip(mutations, outcomes, strict=True)})
         return done

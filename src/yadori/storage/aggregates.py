@@ -8,7 +8,7 @@ is a tombstone (``None``): restoring it deletes the rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -71,6 +71,35 @@ def snapshot(conn: sa.Connection, key: str) -> Doc | None:
     return doc if doc[PARTS[kind][0][0].name] else None
 
 
+def snapshot_many(conn: sa.Connection, keys: Iterable[str]) -> dict[str, Doc | None]:
+    """Several aggregates' documents, with one query per table (not per aggregate).
+
+    The same documents as ``snapshot`` gives one by one: each table's rows in primary-key
+    order, and None for an aggregate that does not exist.
+    """
+    by_kind: dict[str, list[str]] = {}
+    for key in dict.fromkeys(keys):
+        kind, ident = split(key)
+        by_kind.setdefault(kind, []).append(ident)
+    docs: dict[str, Doc | None] = {}
+    for kind, idents in by_kind.items():
+        parts = PARTS[kind]
+        found: dict[str, Doc] = {ident: {table.name: [] for table, _ in parts} for ident in idents}
+        for table, column in parts:
+            for chunk in _chunks(idents):
+                query = (
+                    sa.select(table)
+                    .where(table.c[column].in_(chunk))
+                    .order_by(*table.primary_key.columns)
+                )
+                for r in conn.execute(query):
+                    found[r._mapping[column]][table.name].append(_row(table, r._mapping))
+        root = parts[0][0].name
+        for ident, doc in found.items():
+            docs[f"{kind}:{ident}"] = doc if doc[root] else None
+    return docs
+
+
 def restore(conn: sa.Connection, key: str, doc: Doc | None) -> None:
     """Replace the aggregate's rows by the document's (delete them for a tombstone)."""
     kind, ident = split(key)
@@ -85,9 +114,39 @@ def restore(conn: sa.Connection, key: str, doc: Doc | None) -> None:
             conn.execute(sa.insert(table), rows)
 
 
+def restore_many(conn: sa.Connection, docs: dict[str, Doc | None]) -> None:
+    """Replace several aggregates' rows: one delete per table, one batched insert per table.
+
+    The caller defers foreign-key checks to the commit (the aggregates come in any order).
+    """
+    by_kind: dict[str, list[tuple[str, Doc | None]]] = {}
+    for key, doc in docs.items():
+        kind, ident = split(key)
+        by_kind.setdefault(kind, []).append((ident, doc))
+    for kind, items in by_kind.items():
+        parts = PARTS[kind]
+        idents = [ident for ident, _ in items]
+        for table, column in reversed(parts):
+            for chunk in _chunks(idents):
+                conn.execute(sa.delete(table).where(table.c[column].in_(chunk)))
+        for table, _ in parts:
+            rows = [
+                _values(table, row)
+                for _, doc in items
+                if doc is not None
+                for row in doc.get(table.name, [])
+            ]
+            if rows:
+                conn.execute(sa.insert(table), rows)
+
+
 def checksum(doc: Doc | None) -> int:
     """CRC32 of a document's canonical encoding."""
     return canonical.crc32(doc)
+
+
+def _chunks(idents: list[str], size: int = 500) -> list[list[str]]:
+    return [idents[n : n + size] for n in range(0, len(idents), size)]
 
 
 def _row(table: sa.Table, mapping: sa.RowMapping) -> dict[str, JSON]:

@@ -155,12 +155,10 @@ class EdgeSyncStore:
             text = "null" if change.doc is None else change.doc
             if zlib.crc32(text.encode()) != change.crc32:
                 raise CorruptChange(f"{change.key} version {change.version} fails its CRC32")
-        applied = 0
         with self._engine.begin() as conn:
             conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
             self._ack(conn, results)
-            for change in changes:
-                applied += self._take(conn, change, hold=not final)
+            applied = self._take(conn, changes, hold=not final)
             if final:
                 applied += self._release_deferred(conn)
             self._set_state(conn, state)
@@ -185,18 +183,27 @@ class EdgeSyncStore:
             ],
         )
 
-    def _take(self, conn: sa.Connection, change: PulledChange, *, hold: bool) -> int:
-        if hold or self._pending_on(conn, change.key):
-            conn.execute(sa.delete(sync_deferred).where(sync_deferred.c.key == change.key))
-            conn.execute(
-                sa.insert(sync_deferred).values(
-                    key=change.key, version=change.version, doc=change.doc, crc32=change.crc32
-                )
-            )
+    def _take(self, conn: sa.Connection, changes: list[PulledChange], *, hold: bool) -> int:
+        """Restore the page's aggregates, or set them aside; batched, a page is thousands."""
+        latest = {c.key: c for c in sorted(changes, key=lambda c: c.version)}
+        if not latest:
             return 0
-        conn.execute(sa.delete(sync_deferred).where(sync_deferred.c.key == change.key))
-        _restore(conn, change.key, change.doc)
-        return 1
+        keys = list(latest)
+        held = set(keys) if hold else self._pending_on(conn, keys)
+        for chunk in _chunks(keys):
+            conn.execute(sa.delete(sync_deferred).where(sync_deferred.c.key.in_(chunk)))
+        if held:
+            conn.execute(
+                sa.insert(sync_deferred),
+                [
+                    {"key": c.key, "version": c.version, "doc": c.doc, "crc32": c.crc32}
+                    for c in latest.values()
+                    if c.key in held
+                ],
+            )
+        taken = {k: c.doc for k, c in latest.items() if k not in held}
+        _restore(conn, taken)
+        return len(taken)
 
     def _release_deferred(self, conn: sa.Connection) -> int:
         blocked = set(
@@ -207,23 +214,28 @@ class EdgeSyncStore:
                 .where(outbox.c.state.in_([PENDING, SENT]))
             ).scalars()
         )
-        released = 0
-        for row in conn.execute(sa.select(sync_deferred)).all():
-            if row.key not in blocked:
-                _restore(conn, row.key, row.doc)
-                released += 1
+        released = {
+            row.key: row.doc
+            for row in conn.execute(sa.select(sync_deferred)).all()
+            if row.key not in blocked
+        }
+        _restore(conn, released)
         conn.execute(sa.delete(sync_deferred).where(sync_deferred.c.key.not_in(blocked)))
-        return released
+        return len(released)
 
     @staticmethod
-    def _pending_on(conn: sa.Connection, key: str) -> bool:
-        """Whether the latest local mutation of the aggregate still waits for its result."""
-        state = conn.execute(
-            sa.select(outbox.c.state)
-            .join(outbox_heads, outbox_heads.c.mutation_id == outbox.c.id)
-            .where(outbox_heads.c.key == key)
-        ).scalar()
-        return state in (PENDING, SENT)
+    def _pending_on(conn: sa.Connection, keys: list[str]) -> set[str]:
+        """Those aggregates whose latest local mutation still waits for its result."""
+        pending: set[str] = set()
+        for chunk in _chunks(keys):
+            pending.update(
+                conn.execute(
+                    sa.select(outbox_heads.c.key)
+                    .join(outbox, outbox_heads.c.mutation_id == outbox.c.id)
+                    .where(outbox_heads.c.key.in_(chunk), outbox.c.state.in_([PENDING, SENT]))
+                ).scalars()
+            )
+        return pending
 
     # --- state, log, status ----------------------------------------------------------------
 
@@ -332,9 +344,18 @@ class EdgeSyncStore:
         )
 
 
-def _restore(conn: sa.Connection, feed_key: str, doc: str | None) -> None:
-    key = feed_key.partition("/")[2]
-    aggregates.restore(conn, key, None if doc is None else json.loads(doc))
+def _restore(conn: sa.Connection, docs: dict[str, str | None]) -> None:
+    aggregates.restore_many(
+        conn,
+        {
+            feed_key.partition("/")[2]: None if doc is None else json.loads(doc)
+            for feed_key, doc in docs.items()
+        },
+    )
+
+
+def _chunks(keys: list[str], size: int = 500) -> list[list[str]]:
+    return [keys[n : n + size] for n in range(0, len(keys), size)]
 
 
 def _as_utc(value: object) -> datetime | None:

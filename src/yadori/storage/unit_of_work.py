@@ -8,7 +8,7 @@ becomes StorageUnavailable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -59,6 +59,7 @@ class SqlUnitOfWork:
         self._conn: sa.Connection | None = None
         self._tx: sa.RootTransaction | None = None
         self._touched: set[str] = set()
+        self._flushing = False
 
     def __enter__(self) -> Self:
         try:
@@ -79,6 +80,9 @@ class SqlUnitOfWork:
         self.ledger = SqlLedger(conn, pid)
         self.outbox = SqlOutbox(conn, self.property_id, self._now())
         self.counters = SqlCounters(conn, self.property_id)
+        # Written-behind rows (folio lines, room saves) reach the database before any other
+        # statement runs on this connection, so every read sees them (see flush).
+        sa.event.listen(conn, "before_execute", self._before_execute)
         return self
 
     def __exit__(
@@ -101,10 +105,39 @@ class SqlUnitOfWork:
         if isinstance(exc, sa_exc.OperationalError):
             raise StorageUnavailable(f"the database did not answer: {exc.orig}") from exc
 
+    def flush(self) -> None:
+        """Write what the repositories hold back (batched inserts and updates).
+
+        Called before every other statement on the connection, at each savepoint's edges and
+        before the commit: a replayed batch's hundreds of postings become one insert.
+        """
+        if self._flushing:
+            return
+        self._flushing = True
+        try:
+            self.folios.flush()
+            self.rooms.flush()
+        finally:
+            self._flushing = False
+
+    def read_ahead(self, keys: Iterable[str]) -> None:
+        """Lock and read, in a few statements, the aggregates a batch is about to change."""
+        ids: dict[str, list[str]] = {"folio": [], "room": []}
+        for key in keys:
+            kind, _, ident = key.rpartition("/")[2].partition(":")
+            if kind in ids:
+                ids[kind].append(ident)
+        self.folios.read_ahead(ids["folio"])
+        self.rooms.read_ahead(ids["room"])
+
+    def _before_execute(self, *_: object) -> None:
+        self.flush()
+
     def commit(self) -> None:
         """Commit everything written in this unit of work at once."""
         assert self._tx is not None  # noqa: S101 - __enter__ ran
         try:
+            self.flush()
             self._tx.commit()
         except sa_exc.IntegrityError as exc:
             raise _integrity_error(exc) from exc
@@ -114,12 +147,15 @@ class SqlUnitOfWork:
     @contextmanager
     def savepoint(self) -> Iterator[sa.NestedTransaction]:
         """A nested transaction (SAVEPOINT): rolled back alone if its block raises."""
+        self.flush()  # what came before the savepoint is kept if it is rolled back
         nested = self.connection.begin_nested()
         try:
             yield nested
+            self.flush()  # a write refused here is refused inside the savepoint
         except BaseException:
             nested.rollback()
-            self.folios.forget()  # what the repository read may have been rolled back
+            self.folios.forget()  # what the repositories read may have been rolled back
+            self.rooms.forget()
             raise
         nested.commit()
 

@@ -16,6 +16,11 @@ _NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(folio_lines.c.position),
     folio_lines.c.folio_id == sa.bindparam("folio_id")
 )
 _LINE_INSERT = sa.insert(folio_lines)
+_POSITIONS = (
+    sa.select(folio_lines.c.folio_id, sa.func.max(folio_lines.c.position))
+    .where(folio_lines.c.folio_id.in_(sa.bindparam("ids", expanding=True)))
+    .group_by(folio_lines.c.folio_id)
+)
 
 
 class SqlFolios:
@@ -30,11 +35,38 @@ class SqlFolios:
         # postings to the same few folios in one transaction.
         self._locked: dict[str, Folio] = {}
         self._next_position: dict[str, int] = {}
+        # Lines appended but not yet written: the unit of work flushes them in one batched
+        # insert before its connection runs any other statement, and before it commits.
+        self._unwritten: list[dict[str, object]] = []
 
     def forget(self) -> None:
-        """Drop what was read (a savepoint was rolled back)."""
+        """Drop what was read and not written (a savepoint was rolled back)."""
         self._locked.clear()
         self._next_position.clear()
+        self._unwritten.clear()
+
+    def flush(self) -> None:
+        """Write the lines appended since the last flush, in one statement."""
+        if self._unwritten:
+            rows, self._unwritten = self._unwritten, []
+            self._conn.execute(_LINE_INSERT, rows)
+
+    def read_ahead(self, folio_ids: list[str]) -> None:
+        """Lock and read the headers and next positions of folios about to be posted to."""
+        wanted = [f for f in dict.fromkeys(folio_ids) if f not in self._locked]
+        for n in range(0, len(wanted), 500):
+            chunk = wanted[n : n + 500]
+            query = (
+                sa.select(folios)
+                .where(folios.c.property_id == self._property_id, folios.c.id.in_(chunk))
+                .order_by(folios.c.id)
+                .with_for_update()
+            )
+            for row in self._conn.execute(query):
+                self._locked[row.id] = _folio(row, ())
+                self._next_position.setdefault(row.id, 1)
+            for folio_id, last in self._conn.execute(_POSITIONS, {"ids": chunk}):
+                self._next_position[folio_id] = last + 1
 
     def get(self, folio_id: str, *, for_update: bool = False, lines: bool = True) -> Folio:
         """One folio, with its lines unless ``lines`` is false; UnknownFolio when it is not here.
@@ -72,8 +104,7 @@ class SqlFolios:
         if position is None:
             position = self._conn.execute(_NEXT_POSITION, {"folio_id": folio_id}).scalar_one()
         self._next_position[folio_id] = position + 1
-        self._conn.execute(
-            _LINE_INSERT,
+        self._unwritten.append(
             {
                 "id": line.id,
                 "folio_id": folio_id,
@@ -89,7 +120,7 @@ class SqlFolios:
                 "night": line.night,
                 "posted_by": actor,
                 "posted_at": at,
-            },
+            }
         )
 
     def set_status(self, folio: Folio) -> None:
@@ -123,18 +154,23 @@ class SqlFolios:
             if with_lines
             else []
         )
-        override = (
-            ManagerOverride(row.override_manager_id, row.override_reason)
-            if row.override_manager_id
-            else None
-        )
-        return Folio(
-            id=row.id,
-            reservation_id=row.reservation_id,
-            status=FolioStatus(row.status),
-            lines=tuple(_line(r) for r in lines),
-            override=override,
-        )
+        return _folio(row, tuple(_line(r) for r in lines))
+
+
+def _folio(row: sa.Row[tuple[object, ...]], lines: tuple[FolioLine, ...]) -> Folio:
+    m = row._mapping
+    override = (
+        ManagerOverride(m["override_manager_id"], m["override_reason"])
+        if m["override_manager_id"]
+        else None
+    )
+    return Folio(
+        id=m["id"],
+        reservation_id=m["reservation_id"],
+        status=FolioStatus(m["status"]),
+        lines=lines,
+        override=override,
+    )
 
 
 def _line(row: sa.Row[tuple[object, ...]]) -> FolioLine:

@@ -6,19 +6,34 @@ the chain of each origin's batches, and the change feed.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from yadori.services.ports import LedgerEntry
 from yadori.storage import aggregates
-from yadori.storage.repositories.outbox import advance_counter, next_counter
+from yadori.storage.repositories.outbox import advance_counter
 from yadori.storage.tables import sync_applied, sync_feed, sync_origins
 from yadori.sync import canonical
 
 FEED_SCOPE = "node"
+
+# Statements built once (see rooms.py).
+_FEED_UPSERT = {
+    name: dialect.insert(sync_feed).on_conflict_do_update(
+        index_elements=[sync_feed.c.key],
+        set_={
+            column: getattr(dialect.insert(sync_feed).excluded, column)
+            for column in ("property_id", "version", "doc", "crc32")
+        },
+    )
+    for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", pg_dialect))
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,22 +99,30 @@ class SqlLedger:
         )
 
     def publish(self, keys: Iterable[str]) -> None:
-        """Write the current state of each aggregate to the feed, with a new version each."""
-        for key in sorted(k for k in set(keys) if aggregates.carried(k)):
-            doc = aggregates.snapshot(self._conn, key)
-            version = next_counter(self._conn, FEED_SCOPE, "feed_version")
-            values = {
-                "property_id": self._property_id,
-                "version": version,
-                "doc": None if doc is None else canonical.encode(doc).decode(),
-                "crc32": aggregates.checksum(doc),
-            }
-            feed_key = f"{self._property_id}/{key}"
-            updated = self._conn.execute(
-                sa.update(sync_feed).where(sync_feed.c.key == feed_key).values(values)
+        """Write the current state of each aggregate to the feed, with a new version each.
+
+        One query per table for all the aggregates, one counter advance for their versions
+        and one batched upsert: a replayed batch touches hundreds of aggregates.
+        """
+        wanted = sorted(k for k in set(keys) if aggregates.carried(k))
+        if not wanted:
+            return
+        docs = aggregates.snapshot_many(self._conn, wanted)
+        last = advance_counter(self._conn, FEED_SCOPE, "feed_version", len(wanted))
+        first = last - len(wanted) + 1
+        rows = []
+        for n, key in enumerate(wanted):
+            data = canonical.encode(docs[key])  # b"null" for a tombstone
+            rows.append(
+                {
+                    "key": f"{self._property_id}/{key}",
+                    "property_id": self._property_id,
+                    "version": first + n,
+                    "doc": None if docs[key] is None else data.decode(),
+                    "crc32": zlib.crc32(data),
+                }
             )
-            if updated.rowcount == 0:
-                self._conn.execute(sa.insert(sync_feed).values(key=feed_key, **values))
+        self._conn.execute(_FEED_UPSERT[self._conn.dialect.name], rows)
 
 
 def results_after(

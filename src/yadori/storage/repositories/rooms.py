@@ -125,14 +125,48 @@ class SqlRooms:
         self._conn = conn
         self._touched = touched
         self._property_id = property_id
+        # A room locked in this transaction changes only through this repository, so it is
+        # read once; its saves are written in one batched update before the connection runs
+        # any other statement (the unit of work flushes), and before the commit.
+        self._locked: dict[str, Room] = {}
+        self._unwritten: dict[str, dict[str, object]] = {}
+
+    def forget(self) -> None:
+        """Drop what was read and not written (a savepoint was rolled back)."""
+        self._locked.clear()
+        self._unwritten.clear()
+
+    def flush(self) -> None:
+        """Write the rooms saved since the last flush, in one statement."""
+        if self._unwritten:
+            rows, self._unwritten = list(self._unwritten.values()), {}
+            self._conn.execute(_ROOM_SAVE, rows)
+
+    def read_ahead(self, room_ids: list[str]) -> None:
+        """Lock and read rooms about to be written."""
+        wanted = sorted({r for r in room_ids if r not in self._locked})
+        for n in range(0, len(wanted), 500):
+            query = (
+                self._select()
+                .where(rooms.c.id.in_(wanted[n : n + 500]))
+                .order_by(rooms.c.id)
+                .with_for_update()
+            )
+            for row in self._conn.execute(query):
+                self._locked[row.id] = _room(row)
 
     def get(self, room_id: str, *, for_update: bool = False) -> Room:
         """One room, locked until the transaction ends when ``for_update``."""
+        if room_id in self._locked:
+            return self._locked[room_id]
         query = _ROOM_FOR_UPDATE if for_update else _ROOM
         row = self._conn.execute(query, {"pid": self._property_id, "room_id": room_id}).first()
         if row is None:
             raise UnknownRoom(f"no room {room_id} at this property", room=room_id)
-        return _room(row)
+        room = _room(row)
+        if for_update:
+            self._locked[room_id] = room
+        return room
 
     def list(self) -> list[Room]:
         """All rooms, by number."""
@@ -157,7 +191,8 @@ class SqlRooms:
         self._touched.add(f"room:{room.id}")
         values = _room_row(room)
         values["b_id"] = values.pop("id")
-        self._conn.execute(_ROOM_SAVE, values)
+        self._unwritten[room.id] = values
+        self._locked[room.id] = room
 
     def _select(self) -> sa.Select[tuple[object, ...]]:
         return sa.select(rooms).where(rooms.c.property_id == self._property_id)

@@ -1,0 +1,160 @@
+"""Written-behind rows (folio lines, room saves): every read sees them, savepoints keep them apart.
+
+Central replays hundreds of postings in one transaction; the repositories hold their inserts and
+updates back and the unit of work writes them in one batched statement before the connection
+runs anything else. These tests hold on SQLite and on PostgreSQL (``hotel`` is parametrised).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from support.hotel import Hotel
+from yadori.domain.errors import AlreadyExists
+from yadori.domain.folio import FolioLine, LineKind
+from yadori.domain.ids import new_id
+from yadori.domain.rooms import Condition
+from yadori.storage.tables import folio_lines, rooms
+from yadori.storage.unit_of_work import SqlUnitOfWorkFactory
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def factory(hotel: Hotel) -> SqlUnitOfWorkFactory:
+    """Units of work on the hotel's database."""
+    return SqlUnitOfWorkFactory(hotel.node.engine, lambda: NOW)
+
+
+def charge(amount: int = 1_000) -> FolioLine:
+    """A misc charge line."""
+    return FolioLine(new_id(), LineKind.CHARGE, "misc", "x", amount, NOW.date())
+
+
+def new_folio(hotel: Hotel) -> str:
+    """The folio of a new booking."""
+    reservation = hotel.book()
+    with factory(hotel)(hotel.property_id, read_only=True) as uow:
+        return uow.folios.for_reservation(reservation.id).id
+
+
+def line_count(hotel: Hotel, folio_id: str) -> int:
+    """Committed lines of a folio."""
+    with hotel.node.engine.connect() as conn:
+        query = sa.select(sa.func.count()).where(folio_lines.c.folio_id == folio_id)
+        return int(conn.execute(query).scalar_one())
+
+
+def test_lines_appended_are_seen_by_every_read_of_the_same_unit(hotel: Hotel) -> None:
+    """The folio with its lines, a raw query and the position of the next line all see them."""
+    folio_id = new_folio(hotel)
+    with factory(hotel)(hotel.property_id) as uow:
+        uow.folios.get(folio_id, for_update=True, lines=False)
+        for amount in (100, 200, 300):
+            uow.folios.append(folio_id, charge(amount), actor="s", at=NOW)
+        assert [line.amount for line in uow.folios.get(folio_id).lines] == [100, 200, 300]
+        raw = sa.select(sa.func.sum(folio_lines.c.amount)).where(folio_lines.c.folio_id == folio_id)
+        assert uow.connection.execute(raw).scalar_one() == 600
+        uow.folios.append(folio_id, charge(400), actor="s", at=NOW)
+        uow.commit()
+    with factory(hotel)(hotel.property_id, read_only=True) as uow:
+        lines = uow.folios.get(folio_id).lines
+    assert [line.amount for line in lines] == [100, 200, 300, 400]
+
+
+def test_nothing_written_behind_survives_a_unit_that_does_not_commit(hotel: Hotel) -> None:
+    """Lines and room saves held back are dropped with the transaction."""
+    folio_id = new_folio(hotel)
+    room_id = hotel.rooms["101"]
+    with factory(hotel)(hotel.property_id) as uow:
+        uow.folios.append(folio_id, charge(), actor="s", at=NOW)
+        room = uow.rooms.get(room_id, for_update=True)
+        uow.rooms.save(room.set_condition(Condition.DIRTY))
+    assert line_count(hotel, folio_id) == 0
+    with factory(hotel)(hotel.property_id, read_only=True) as uow:
+        assert uow.rooms.get(room_id).condition is room.condition
+
+
+def test_a_room_saved_is_seen_by_queries_across_tables(hotel: Hotel) -> None:
+    """A room saved and not yet written is written before a query of the rooms table runs."""
+    room_id = hotel.rooms["101"]
+    with factory(hotel)(hotel.property_id) as uow:
+        room = uow.rooms.get(room_id, for_update=True)
+        target = Condition.DIRTY if room.condition is not Condition.DIRTY else Condition.CLEAN
+        uow.rooms.save(room.set_condition(target))
+        raw = sa.select(rooms.c.condition).where(rooms.c.id == room_id)
+        assert uow.connection.execute(raw).scalar_one() == target.value
+        assert {r.id: r.condition for r in uow.rooms.list()}[room_id] is target
+        uow.commit()
+    with factory(hotel)(hotel.property_id, read_only=True) as uow:
+        assert uow.rooms.get(room_id).condition is target
+
+
+def test_a_savepoint_rolled_back_drops_only_its_own_rows(hotel: Hotel) -> None:
+    """Rows held back before a savepoint are kept; those of the rolled-back savepoint are not."""
+    folio_id = new_folio(hotel)
+    with factory(hotel)(hotel.property_id) as uow:
+        uow.folios.get(folio_id, for_update=True, lines=False)
+        uow.folios.append(folio_id, charge(100), actor="s", at=NOW)
+
+        def refused() -> None:
+            with uow.savepoint():
+                uow.folios.append(folio_id, charge(200), actor="s", at=NOW)
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            refused()
+        uow.folios.append(folio_id, charge(300), actor="s", at=NOW)
+        uow.commit()
+    with factory(hotel)(hotel.property_id, read_only=True) as uow:
+        lines = uow.folios.get(folio_id).lines
+    assert [line.amount for line in lines] == [100, 300]
+    with hotel.node.engine.connect() as conn:
+        query = sa.select(folio_lines.c.position).where(folio_lines.c.folio_id == folio_id)
+        assert sorted(conn.execute(query).scalars()) == [1, 2]  # no gap where 200 was
+
+
+def test_a_duplicate_line_is_refused_inside_its_savepoint(hotel: Hotel) -> None:
+    """A clash of a held-back row is raised where it belongs: inside the savepoint."""
+    folio_id = new_folio(hotel)
+    line = charge(100)
+    with factory(hotel)(hotel.property_id) as uow:
+        uow.folios.append(folio_id, line, actor="s", at=NOW)
+        uow.commit()
+
+    def again() -> None:
+        with factory(hotel)(hotel.property_id) as uow:
+            with uow.savepoint():
+                uow.folios.append(folio_id, line, actor="s", at=NOW)
+            uow.commit()
+
+    with pytest.raises(AlreadyExists):
+        again()
+    assert line_count(hotel, folio_id) == 1
+
+
+def test_read_ahead_locks_and_reads_folios_and_rooms_in_a_few_statements(hotel: Hotel) -> None:
+    """After read_ahead, posting to and reading those aggregates costs no round trip."""
+    folios = [new_folio(hotel) for _ in range(3)]
+    room_ids = [hotel.rooms["101"], hotel.rooms["102"]]
+    statements: list[str] = []
+    with factory(hotel)(hotel.property_id) as uow:
+        uow.read_ahead(
+            [f"{hotel.property_id}/folio:{f}" for f in folios]
+            + [f"room:{r}" for r in room_ids]
+            + ["reservation:ignored", "folio:" + new_id()]
+        )
+        sa.event.listen(
+            uow.connection, "before_cursor_execute", lambda *a: statements.append(str(a[2]))
+        )
+        for folio_id in folios:
+            uow.folios.get(folio_id, for_update=True, lines=False)
+            uow.folios.append(folio_id, charge(), actor="s", at=NOW)
+        for room_id in room_ids:
+            uow.rooms.save(uow.rooms.get(room_id, for_update=True).set_condition(Condition.DIRTY))
+        assert statements == []
+        uow.commit()
+    assert len(statements) == 2  # one batched insert of lines, one batched update of rooms
+    assert [line_count(hotel, f) for f in folios] == [1, 1, 1]
