@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import weakref
+from collections.abc import Iterable
+
+import httpcore2
 import httpx2
 
 from yadori.sync.canonical import JSON
@@ -13,14 +20,80 @@ PULL = "/sync/v1/pull"
 HEARTBEAT = "/sync/v1/heartbeat"
 
 
+# httpcore's type of a socket option (not exported by name)
+SocketOption = (
+    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+)
+
+
+class _Sockets(httpcore2.NetworkBackend):
+    """The standard socket backend, remembering its sockets so that they can be shut down."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore2.SyncBackend()
+        self._open: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore2.NetworkStream:
+        """Connect as the standard backend does, and remember the socket."""
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        sock = stream.get_extra_info("socket")
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._open.add(sock)
+        return stream
+
+    def shut_down(self) -> None:
+        """Shut every socket down: a read blocked in another thread returns at once.
+
+        Closing a client does not do that: a socket in use by a request is only closed when
+        the request ends, which in a black hole is its read timeout.
+        """
+        with self._lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Transport(httpx2.HTTPTransport):
+    """httpx's transport on the remembering backend (the pool is httpx's own, rebuilt)."""
+
+    def __init__(self, backend: _Sockets) -> None:
+        super().__init__()
+        self._pool = httpcore2.ConnectionPool(
+            ssl_context=httpx2.create_ssl_context(),
+            max_connections=10,
+            max_keepalive_connections=5,
+            keepalive_expiry=5.0,
+            network_backend=backend,
+        )
+
+
 class HttpTransport:
     """Talks to central over one keep-alive HTTP client."""
 
     def __init__(
         self, base_url: str, *, timeout: float = 10.0, heartbeat_timeout: float = 0.4
     ) -> None:
-        self._client = httpx2.Client(base_url=base_url, timeout=timeout)
+        self._base_url = base_url
+        self._timeout = timeout
+        self._client, self._sockets = self._connect()
         self._heartbeat_timeout = heartbeat_timeout
+
+    def _connect(self) -> tuple[httpx2.Client, _Sockets]:
+        sockets = _Sockets()
+        client = httpx2.Client(
+            base_url=self._base_url, timeout=self._timeout, transport=_Transport(sockets)
+        )
+        return client, sockets
 
     def close(self) -> None:
         """Close the connections."""
@@ -28,10 +101,9 @@ class HttpTransport:
 
     def abort(self) -> None:
         """The link is down: fail every call in flight now, instead of at its timeout."""
-        old, self._client = (
-            self._client,
-            httpx2.Client(base_url=self._client.base_url, timeout=self._client.timeout),
-        )
+        old, old_sockets = self._client, self._sockets
+        self._client, self._sockets = self._connect()
+        old_sockets.shut_down()
         old.close()
 
     def push(self, body: bytes, crc: int) -> dict[str, JSON]:
@@ -66,7 +138,7 @@ class HttpTransport:
                 content=content,
                 headers=headers,
                 params=params,
-                timeout=timeout if timeout is not None else self._client.timeout,
+                timeout=timeout if timeout is not None else self._timeout,
             )
         except httpx2.HTTPError as exc:  # connect errors, timeouts, broken connections
             raise LinkDown(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
