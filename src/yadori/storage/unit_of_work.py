@@ -154,8 +154,8 @@ class SqlUnitOfWork:
             self.flush()  # a write refused here is refused inside the savepoint
         except BaseException:
             nested.rollback()
-            self.folios.forget()  # what the repositories read may have been rolled back
-            self.rooms.forget()
+            for repository in (self.folios, self.rooms, self.room_types, self.rate_plans):
+                repository.forget()  # what they read may have been rolled back
             raise
         nested.commit()
 

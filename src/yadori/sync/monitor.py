@@ -228,8 +228,12 @@ class Monitor:
         except SyncError as exc:
             self._failed(str(exc))
             return
+        received = time.time()  # before any of our own work: it would count as skew
         self._succeeded()
-        received = time.time()
+        # the HLC first: once the skew is shown, the clock already sorts after central's
+        server_hlc = answer.get("hlc")
+        if isinstance(server_hlc, str) and server_hlc:
+            self._hlc.observe(Timestamp.parse(server_hlc))
         server_ms = answer.get("time_ms")
         if isinstance(server_ms, int):
             self._skew_ms = server_ms - int((sent + received) / 2 * 1000)
@@ -237,9 +241,6 @@ class Monitor:
             if skewed and not self._skew_alarmed:  # once per crossing, not once a heartbeat
                 self._escalate("clock_skew", f"clock skew with central is {self._skew_ms} ms")
             self._skew_alarmed = skewed
-        server_hlc = answer.get("hlc")
-        if isinstance(server_hlc, str) and server_hlc:
-            self._hlc.observe(Timestamp.parse(server_hlc))
         self._last_ok = datetime.now(UTC)
 
     def _sync_due(self) -> bool:

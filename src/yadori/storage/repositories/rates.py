@@ -16,14 +16,23 @@ class SqlRatePlans:
         self._conn = conn
         self._touched = touched
         self._property_id = property_id
+        # Read once per transaction: a replayed batch prices hundreds of bookings on few plans.
+        self._read: dict[str, RatePlan] = {}
+
+    def forget(self) -> None:
+        """Drop what was read (a savepoint was rolled back)."""
+        self._read.clear()
 
     def get(self, rate_plan_id: str) -> RatePlan:
         """One plan with all its prices; UnknownRatePlan when it is not at this property."""
+        if rate_plan_id in self._read:
+            return self._read[rate_plan_id]
         query = self._select().where(rate_plans.c.id == rate_plan_id)
         row = self._conn.execute(query).first()
         if row is None:
             raise UnknownRatePlan(f"no rate plan {rate_plan_id}", rate_plan=rate_plan_id)
-        return self._plan(row)
+        plan = self._read[rate_plan_id] = self._plan(row)
+        return plan
 
     def list(self) -> list[RatePlan]:
         """All plans, by code."""
@@ -33,6 +42,7 @@ class SqlRatePlans:
     def add(self, plan: RatePlan) -> None:
         """Create a plan and its prices."""
         self._touched.add(f"rate_plan:{plan.id}")
+        self._read.pop(plan.id, None)
         self._conn.execute(
             sa.insert(rate_plans).values(
                 id=plan.id,

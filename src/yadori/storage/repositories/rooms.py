@@ -82,13 +82,21 @@ class SqlRoomTypes:
         self._conn = conn
         self._touched = touched
         self._property_id = property_id
+        self._read: dict[str, RoomType] = {}  # read once per transaction
+
+    def forget(self) -> None:
+        """Drop what was read (a savepoint was rolled back)."""
+        self._read.clear()
 
     def get(self, room_type_id: str) -> RoomType:
         """One room type; UnknownRoomType when it is not at this property."""
+        if room_type_id in self._read:
+            return self._read[room_type_id]
         row = self._conn.execute(self._select().where(room_types.c.id == room_type_id)).first()
         if row is None:
             raise UnknownRoomType(f"no room type {room_type_id}", room_type=room_type_id)
-        return _room_type(row)
+        room_type = self._read[room_type_id] = _room_type(row)
+        return room_type
 
     def list(self) -> list[RoomType]:
         """All room types, by code."""
@@ -130,11 +138,13 @@ class SqlRooms:
         # any other statement (the unit of work flushes), and before the commit.
         self._locked: dict[str, Room] = {}
         self._unwritten: dict[str, dict[str, object]] = {}
+        self._sellable: dict[str, int] = {}  # until a room's type or service changes
 
     def forget(self) -> None:
         """Drop what was read and not written (a savepoint was rolled back)."""
         self._locked.clear()
         self._unwritten.clear()
+        self._sellable.clear()
 
     def flush(self) -> None:
         """Write the rooms saved since the last flush, in one statement."""
@@ -174,21 +184,31 @@ class SqlRooms:
 
     def count_sellable(self, room_type_id: str) -> int:
         """How many rooms of the type can be sold (not out of order)."""
+        if room_type_id in self._sellable:
+            return self._sellable[room_type_id]
         query = sa.select(sa.func.count()).where(
             rooms.c.property_id == self._property_id,
             rooms.c.room_type_id == room_type_id,
             rooms.c.service != Service.OUT_OF_ORDER.value,
         )
-        return int(self._conn.execute(query).scalar_one())
+        count = self._sellable[room_type_id] = int(self._conn.execute(query).scalar_one())
+        return count
 
     def add(self, room: Room) -> None:
         """Create a room."""
         self._touched.add(f"room:{room.id}")
+        self._sellable.clear()
         self._conn.execute(_ROOM_INSERT, {"property_id": self._property_id, **_room_row(room)})
 
     def save(self, room: Room) -> None:
         """Store the room's status and version."""
         self._touched.add(f"room:{room.id}")
+        before = self._locked.get(room.id)
+        if before is None or (before.service, before.room_type_id) != (
+            room.service,
+            room.room_type_id,
+        ):
+            self._sellable.clear()
         values = _room_row(room)
         values["b_id"] = values.pop("id")
         self._unwritten[room.id] = values
