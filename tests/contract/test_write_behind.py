@@ -16,7 +16,7 @@ from support.hotel import Hotel
 from yadori.domain.errors import AlreadyExists
 from yadori.domain.folio import FolioLine, LineKind
 from yadori.domain.ids import new_id
-from yadori.domain.rooms import Condition
+from yadori.domain.rooms import Condition, Service
 from yadori.storage.tables import folio_lines, rooms
 from yadori.storage.unit_of_work import SqlUnitOfWorkFactory
 
@@ -158,3 +158,16 @@ def test_read_ahead_locks_and_reads_folios_and_rooms_in_a_few_statements(hotel: 
         uow.commit()
     assert len(statements) == 2  # one batched insert of lines, one batched update of rooms
     assert [line_count(hotel, f) for f in folios] == [1, 1, 1]
+
+
+def test_sellable_counts_follow_a_room_taken_out_of_order_in_the_same_unit(hotel: Hotel) -> None:
+    """Counts read once per transaction are read again after a room's service changes."""
+    room_id = hotel.rooms["101"]
+    with factory(hotel)(hotel.property_id) as uow:
+        before = uow.rooms.count_sellable(hotel.std)
+        assert uow.rooms.count_sellable(hotel.std) == before  # read once
+        room = uow.rooms.get(room_id, for_update=True)
+        uow.rooms.save(room.set_service(Service.OUT_OF_ORDER, "leak"))
+        assert uow.rooms.count_sellable(hotel.std) == before - 1
+        assert uow.room_types.get(hotel.std) is uow.room_types.get(hotel.std)
+        assert uow.rate_plans.get(hotel.plan) is uow.rate_plans.get(hotel.plan)
