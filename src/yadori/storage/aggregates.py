@@ -71,7 +71,7 @@ def snapshot(conn: sa.Connection, key: str) -> Doc | None:
         query = (
             sa.select(table).where(table.c[column] == ident).order_by(*table.primary_key.columns)
         )
-        doc[table.name] = [_row(table, r._mapping) for r in conn.execute(query)]
+        doc[str(table.name)] = [_row(table, r._mapping) for r in conn.execute(query)]
     return doc if doc[PARTS[kind][0][0].name] else None
 
 
@@ -88,7 +88,7 @@ def snapshot_many(conn: sa.Connection, keys: Iterable[str]) -> dict[str, Doc | N
     docs: dict[str, Doc | None] = {}
     for kind, idents in by_kind.items():
         parts = PARTS[kind]
-        found: dict[str, Doc] = {ident: {table.name: [] for table, _ in parts} for ident in idents}
+        found: dict[str, Doc] = {i: {str(table.name): [] for table, _ in parts} for i in idents}
         for table, column in parts:
             for chunk in _chunks(idents):
                 query = (
@@ -97,7 +97,7 @@ def snapshot_many(conn: sa.Connection, keys: Iterable[str]) -> dict[str, Doc | N
                     .order_by(*table.primary_key.columns)
                 )
                 for r in conn.execute(query):
-                    found[r._mapping[column]][table.name].append(_row(table, r._mapping))
+                    found[r._mapping[column]][str(table.name)].append(_row(table, r._mapping))
         root = parts[0][0].name
         for ident, doc in found.items():
             docs[f"{kind}:{ident}"] = doc if doc[root] else None
@@ -154,7 +154,8 @@ def _chunks(idents: list[str], size: int = 500) -> list[list[str]]:
 
 
 def _row(table: sa.Table, mapping: sa.RowMapping) -> dict[str, JSON]:
-    return {c.name: canonical.to_json(mapping[c.name]) for c in table.columns}
+    # plain str keys (a column's name is a str subclass, which orjson refuses as a key)
+    return {str(c.name): canonical.to_json(mapping[c.name]) for c in table.columns}
 
 
 def _values(table: sa.Table, row: dict[str, JSON]) -> dict[str, object]:

@@ -39,7 +39,7 @@ _ACK = sa.update(outbox).where(outbox.c.id == sa.bindparam("b_id"))
 
 DONE = "done"
 SENT = "sent"
-SCAN = 4_000
+SCAN = 1_000  # the front of the queue looked at per batch (batches are 500)
 
 
 @dataclass(frozen=True, slots=True)

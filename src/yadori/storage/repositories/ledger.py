@@ -112,7 +112,7 @@ class SqlLedger:
         first = last - len(wanted) + 1
         rows = []
         for n, key in enumerate(wanted):
-            data = canonical.encode(docs[key])  # b"null" for a tombstone
+            data = canonical.encode_plain(docs[key])  # b"null" for a tombstone
             rows.append(
                 {
                     "key": f"{self._property_id}/{key}",
