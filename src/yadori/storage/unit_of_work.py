@@ -27,6 +27,7 @@ from yadori.storage.repositories.outbox import SqlCounters, SqlOutbox
 from yadori.storage.repositories.rates import SqlRatePlans
 from yadori.storage.repositories.reservations import SqlReservations
 from yadori.storage.repositories.rooms import SqlProperties, SqlRooms, SqlRoomTypes
+from yadori.storage.repositories.roomservice import SqlGuestTokens, SqlMenu, SqlOrders, SqlStock
 from yadori.storage.repositories.tickets import SqlTickets
 
 
@@ -43,6 +44,10 @@ class SqlUnitOfWork:
     counters: SqlCounters
     tickets: SqlTickets
     ledger: SqlLedger
+    menu: SqlMenu
+    stock: SqlStock
+    orders: SqlOrders
+    guest_tokens: SqlGuestTokens
 
     def __init__(
         self,
@@ -77,6 +82,10 @@ class SqlUnitOfWork:
         self.folios = SqlFolios(conn, pid, touched)
         self.tickets = SqlTickets(conn, pid, touched)
         self.ledger = SqlLedger(conn, pid)
+        self.menu = SqlMenu(conn, pid, touched)
+        self.stock = SqlStock(conn, pid, touched)
+        self.orders = SqlOrders(conn, pid, touched)
+        self.guest_tokens = SqlGuestTokens(conn, pid, touched)
         self.outbox = SqlOutbox(conn, self.property_id, self._now())
         self.counters = SqlCounters(conn, self.property_id)
         return self
