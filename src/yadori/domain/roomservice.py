@@ -352,7 +352,7 @@ class Order:
             raise InvalidOrderTransition(
                 f"an order {self.status.value} cannot become {to.value}",
                 order=self.id,
-                status=self.status.value,
+                current=self.status.value,
                 to=to.value,
             )
         return replace(self, status=to)
