@@ -95,7 +95,7 @@ def test_a_guest_orders_once_however_often_the_page_resends(
     assert menu.stock("CURRY") == 8
 
 
-def test_the_kitchen_moves_an_order_to_delivery_and_it_is_charged_once(
+def test_the_kitchen_moves_an_order_to_delivery_and_it_is_charged_once(  # noqa: PLR0917 - fixtures
     api: TestClient, code: str, token: str, menu: Menu, stay: Reservation, edge_hotel: Hotel
 ) -> None:
     """Preparing, delivering, delivered (twice): one charge on the folio."""
