@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from yadori.api.schemas import Id, In, Text, Yen
+from yadori.domain.property import Property
 from yadori.domain.roomservice import MenuCategory, MenuItem, Order, OrderStatus, PricePolicy
 from yadori.domain.taxes import TaxClass
 from yadori.services.commands import OrderItem
@@ -273,11 +274,11 @@ class StayOut(BaseModel):
     name_en: str
 
     @classmethod
-    def of(cls, s: GuestStay) -> StayOut:
+    def of(cls, s: GuestStay, prop: Property) -> StayOut:
         return cls(
             room_number=s.room_number,
             guest_name=s.guest_name,
-            property_code=s.property.code,
-            name_ja=s.property.name_ja,
-            name_en=s.property.name_en,
+            property_code=prop.code,
+            name_ja=prop.name_ja,
+            name_en=prop.name_en,
         )

@@ -15,7 +15,7 @@ from fastapi import Depends, Header
 from yadori.sync.mutation import Actor
 
 
-def require_room_service_staff(
+async def require_room_service_staff(
     x_staff_id: Annotated[str, Header(max_length=64)] = "anonymous",
     x_token_id: Annotated[str, Header(max_length=64)] = "none",  # noqa: S107 - an id, not a secret
 ) -> Actor:

@@ -7,11 +7,25 @@ them for SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from yadori.domain.inventory import StockMove
+from yadori.domain.reservations import ReservationStatus
 from yadori.domain.roomservice import MenuCategory, MenuItem, Order, OrderStatus, PricePolicy
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStay:
+    """What an order needs of its stay, read in one query: status, room, folio."""
+
+    reservation_id: str
+    number: str
+    status: ReservationStatus
+    guest_name: str
+    room_number: str
+    folio_id: str
 
 
 class MenuRepository(Protocol):
@@ -73,6 +87,10 @@ class OrderRepository(Protocol):
         """One order, or None."""
         ...
 
+    def stay(self, reservation_id: str) -> OrderStay:
+        """The stay an order is for; raises UnknownReservation."""
+        ...
+
     def add(self, order: Order) -> None:
         """Create an order with its lines."""
         ...
@@ -103,4 +121,8 @@ class GuestTokenRepository(Protocol):
 
     def reservation_of(self, digest: str) -> tuple[str, str] | None:
         """(token id, reservation id) of a token hash, or None."""
+        ...
+
+    def stay_of(self, digest: str) -> tuple[str, OrderStay] | None:
+        """(token id, its stay) of a token hash, in one query; None for an unknown token."""
         ...

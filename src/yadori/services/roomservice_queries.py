@@ -39,7 +39,6 @@ class GuestStay:
     token_id: str
     guest_name: str
     room_number: str
-    property: Property
 
 
 def menu(uow: UnitOfWork) -> MenuView:
@@ -59,14 +58,13 @@ def orders(
 
 def stay_of_token(uow: UnitOfWork, token: str) -> GuestStay:
     """The in-house stay a guest token opens; GuestAccessDenied otherwise."""
-    found = uow.guest_tokens.reservation_of(token_hash(token))
+    found = uow.guest_tokens.stay_of(token_hash(token))
     if found is None:
         raise GuestAccessDenied("this link is not valid: ask the front desk for a new one")
-    token_id, reservation_id = found
-    reservation = uow.reservations.get(reservation_id)
-    if reservation.status is not ReservationStatus.CHECKED_IN:
+    token_id, stay = found
+    if stay.status is not ReservationStatus.CHECKED_IN:
         raise GuestAccessDenied("this stay has ended: room service is closed for it")
-    return _guest_stay(uow, reservation, token_id)
+    return GuestStay(stay.reservation_id, token_id, stay.guest_name, stay.room_number)
 
 
 def stay_in_room(uow: UnitOfWork, room_number: str, surname: str) -> Reservation:
@@ -82,24 +80,39 @@ def stay_in_room(uow: UnitOfWork, room_number: str, surname: str) -> Reservation
     raise GuestAccessDenied("no guest of that name in that room")
 
 
-def _guest_stay(uow: UnitOfWork, reservation: Reservation, token_id: str) -> GuestStay:
-    room = "" if reservation.room_id is None else uow.rooms.get(reservation.room_id).number
-    prop = uow.properties.get()
-    return GuestStay(reservation.id, token_id, reservation.guest_name, room, prop)
+TOKEN_CACHE_SECONDS = 30
+TOKEN_CACHE_SIZE = 10_000
 
 
 class GuestGate:
-    """Counts wrong room-and-surname answers per room, at this node, and locks a room out.
+    """The guests' way in at this node: remembered tokens, and wrong room-and-surname answers.
 
-    Kept in memory: a restart forgets the count, which costs an attacker a restart per five
-    guesses at most; the edge is on the hotel's network only.
+    A token's stay is remembered for 30 seconds, so a page's requests do not each look it up;
+    an order still checks that its stay is in house, in its own transaction. Wrong answers are
+    counted per room, in memory: a restart forgets the count, which costs an attacker a restart
+    per five guesses at most; the edge is on the hotel's network only.
     """
 
     def __init__(self, now: Callable[[], datetime], policy: AttemptPolicy | None = None) -> None:
         self._now = now
         self._policy = policy or AttemptPolicy()
         self._attempts: dict[str, Attempts] = {}
+        self._tokens: dict[str, tuple[datetime, GuestStay]] = {}
         self._lock = Lock()
+
+    def stay(self, key: str, look_up: Callable[[], GuestStay]) -> GuestStay:
+        """The stay a token (``key``: property and token) opens, looked up every 30 seconds."""
+        now = self._now()
+        with self._lock:
+            cached = self._tokens.get(key)
+        if cached is not None and (now - cached[0]).total_seconds() < TOKEN_CACHE_SECONDS:
+            return cached[1]
+        found = look_up()
+        with self._lock:
+            if len(self._tokens) >= TOKEN_CACHE_SIZE:
+                self._tokens.clear()
+            self._tokens[key] = (now, found)
+        return found
 
     def check(self, key: str) -> None:
         """Refuse while the key is locked out (TooManyAttempts)."""

@@ -31,15 +31,21 @@ from yadori.sync.mutation import Actor
 router = APIRouter(prefix="/guest/v1/{code}", tags=["guest room service"])
 
 
-def _guest(
-    bus: Bus,
+async def _guest(
+    parts: Parts,
     pid: PropertyId,
     authorization: Annotated[str, Header(max_length=200)] = "",
 ) -> q.GuestStay:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise GuestAccessDenied("sign in with the link from the front desk, or room and surname")
-    return bus.read(pid, lambda uow: q.stay_of_token(uow, token.strip()))
+
+    token = token.strip()
+
+    def look_up() -> q.GuestStay:
+        return parts.bus.read(pid, lambda uow: q.stay_of_token(uow, token))
+
+    return parts.guest_gate.stay(f"{pid}/{token}", look_up)
 
 
 Guest = Annotated[q.GuestStay, Depends(_guest)]
@@ -80,9 +86,9 @@ async def sign_in(parts: Parts, pid: PropertyId, body: RoomSurnameIn) -> GuestTo
 
 
 @router.get("/stay")
-async def stay(guest: Guest) -> StayOut:
+async def stay(bus: Bus, pid: PropertyId, guest: Guest) -> StayOut:
     """The stay the guest is signed in to."""
-    return StayOut.of(guest)
+    return StayOut.of(guest, bus.read(pid, lambda uow: uow.properties.get()))
 
 
 @router.get("/menu")

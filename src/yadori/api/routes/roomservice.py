@@ -30,7 +30,7 @@ from yadori.api.roomservice_schemas import (
     StockIn,
 )
 from yadori.api.staff import RoomServiceStaff
-from yadori.domain.errors import AlreadyExists
+from yadori.domain.errors import AlreadyExists, DomainError
 from yadori.domain.guest_access import new_token, token_hash
 from yadori.domain.ids import new_id
 from yadori.domain.roomservice import (
@@ -67,16 +67,17 @@ def publish(parts: Parts, order: Order) -> OrderOut:
 
 
 def place(parts: Parts, pid: str, cmd: PlaceOrder, actor: Actor, response: Response) -> OrderOut:
-    """Place an order exactly once: a resent order (same id) answers 200 with what exists."""
-    bus = parts.bus
-    existing = bus.read(pid, lambda uow: uow.orders.find(cmd.order_id))
-    if existing is None:
-        try:
-            return publish(parts, bus.execute(pid, cmd, actor).value(Order))
-        except AlreadyExists:  # the same order, sent twice at once: the other one won
-            existing = bus.read(pid, lambda uow: uow.orders.find(cmd.order_id))
-            if existing is None:
-                raise
+    """Place an order exactly once: a resent order (same id) answers 200 with what exists.
+
+    The first sending is the common case, so the command runs first; its id's unique key
+    refuses a second row, and the order found under that id is the answer.
+    """
+    try:
+        return publish(parts, parts.bus.execute(pid, cmd, actor).value(Order))
+    except DomainError:  # a resent order may meet a refusal (sold out since) before its key
+        existing = parts.bus.read(pid, lambda uow: uow.orders.find(cmd.order_id))
+        if existing is None:
+            raise
     if existing.reservation_id != cmd.reservation_id:
         raise AlreadyExists("that order id belongs to another stay", order=cmd.order_id)
     response.status_code = status.HTTP_200_OK

@@ -18,7 +18,7 @@ from yadori.domain.errors import InvalidInput
 from yadori.domain.folio import ChargeCategory, FolioLine, FolioStatus, LineKind
 from yadori.domain.ids import derived_id, human_number
 from yadori.domain.inventory import StockMove, StockReason, check_stock, oversold
-from yadori.domain.reservations import Reservation, ReservationStatus
+from yadori.domain.reservations import ReservationStatus
 from yadori.domain.roomservice import (
     MenuCategory,
     MenuItem,
@@ -41,6 +41,7 @@ from yadori.services.commands import (
 )
 from yadori.services.context import Context
 from yadori.services.ports import UnitOfWork
+from yadori.services.roomservice_ports import OrderStay
 
 # --- the menu -----------------------------------------------------------------------------------
 
@@ -117,9 +118,11 @@ def _take(uow: UnitOfWork, ctx: Context, order_id: str, wanted: dict[str, int], 
     sign = 1 if reason is StockReason.CANCEL else -1
     for item_id, quantity in sorted(wanted.items()):
         move_id = derived_id(f"order:{order_id}", f"{how}/{item_id}")
-        if uow.stock.exists(move_id):  # a replay of a step already taken here
-            continue
-        _move(uow, ctx, StockMove(move_id, item_id, sign * quantity, reason, order_id))
+        move = StockMove(move_id, item_id, sign * quantity, reason, order_id)
+        if not ctx.replay:  # a new step here: its moves are new
+            uow.stock.add(move, node=ctx.stamp.node, at=ctx.at)
+        elif not uow.stock.exists(move_id):  # a replay of a step not taken here yet
+            _move(uow, ctx, move)
 
 
 # --- orders ---------------------------------------------------------------------------------------
@@ -127,24 +130,23 @@ def _take(uow: UnitOfWork, ctx: Context, order_id: str, wanted: dict[str, int], 
 
 def place_order(cmd: PlaceOrder, uow: UnitOfWork, ctx: Context) -> Order:
     """Take an order for an in-house stay, priced twice: as estimated and as confirmed here."""
-    reservation = uow.reservations.get(cmd.reservation_id)
-    ctx.depends_on(f"reservation:{reservation.id}")
-    room_number = _room_number(uow, ctx, reservation)
-    folio = uow.folios.for_reservation(reservation.id)
+    stay = uow.orders.stay(cmd.reservation_id)
+    ctx.depends_on(f"reservation:{stay.reservation_id}")
+    _in_house(ctx, stay)
     items = _items(uow, cmd.items)
+    prop = uow.properties.get()
     if not ctx.replay:
-        local = _local_time(ctx.at, uow.properties.get().timezone)
+        local = _local_time(ctx.at, prop.timezone)
         for item in items.values():
             item.check_orderable(local)
     lines = _lines(cmd, items, ctx)
-    rounding = uow.properties.get().service_charge_rounding
-    estimated = order_price(lines, rounding, estimated=True).total
-    confirmed = order_price(lines, rounding, estimated=False).total
+    estimated = order_price(lines, prop.service_charge_rounding, estimated=True).total
+    confirmed = order_price(lines, prop.service_charge_rounding, estimated=False).total
     order = Order(
         id=cmd.order_id,
-        reservation_id=reservation.id,
-        folio_id=folio.id,
-        room_number=room_number,
+        reservation_id=stay.reservation_id,
+        folio_id=stay.folio_id,
+        room_number=stay.room_number,
         source=cmd.source,
         status=OrderStatus.ACCEPTED,
         lines=lines,
@@ -160,7 +162,7 @@ def place_order(cmd: PlaceOrder, uow: UnitOfWork, ctx: Context) -> Order:
     _confirm(ctx, cmd, order)
     wanted = _tracked(items, cmd.items)
     if not ctx.replay:
-        on_hand = uow.stock.on_hand(wanted)
+        on_hand = uow.stock.on_hand(wanted) if wanted else {}
         for item_id, quantity in wanted.items():
             check_stock(item_id, on_hand[item_id], quantity)
     uow.orders.add(order)
@@ -168,15 +170,12 @@ def place_order(cmd: PlaceOrder, uow: UnitOfWork, ctx: Context) -> Order:
     return order
 
 
-def _room_number(uow: UnitOfWork, ctx: Context, reservation: Reservation) -> str:
-    if reservation.status is not ReservationStatus.CHECKED_IN and not ctx.replay:
+def _in_house(ctx: Context, stay: OrderStay) -> None:
+    if stay.status is not ReservationStatus.CHECKED_IN and not ctx.replay:
         raise StayNotInHouse(
-            f"reservation {reservation.number} is {reservation.status.value}, not in house",
-            reservation=reservation.number,
+            f"reservation {stay.number} is {stay.status.value}, not in house",
+            reservation=stay.number,
         )
-    if reservation.room_id is None:
-        return ""
-    return uow.rooms.get(reservation.room_id).number
 
 
 def _items(uow: UnitOfWork, ordered: Iterable[OrderItem]) -> dict[str, MenuItem]:
@@ -300,14 +299,14 @@ def _post_charge(uow: UnitOfWork, ctx: Context, order: Order) -> None:
 
 def issue_guest_token(cmd: IssueGuestToken, uow: UnitOfWork, ctx: Context) -> str:
     """Store the hash of a new guest token for an in-house stay; return the token id."""
-    reservation = uow.reservations.get(cmd.reservation_id)
+    stay = uow.orders.stay(cmd.reservation_id)
     if cmd.method not in ("link", "room_surname"):
         raise InvalidInput("a guest token is made by link or room_surname", field="method")
     if len(cmd.token_hash) != 64:
         raise InvalidInput("a token hash is a SHA-256 in hex", field="token_hash")
-    _room_number(uow, ctx, reservation)
-    ctx.depends_on(f"reservation:{reservation.id}")
-    uow.guest_tokens.add(cmd.token_id, reservation.id, cmd.token_hash, cmd.method, ctx.at)
+    _in_house(ctx, stay)
+    ctx.depends_on(f"reservation:{stay.reservation_id}")
+    uow.guest_tokens.add(cmd.token_id, stay.reservation_id, cmd.token_hash, cmd.method, ctx.at)
     return cmd.token_id
 
 

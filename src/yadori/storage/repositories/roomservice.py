@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from yadori.domain.errors import UnknownReservation
 from yadori.domain.inventory import StockMove
+from yadori.domain.reservations import ReservationStatus
 from yadori.domain.roomservice import (
     MenuCategory,
     MenuItem,
@@ -21,15 +23,19 @@ from yadori.domain.roomservice import (
     UnknownOrder,
 )
 from yadori.domain.taxes import TaxClass
+from yadori.services.roomservice_ports import OrderStay
 from yadori.storage.tables import (
+    folios,
     guest_tokens,
     menu_categories,
     menu_items,
     room_service_order_lines,
     room_service_orders,
     room_service_settings,
+    rooms,
     stock_moves,
 )
+from yadori.storage.tables import reservations as reservations_t
 from yadori.sync import canonical
 
 _ORDER = sa.select(room_service_orders).where(
@@ -37,6 +43,22 @@ _ORDER = sa.select(room_service_orders).where(
     room_service_orders.c.property_id == sa.bindparam("b_pid"),
 )
 _ORDER_FOR_UPDATE = _ORDER.with_for_update()
+_STAY = (
+    sa.select(
+        reservations_t.c.id,
+        reservations_t.c.number,
+        reservations_t.c.status,
+        reservations_t.c.guest_name,
+        sa.func.coalesce(rooms.c.number, "").label("room_number"),
+        folios.c.id.label("folio_id"),
+    )
+    .select_from(reservations_t)
+    .join(folios, folios.c.reservation_id == reservations_t.c.id)
+    .outerjoin(rooms, rooms.c.id == reservations_t.c.room_id)
+)
+_TOKEN_STAY = _STAY.add_columns(guest_tokens.c.id.label("token_id")).join(
+    guest_tokens, guest_tokens.c.reservation_id == reservations_t.c.id
+)
 _LINES = (
     sa.select(room_service_order_lines)
     .where(room_service_order_lines.c.order_id.in_(sa.bindparam("b_ids", expanding=True)))
@@ -197,6 +219,18 @@ class SqlOrders:
         row = self._conn.execute(_ORDER, {"b_id": order_id, "b_pid": self._property_id}).first()
         return None if row is None else _with_lines(self._conn, [row])[0]
 
+    def stay(self, reservation_id: str) -> OrderStay:
+        """The stay an order is for, with its room number and folio, in one query."""
+        row = self._conn.execute(
+            _STAY.where(
+                reservations_t.c.id == reservation_id,
+                reservations_t.c.property_id == self._property_id,
+            )
+        ).first()
+        if row is None:
+            raise UnknownReservation(f"no reservation {reservation_id}", reservation=reservation_id)
+        return _stay(row._mapping)
+
     def get(self, order_id: str, *, for_update: bool = False) -> Order:
         """One order (locked until the transaction ends when ``for_update``)."""
         query = _ORDER_FOR_UPDATE if for_update else _ORDER
@@ -304,6 +338,16 @@ class SqlGuestTokens:
         ).first()
         return None if row is None else (row.id, row.reservation_id)
 
+    def stay_of(self, digest: str) -> tuple[str, OrderStay] | None:
+        """(token id, its stay) of a token hash at this property, in one query."""
+        row = self._conn.execute(
+            _TOKEN_STAY.where(
+                guest_tokens.c.token_hash == digest,
+                guest_tokens.c.property_id == self._property_id,
+            )
+        ).first()
+        return None if row is None else (row._mapping["token_id"], _stay(row._mapping))
+
 
 def _with_lines(conn: sa.Connection, rows: Sequence[sa.Row[tuple[object, ...]]]) -> list[Order]:
     if not rows:
@@ -324,6 +368,17 @@ def _with_lines(conn: sa.Connection, rows: Sequence[sa.Row[tuple[object, ...]]])
             )
         )
     return [_order(r, tuple(lines[r._mapping["id"]])) for r in rows]
+
+
+def _stay(m: sa.RowMapping) -> OrderStay:
+    return OrderStay(
+        m["id"],
+        m["number"],
+        ReservationStatus(m["status"]),
+        m["guest_name"],
+        m["room_number"],
+        m["folio_id"],
+    )
 
 
 def _order_values(order: Order) -> dict[str, object]:
