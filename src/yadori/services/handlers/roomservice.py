@@ -101,12 +101,13 @@ def _move(uow: UnitOfWork, ctx: Context, move: StockMove) -> int:
     uow.stock.add(move, node=ctx.stamp.node, at=ctx.at)
     after = uow.stock.on_hand([move.item_id])[move.item_id]
     if ctx.replay and oversold(after):
+        item = uow.menu.get_item(move.item_id)
         ctx.conflict(
             ConflictKind.OVERSOLD,
             f"menu_item:{move.item_id}",
-            f"stock of an item is {after} after merging: {-after} sold that were not there; "
-            "tell the guests concerned, or count the stock again",
-            item=move.item_id,
+            f"{item.name_en} ({item.name_ja}): stock {after} after merging, {-after} sold that "
+            "were not there; tell the guests concerned, or count the stock again",
+            item=item.code,
             move=move.id,
             stock=str(after),
         )
