@@ -18,6 +18,15 @@ async function advance(order, status) {
   await load();
 }
 
+function yen(n) { return `¥${n.toLocaleString("ja-JP")}`; }
+
+function price(order) {
+  const both = order.price_changed
+    ? `見積 est. ${yen(order.estimated_total)} · 確定 conf. ${yen(order.confirmed_total)} · `
+    : "";
+  return `${both}請求 charge ${yen(order.charge)}`;
+}
+
 function card(order) {
   const what = order.lines.map((l) => `${l.name_ja} / ${l.name_en} × ${l.quantity}`).join("\n");
   const next = NEXT[order.status];
@@ -29,7 +38,8 @@ function card(order) {
     el("div", { className: "head" }, el("span", { textContent: `${order.room_number} 号室 · ${order.number}` }),
       el("span", { textContent: new Date(order.placed_at).toLocaleTimeString("ja-JP", { hour: "2-digit", minute: "2-digit" }) })),
     el("div", { textContent: what, style: "white-space: pre-line" }),
-    el("div", { className: "notes", textContent: order.notes }), go, cancel);
+    el("div", { className: "notes", textContent: order.notes }),
+    el("div", { className: "price", textContent: price(order) }), go, cancel);
   li.dataset.order = order.id;
   return li;
 }
