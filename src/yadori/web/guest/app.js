@@ -149,7 +149,7 @@ async function send() {
   if (sending || !current.token) return;
   sending = true;
   try {
-    const reached = await flush(current, () => renderBanner(), () => renderOrders());
+    const reached = await flush(current, () => renderBanner(), () => renderOrders(), showSignIn);
     online = reached;
   } finally {
     sending = false;

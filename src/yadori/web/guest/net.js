@@ -52,8 +52,10 @@ const RETRY = new Set([408, 429]);
 // Send every queued order, oldest first, until one cannot be sent. The edge answers a resent
 // order (same id) with the order it already has, so an order reaches it exactly once however
 // often it is sent. Tabs take turns (Web Locks), so two open tabs do not send the same order
-// at the same moment. Returns whether the edge could be reached.
-export async function flush(current, onSending, onChange) {
+// at the same moment. An order refused for good (409, 422 …) is kept as rejected with the
+// edge's reason; one refused for want of a valid guest token stays queued until the guest signs
+// in again. Returns whether the edge could be reached.
+export async function flush(current, onSending, onChange, onSignIn) {
   const send = async () => {
     for (const order of await unsent()) {
       onSending(order);
@@ -64,6 +66,10 @@ export async function flush(current, onSending, onChange) {
         });
       } catch {
         return false;
+      }
+      if (response.status === 401) {  // the link is no longer valid: keep the order, ask again
+        onSignIn();
+        return true;
       }
       if (response.ok) {
         await update(order.id, { state: "confirmed", server: await response.json() });
