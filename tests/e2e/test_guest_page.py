@@ -200,3 +200,59 @@ def test_the_page_fits_a_phone_in_both_languages(
     )
     assert page.evaluate(GLYPHS) == ["\u0378"]  # the check does find a missing glyph
     context.close()
+
+
+def test_the_page_estimates_exactly_as_the_bill_prices(
+    browser: Any, site: tuple[str, str, Menu]
+) -> None:
+    """pricing.js against domain/roomservice.py on 300 random orders in every rounding."""
+    import random
+    from decimal import Decimal
+
+    from yadori.domain.money import Rounding
+    from yadori.domain.roomservice import PricedLine, price_order
+    from yadori.domain.taxes import TaxClass
+
+    url, _, _ = site
+    rng = random.Random(5)
+    cases = []
+    for n in range(300):
+        lines = [
+            {
+                "quantity": rng.randint(1, 9),
+                "unit_price": rng.randint(0, 30_000),
+                "service_charge_rate": rng.choice(
+                    ["0", "0.10", "0.1", "0.15", "0.125", "0.05", "1", "1.00"]
+                ),
+            }
+            for _ in range(rng.randint(1, 5))
+        ]
+        cases.append({"lines": lines, "rounding": list(Rounding)[n % len(Rounding)].value})
+    page = browser.new_page()
+    page.goto(f"{url}/guest/manifest.webmanifest")
+    got = page.evaluate(
+        """async (cases) => {
+            const { priceOrder } = await import('/guest/pricing.js');
+            return cases.map((c) => priceOrder(c.lines, c.rounding));
+        }""",
+        cases,
+    )
+    for case, js in zip(cases, got, strict=True):
+        py = price_order(
+            [
+                PricedLine(
+                    line["quantity"],
+                    line["unit_price"],
+                    TaxClass.STANDARD,
+                    Decimal(line["service_charge_rate"]),
+                )
+                for line in case["lines"]
+            ],
+            Rounding(case["rounding"]),
+        )
+        assert (js["items"], js["serviceCharge"], js["total"]) == (
+            py.items,
+            py.service_charge,
+            py.total,
+        ), case
+    page.close()

@@ -22,13 +22,21 @@ function divide(num, den, rounding) {
   return q;  // floor
 }
 
+// "0.10" and "0.1" are one rate (the bill groups by value, not by spelling).
+function rateKey(rate) {
+  const [whole, frac = ""] = String(rate).split(".");
+  const trimmed = frac.replace(/0+$/, "");
+  return `${BigInt(whole || "0")}${trimmed ? `.${trimmed}` : ""}`;
+}
+
 export function priceOrder(lines, rounding = "floor") {
   const byRate = new Map();
   let items = 0n;
   for (const line of lines) {
     const amount = BigInt(line.quantity) * BigInt(line.unit_price);
     items += amount;
-    byRate.set(line.service_charge_rate, (byRate.get(line.service_charge_rate) ?? 0n) + amount);
+    const key = rateKey(line.service_charge_rate);
+    byRate.set(key, (byRate.get(key) ?? 0n) + amount);
   }
   let service = 0n;
   for (const [rate, amount] of byRate) {
