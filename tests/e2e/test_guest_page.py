@@ -179,7 +179,7 @@ OVERFLOW = """
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_the_page_fits_a_phone_in_both_languages(
-    browser: Any, site: tuple[str, str, Menu], lang: str
+    browser: Any, site: tuple[str, str, Menu], lang: str, edge: Yadori
 ) -> None:
     """No horizontal overflow and no missing glyph; the screenshot is kept in var/e2e."""
     _, link, _ = site
@@ -189,12 +189,20 @@ def test_the_page_fits_a_phone_in_both_languages(
     page.wait_for_selector("#banner[data-state=confirmed]", timeout=20_000)
     page.click("button[data-item=CLUB]")
     page.click("button[data-item=CURRY]")
+    page.select_option("#when", index=2)  # a delivery time: the third choice
     assert page.evaluate("document.documentElement.lang") == lang
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"guest-{lang}.png"), full_page=True)
     overflow = page.evaluate(OVERFLOW)
     assert overflow == {"page": 0, "wide": []}
     assert page.evaluate(GLYPHS) == []
+    page.click("#place")  # ordered for a time: the edge keeps it
+    page.wait_for_function(
+        "document.querySelectorAll('#orders li .state[data-state=confirmed]').length === 2"
+    )
+    with edge.engine.connect() as conn:
+        times = conn.execute(sa.select(room_service_orders.c.deliver_at)).scalars().all()
+    assert sum(t is not None for t in times) == 1
     page.evaluate(
         "document.body.append(Object.assign(document.createElement('p'), {textContent: '\\u0378'}))"
     )

@@ -67,9 +67,27 @@ function cartLines() {
   });
 }
 
+const SLOT_MINUTES = 30;
+
+function renderWhen() {
+  const select = $("when");
+  const chosen = select.value;
+  const start = Math.ceil(Date.now() / (SLOT_MINUTES * 60000)) * SLOT_MINUTES * 60000 + SLOT_MINUTES * 60000;
+  const format = new Intl.DateTimeFormat(language() === "ja" ? "ja-JP" : "en-GB",
+    { timeZone: menu.timezone, hour: "2-digit", minute: "2-digit" });
+  const options = [el("option", { value: "", textContent: t("asap") })];
+  for (let k = 0; k < 8; k++) {
+    const at = new Date(start + k * SLOT_MINUTES * 60000);
+    options.push(el("option", { value: at.toISOString(), textContent: format.format(at) }));
+  }
+  select.replaceChildren(...options);
+  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+}
+
 function renderCart() {
   const lines = cart.size && menu ? cartLines() : [];
   $("cart").hidden = lines.length === 0;
+  if (lines.length) renderWhen();
   $("cart-lines").replaceChildren(...lines.map((line) => {
     const less = el("button", { type: "button", textContent: "−", title: t("remove") });
     less.addEventListener("click", () => {
@@ -99,6 +117,7 @@ async function placeOrder() {
     estimate: price.total,
     body: {
       id, client_id: client, notes: $("notes").value.trim(), estimated_total: price.total,
+      deliver_at: $("when").value || null,
       lines: lines.map((l) => ({ item_id: l.item.id, quantity: l.quantity, unit_price: l.unit_price })),
     },
   });
@@ -210,7 +229,10 @@ function showStay(stay) {
   $("stay").dataset.room = stay.room_number;
 }
 
-function showSignIn() { $("signin").hidden = false; }
+function showSignIn() {
+  $("signin").hidden = false;
+  if (!current.code) $("signin-error").textContent = t("noHotel");
+}
 
 async function signIn(event) {
   event.preventDefault();

@@ -12,7 +12,8 @@ const STRINGS = {
     status_delivering: "お届け中", status_delivered: "お届け済み", status_cancelled: "キャンセル",
     estimated: "見積", confirmedPrice: "確定", youPay: "お支払い", room_label: (r) => `${r} 号室`,
     signinFailed: "お部屋番号またはお名前が違います", locked: "試行回数が多すぎます。しばらくしてからお試しください",
-    included: "税込", persist: "",
+    included: "税込", persist: "", deliverAt: "お届け時間", asap: "できるだけ早く",
+    noHotel: "お部屋の QR コードからこのページを開いてください",
   },
   en: {
     title: "Room service", signin: "Sign in with your room number and surname", room: "Room number",
@@ -27,7 +28,8 @@ const STRINGS = {
     status_delivered: "Delivered", status_cancelled: "Cancelled", estimated: "Estimate",
     confirmedPrice: "Confirmed", youPay: "You pay", room_label: (r) => `Room ${r}`,
     signinFailed: "Room number or surname not recognised", locked: "Too many attempts: please wait a few minutes",
-    included: "tax incl.", persist: "",
+    included: "tax incl.", persist: "", deliverAt: "Delivery time", asap: "As soon as possible",
+    noHotel: "Open this page from the QR code in your room",
   },
 };
 

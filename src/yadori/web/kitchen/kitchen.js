@@ -38,7 +38,7 @@ function card(order) {
     el("div", { className: "head" }, el("span", { textContent: `${order.room_number} 号室 · ${order.number}` }),
       el("span", { textContent: new Date(order.placed_at).toLocaleTimeString("ja-JP", { hour: "2-digit", minute: "2-digit" }) })),
     el("div", { textContent: what, style: "white-space: pre-line" }),
-    el("div", { className: "notes", textContent: order.notes }),
+    el("div", { className: "notes", textContent: [order.deliver_at ? `⏰ ${new Date(order.deliver_at).toLocaleTimeString("ja-JP", { hour: "2-digit", minute: "2-digit" })}` : "", order.notes].filter(Boolean).join(" · ") }),
     el("div", { className: "price", textContent: price(order) }), go, cancel);
   li.dataset.order = order.id;
   return li;
