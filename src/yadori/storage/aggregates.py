@@ -43,7 +43,7 @@ PARTS: dict[str, tuple[tuple[sa.Table, str], ...]] = {
     "menu_item": ((t.menu_items, "id"),),
     "stock_move": ((t.stock_moves, "id"),),
     "order": ((t.room_service_orders, "id"), (t.room_service_order_lines, "order_id")),
-    "room_service": ((t.room_service_settings, "property_id"),),
+    "room_service": ((t.room_service_settings, "id"),),
     "guest_token": ((t.guest_tokens, "id"),),
 }
 

@@ -29,6 +29,7 @@ ROOTS: dict[str, sa.Table] = {
     "stock_move": t.stock_moves,
     "order": t.room_service_orders,
     "guest_token": t.guest_tokens,
+    "room_service": t.room_service_settings,
 }
 
 

@@ -416,7 +416,8 @@ room_service_order_lines = sa.Table(
 room_service_settings = sa.Table(
     "room_service_settings",
     metadata,
-    sa.Column("property_id", ID, sa.ForeignKey("properties.id"), primary_key=True),
+    sa.Column("id", ID, primary_key=True),  # the property's id: one row per property
+    _property_fk(),
     sa.Column("price_policy", sa.String(16), nullable=False),
 )
 

@@ -158,10 +158,11 @@ class SqlMenu:
         """Store the property's price policy."""
         self._touched.add(f"room_service:{self._property_id}")
         values: dict[str, object] = {
+            "id": self._property_id,
             "property_id": self._property_id,
             "price_policy": policy.value,
         }
-        _upsert(self._conn, room_service_settings, "property_id", values)
+        _upsert(self._conn, room_service_settings, "id", values)
 
 
 class SqlStock:

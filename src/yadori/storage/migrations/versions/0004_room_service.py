@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0002
-Create Date: 2026-11-29 05:56:10.869074
+Create Date: 2026-11-29 06:40:12.095799
 """
 
 from collections.abc import Sequence
@@ -40,6 +40,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "room_service_settings",
+        sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("property_id", sa.String(length=36), nullable=False),
         sa.Column("price_policy", sa.String(length=16), nullable=False),
         sa.ForeignKeyConstraint(
@@ -47,7 +48,7 @@ def upgrade() -> None:
             ["properties.id"],
             name=op.f("fk_room_service_settings_property_id_properties"),
         ),
-        sa.PrimaryKeyConstraint("property_id", name=op.f("pk_room_service_settings")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_room_service_settings")),
     )
     op.create_table(
         "menu_items",
