@@ -110,6 +110,8 @@ def test_a_delivery_pressed_ten_times_through_a_failing_wan_is_charged_once(wan:
     for attempt in range(10):
         if attempt % 3 == 0:
             wan.proxy.set("cut")
+            board = wan.api.get(f"/api/v1/properties/{wan.code}/room-service/orders")
+            assert board.status_code == 200  # the kitchen screen's list, with the WAN down
         elif attempt % 3 == 1:
             wan.proxy.set("pass")
             wan.proxy.cut_mid_stream(300)
