@@ -36,6 +36,7 @@ class RoomServiceReport:
     refused: list[str] = field(default_factory=list)
     order_ids: list[str] = field(default_factory=list)
     central_changes: list[str] = field(default_factory=list)
+    guest_link: str = ""  # the first ordering guest's page, to open in a browser
 
     @property
     def operations(self) -> int:
@@ -59,10 +60,10 @@ class Kitchen:
         )
         return found
 
-    def token(self, reservation_id: str) -> str:
-        """The guest link the desk made for a stay (its token)."""
+    def token(self, reservation_id: str) -> tuple[str, str]:
+        """The guest link the desk made for a stay: (token, link)."""
         made = self.desk.post("/room-service/guest-tokens", {"reservation_id": reservation_id})
-        return str(made["token"])
+        return str(made["token"]), str(made["link"])
 
     def guest(self, method: str, path: str, token: str, body: object = None) -> httpx2.Response:
         """A call of the guest page's API."""
@@ -94,7 +95,8 @@ def _order(
     kitchen: Kitchen, report: RoomServiceReport, stay: dict[str, Any], n: int
 ) -> Callable[[], None]:
     def run() -> None:
-        token = kitchen.token(stay["id"])
+        token, link = kitchen.token(stay["id"])
+        report.guest_link = report.guest_link or link
         menu = kitchen.guest("GET", "/menu", token).json()
         items = {i["code"]: i for i in menu["items"]}
         codes = kitchen.rng.sample(["CURRY", "CLUB", "SOBA", "TEA", "BEER"], 2)

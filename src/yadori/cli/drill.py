@@ -541,6 +541,12 @@ def _print_room_service(console: Console, report: DrillReport) -> None:
         )
     for code in report.room_service.refused:
         console.print(f"room service refused an order: {code}")
+    if report.room_service.guest_link:
+        link = report.room_service.guest_link
+        console.print(f"guest page (a guest's link): {link}", soft_wrap=True)
+        code = link.partition("#p=")[2].partition("&")[0]
+        kitchen = f"{link.partition('/guest/')[0]}/kitchen/?p={code}"
+        console.print(f"kitchen screen: {kitchen}", soft_wrap=True)
 
 
 def _rows(s: TableSum | None) -> str:
