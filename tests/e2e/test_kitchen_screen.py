@@ -4,6 +4,7 @@ move on with its buttons; delivery charges the folio once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -19,6 +20,7 @@ from yadori.domain.ids import new_id
 from yadori.domain.reservations import Reservation
 
 pytestmark = pytest.mark.slow
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "e2e"
 
 
 @pytest.fixture
@@ -54,6 +56,8 @@ def test_an_order_appears_live_and_is_walked_to_delivery(
     for status in ("preparing", "delivering"):
         tab.click(f"{card} button:not(.cancel)")
         tab.wait_for_selector(f"section[data-status={status}] {card}", timeout=5_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SHOTS / "kitchen.png"))
     tab.click(f"{card} button:not(.cancel)")
     tab.wait_for_selector(card, state="detached", timeout=5_000)
     lines = edge_hotel.node.bus.read(

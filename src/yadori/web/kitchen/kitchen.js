@@ -18,6 +18,12 @@ async function advance(order, status) {
   await load();
 }
 
+let timeZone = "Asia/Tokyo";  // the hotel's, read at start
+
+function clock(iso) {
+  return new Date(iso).toLocaleTimeString("ja-JP", { hour: "2-digit", minute: "2-digit", timeZone });
+}
+
 function yen(n) { return `¥${n.toLocaleString("ja-JP")}`; }
 
 function price(order) {
@@ -36,9 +42,9 @@ function card(order) {
   cancel.addEventListener("click", () => advance(order, "cancelled"));
   const li = el("li", {},
     el("div", { className: "head" }, el("span", { textContent: `${order.room_number} 号室 · ${order.number}` }),
-      el("span", { textContent: new Date(order.placed_at).toLocaleTimeString("ja-JP", { hour: "2-digit", minute: "2-digit" }) })),
+      el("span", { textContent: clock(order.placed_at) })),
     el("div", { textContent: what, style: "white-space: pre-line" }),
-    el("div", { className: "notes", textContent: [order.deliver_at ? `⏰ ${new Date(order.deliver_at).toLocaleTimeString("ja-JP", { hour: "2-digit", minute: "2-digit" })}` : "", order.notes].filter(Boolean).join(" · ") }),
+    el("div", { className: "notes", textContent: [order.deliver_at ? `⏰ ${clock(order.deliver_at)}` : "", order.notes].filter(Boolean).join(" · ") }),
     el("div", { className: "price", textContent: price(order) }), go, cancel);
   li.dataset.order = order.id;
   return li;
@@ -61,6 +67,9 @@ function listen() {
   events.addEventListener("order", () => load());
 }
 
-load();
-listen();
+fetch(`/api/v1/properties/${encodeURIComponent(code)}`)
+  .then((r) => (r.ok ? r.json() : null))
+  .then((p) => { if (p) timeZone = p.timezone; })
+  .catch(() => undefined)
+  .finally(() => { load(); listen(); });
 setInterval(load, 15000);  // orders that reach this edge by sync, not by this screen's actions
