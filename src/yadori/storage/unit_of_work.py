@@ -23,11 +23,12 @@ from yadori.services.errors import StorageUnavailable
 from yadori.storage.engine import READ_ONLY
 from yadori.storage.repositories.folios import SqlFolios
 from yadori.storage.repositories.ledger import SqlLedger
+from yadori.storage.repositories.menu import SqlMenu, SqlStock
+from yadori.storage.repositories.orders import SqlGuestTokens, SqlOrders
 from yadori.storage.repositories.outbox import SqlCounters, SqlOutbox
 from yadori.storage.repositories.rates import SqlRatePlans
 from yadori.storage.repositories.reservations import SqlReservations
 from yadori.storage.repositories.rooms import SqlProperties, SqlRooms, SqlRoomTypes
-from yadori.storage.repositories.roomservice import SqlGuestTokens, SqlMenu, SqlOrders, SqlStock
 from yadori.storage.repositories.tickets import SqlTickets
 
 
