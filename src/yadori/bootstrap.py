@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 
 from yadori.services.bus import MessageBus, Node
+from yadori.services.roomservice_queries import GuestGate
 from yadori.storage.checkpoint import WalCheckpointer
 from yadori.storage.directory import SqlDirectory
 from yadori.storage.edge_sync import EdgeSyncStore
@@ -58,6 +59,8 @@ class Yadori:
     monitor: Monitor | None = None
     edge_store: EdgeSyncStore | None = None
     transport: HttpTransport | None = None
+    order_events: EventHub = field(default_factory=EventHub)  # the kitchen screen's stream
+    guest_gate: GuestGate = field(default_factory=lambda: GuestGate(SystemClock().now))
 
     def start_sync(self) -> None:
         """Start the edge's connectivity monitor and sync loop (entrypoints call this)."""

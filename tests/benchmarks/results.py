@@ -46,6 +46,13 @@ def write(metrics: list[Metric], path: Path) -> None:
     path.write_text(json.dumps([asdict(m) for m in metrics], indent=2, ensure_ascii=False) + "\n")
 
 
+def merge(path: Path, fresh: list[Metric]) -> list[Metric]:
+    """The metrics in the results file with the fresh ones replacing (or added to) them."""
+    kept = [Metric(**m) for m in json.loads(path.read_text())] if path.exists() else []
+    names = {m.metric for m in fresh}
+    return [m for m in kept if m.metric not in names] + fresh
+
+
 def show(metrics: list[Metric], console: Console) -> None:
     """Print the metrics against their targets."""
     table = Table(title="Yadori benchmarks")

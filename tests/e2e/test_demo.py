@@ -46,4 +46,8 @@ def test_demo_once_runs_the_outage_drill(tmp_path: Path, central_env: dict[str, 
     assert tickets, out
     assert re.search(r"operations done offline\s*[│|]\s*[1-9]", out), out
     assert re.search(r"conflict tickets opened\s*[│|]\s*[1-9]", out), out
+    assert re.search(r"room-service orders from the guest page's API\s*[│|]\s*[1-9]", out), out
+    assert re.search(r"resent by the page, taken once\s*[│|]\s*1", out), out
+    assert re.search(r"^ticket oversold\b", out, re.MULTILINE), out
+    assert re.search(r"^room service \S+: estimated", out, re.MULTILINE), out
     assert elapsed < LIMIT_SECONDS

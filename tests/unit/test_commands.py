@@ -15,6 +15,7 @@ from yadori.domain.folio import ManagerOverride
 from yadori.domain.money import Rounding
 from yadori.domain.registry import RegistryEntry
 from yadori.domain.rooms import Condition, Service
+from yadori.domain.roomservice import OrderSource, OrderStatus, PricePolicy
 from yadori.domain.taxes import TaxClass
 from yadori.services import commands as c
 from yadori.sync.canonical import decode, encode
@@ -126,6 +127,54 @@ EXAMPLES: list[c.Command] = [
     c.CloseBusinessDay(business_date=DEC1),
     c.CloseBusinessDay(business_date=DEC1, reservations=("r1", "r2"), issued_on=DEC1),
     c.ResolveTicket(ticket_id="t1", resolution="moved the walk-in"),
+    c.SaveMenuCategory(category_id="mc-1", code="MAINS", name_ja="お食事", name_en="Meals"),
+    c.SaveMenuItem(
+        item_id="mi-1",
+        category_id="mc-1",
+        code="CURRY",
+        name_ja="カレー",
+        name_en="Curry",
+        price=1_800,
+    ),
+    c.SaveMenuItem(
+        item_id="mi-2",
+        category_id="mc-1",
+        code="RAMEN",
+        name_ja="ラーメン",
+        name_en="Ramen",
+        price=1_200,
+        tax_class=TaxClass.REDUCED,
+        service_charge_rate=Decimal("0.10"),
+        available_from="22:00",
+        available_until="02:00",
+        allergens=("wheat", "egg"),
+        sold_out=True,
+        track_stock=True,
+    ),
+    c.SetPricePolicy(property_id="p-1", policy=PricePolicy.CONFIRMED),
+    c.AdjustStock(move_id="sm-1", item_id="mi-1", delta=-3, note="spilt"),
+    c.PlaceOrder(
+        order_id="o-1",
+        reservation_id="res-1",
+        source=OrderSource.GUEST,
+        items=(c.OrderItem("mi-1", 2, 1_800), c.OrderItem("mi-2", 1)),
+    ),
+    c.PlaceOrder(
+        order_id="o-2",
+        reservation_id="res-1",
+        source=OrderSource.STAFF,
+        items=(c.OrderItem("mi-1", 1),),
+        notes="no onions",
+        deliver_at="2026-12-01T19:30:00+09:00",
+        client_id="tab-1",
+        number="E1-000001",
+        policy=PricePolicy.LOWER,
+        estimated=(1_800,),
+        confirmed_total=1_800,
+    ),
+    c.AdvanceOrder(order_id="o-1", status=OrderStatus.DELIVERED),
+    c.AdvanceOrder(order_id="o-1", status=OrderStatus.CANCELLED, reason="guest asleep"),
+    c.IssueGuestToken(token_id="gt-1", reservation_id="res-1", token_hash="ab" * 32),  # noqa: S106
 ]
 
 

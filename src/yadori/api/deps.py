@@ -8,6 +8,7 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Header, Path, Request
 
 from yadori.services.bus import MessageBus
+from yadori.services.roomservice_queries import GuestGate
 from yadori.sync.canonical import JSON
 from yadori.sync.events import EventHub
 from yadori.sync.mutation import Actor
@@ -64,6 +65,12 @@ class NodeParts(Protocol):
 
     @property
     def events(self) -> EventHub: ...
+
+    @property
+    def order_events(self) -> EventHub: ...
+
+    @property
+    def guest_gate(self) -> GuestGate: ...
 
     @property
     def config(self) -> NodeConfig: ...

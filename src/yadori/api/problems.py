@@ -13,7 +13,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yadori.domain import errors as d
+from yadori.domain import roomservice as rs
 from yadori.domain.accommodation_tax import NoAccommodationTaxRule, UnknownMunicipality
+from yadori.domain.guest_access import GuestAccessDenied, TooManyAttempts
 from yadori.services.errors import ServiceError, StorageUnavailable
 from yadori.sync.canonical import to_json
 
@@ -45,6 +47,15 @@ STATUS: dict[type[Exception], int] = {
     d.ManagerOverrideRequired: 403,
     d.AlreadyExists: 409,
     d.BusinessDayClosed: 409,
+    rs.UnknownMenuItem: 404,
+    rs.UnknownOrder: 404,
+    rs.ItemUnavailable: 409,
+    rs.OutOfStock: 409,
+    rs.InvalidOrderTransition: 409,
+    rs.StayNotInHouse: 409,
+    rs.MenuOwnedByCentral: 409,
+    GuestAccessDenied: 401,
+    TooManyAttempts: 429,
     ServiceError: 500,
     StorageUnavailable: 503,
 }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from yadori.cli.demo_menu import seed_menu
 from yadori.domain.errors import DomainError
 from yadori.domain.ids import derived_id
 from yadori.domain.registry import RegistryEntry
@@ -86,6 +87,7 @@ def seed(bus: MessageBus, today: date, *, seed_value: int = 7) -> DemoHotel:
         )
     )
     rooms = _rooms_and_rates(run, yesterday)
+    seed_menu(run)
     made = _reservations(run, rng, yesterday)
     in_house = _check_in_arrivals(run, bus, pid, yesterday, rng)
     run(CloseBusinessDay(business_date=yesterday))

@@ -41,6 +41,13 @@ from yadori.cli.demo_day import (
     walk_in,
 )
 from yadori.cli.demo_hotel import demo_id
+from yadori.cli.demo_roomservice import (
+    Kitchen,
+    RoomServiceReport,
+    central_steps,
+    kitchen_steps,
+    order_steps,
+)
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.storage.checksums import TableSum, property_checksums
 from yadori.storage.engine import make_engine
@@ -164,6 +171,8 @@ class DrillReport:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     outage_log: dict[str, Any] = field(default_factory=dict)
     compared: list[Compared] = field(default_factory=list)
+    room_service: RoomServiceReport = field(default_factory=RoomServiceReport)
+    repriced: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def match(self) -> bool:
@@ -200,6 +209,7 @@ class Drill:
         self.rng = random.Random(23)  # noqa: S311 - demo data
         self.desk = Desk(edge, code)
         self.central_desk = Desk(central, code)
+        self.kitchen = Kitchen(edge, code, self.rng)
         self.collision_room: dict[str, Any] | None = None
 
     def run(self, edge_db: str, central_db: str) -> DrillReport:
@@ -245,10 +255,14 @@ class Drill:
         desk, day, rng = self.desk, report.offline, self.rng
         tomorrow = today + timedelta(days=1)
         avoid: set[str] = set()
+        rs, kitchen = report.room_service, self.kitchen
         scenes = (
             Scene(30, 60, lambda: self._central_books(report, today, avoid)),
+            Scene(60, 90, lambda: central_steps(self.central_desk, rs)),
             Scene(120, 150, lambda: self._walk_in(day, today)),
-            Scene(180, 300, lambda: post_charges(desk, day, rng, today)),
+            Scene(150, 180, lambda: order_steps(kitchen, rs, today.isoformat())),
+            Scene(180, 270, lambda: post_charges(desk, day, rng, today)),
+            Scene(270, 330, lambda: kitchen_steps(kitchen, rs)),
             Scene(330, 360, lambda: move_a_guest(desk, day, today, avoid=avoid)),
             Scene(540, 570, lambda: close_day(desk, day, today)),
             Scene(840, 1080, lambda: check_out_departures(desk, day, rng, tomorrow)),
@@ -270,7 +284,7 @@ class Drill:
             task,
             description=(
                 f"offline {first:%a %H:%M} → {first + timedelta(days=1):%a %H:%M}: "
-                f"{day.operations} operations"
+                f"{day.operations + rs.operations} operations"
             ),
         )
 
@@ -371,6 +385,12 @@ class Drill:
         outages = status.get("outages") or []
         report.outage_log = outages[0] if outages else {}
         report.tickets = self.desk.get("/tickets")
+        mine = set(report.room_service.order_ids)
+        report.repriced = [
+            o
+            for o in self.desk.get("/room-service/orders")
+            if o["id"] in mine and o["price_changed"]
+        ]
 
     def _compare(self, report: DrillReport, edge_db: str, central_db: str) -> None:
         task = self.progress.add_task("comparing central and edge", total=2)
@@ -435,7 +455,8 @@ def print_report(console: Console, report: DrillReport) -> None:
     )
     table.add_row("rooms cleaned and inspected", str(off.rooms_cleaned), "")
     table.add_row("arrivals checked in (registry recorded)", str(off.checked_in), "")
-    table.add_row("[bold]operations done offline[/bold]", f"[bold]{off.operations}[/bold]", "")
+    total = off.operations + _room_service_rows(table, report.room_service)
+    table.add_row("[bold]operations done offline[/bold]", f"[bold]{total}[/bold]", "")
     console.print(table)
 
     link = Table(title="The link")
@@ -453,16 +474,7 @@ def print_report(console: Console, report: DrillReport) -> None:
     link.add_row("mutations rejected by central", str(len(report.rejected)))
     console.print(link)
 
-    if report.collision:
-        console.print(f"collision: {report.collision}")
-    for ticket in report.tickets:
-        facts = ", ".join(f"{k} {v}" for k, v in sorted(ticket["facts"].items()))
-        console.print(
-            f"[yellow]ticket[/yellow] {ticket['kind']}: {ticket['summary']} ({facts}; "
-            f"{ticket['status']})"
-        )
-    for rejected in report.rejected:
-        console.print(f"[red]rejected[/red] {rejected.get('name')}: {rejected.get('reason')}")
+    _print_events(console, report)
 
     sums = Table(title="Same data? Rows and CRC32 per table, read-only")
     sums.add_column("table", no_wrap=True)
@@ -490,6 +502,51 @@ def print_report(console: Console, report: DrillReport) -> None:
     else:
         differ = ", ".join(c.table for c in report.compared if not c.same) or "nothing compared"
         console.print(f"[bold red]MISMATCH[/bold red]: {differ}")
+
+
+def _print_events(console: Console, report: DrillReport) -> None:
+    """The collision, central's changes, repriced orders, tickets and rejections."""
+    if report.collision:
+        console.print(f"collision: {report.collision}")
+    _print_room_service(console, report)
+    for ticket in report.tickets:
+        facts = ", ".join(f"{k} {v}" for k, v in sorted(ticket["facts"].items()))
+        console.print(
+            f"[yellow]ticket[/yellow] {ticket['kind']}: {ticket['summary']} ({facts}; "
+            f"{ticket['status']})"
+        )
+    for rejected in report.rejected:
+        console.print(f"[red]rejected[/red] {rejected.get('name')}: {rejected.get('reason')}")
+
+
+def _room_service_rows(table: Table, rs: RoomServiceReport) -> int:
+    table.add_row("room-service orders from the guest page's API", str(rs.orders), "")
+    table.add_row("  resent by the page, taken once", str(rs.resent), "")
+    table.add_row(
+        "  delivered and charged once / cancelled",
+        f"{rs.delivered} / {rs.cancelled}",
+        f"{rs.charged_yen:,}",
+    )
+    return rs.operations
+
+
+def _print_room_service(console: Console, report: DrillReport) -> None:
+    for change in report.room_service.central_changes:
+        console.print(f"meanwhile: {change}")
+    for order in report.repriced:
+        console.print(
+            f"room service {order['number']}: estimated ¥{order['estimated_total']:,}, confirmed "
+            f"by central at ¥{order['confirmed_total']:,}; the guest pays ¥{order['charge']:,} "
+            f"({order['policy']} policy)"
+        )
+    for code in report.room_service.refused:
+        console.print(f"room service refused an order: {code}")
+    if report.room_service.guest_link:
+        link = report.room_service.guest_link
+        console.print(f"guest page (a guest's link): {link}", soft_wrap=True)
+        code = link.partition("#p=")[2].partition("&")[0]
+        kitchen = f"{link.partition('/guest/')[0]}/kitchen/?p={code}"
+        console.print(f"kitchen screen: {kitchen}", soft_wrap=True)
 
 
 def _rows(s: TableSum | None) -> str:

@@ -25,6 +25,7 @@ class ConflictKind(Enum):
     LIFECYCLE = "lifecycle"  # e.g. checked in at the hotel after being cancelled centrally
     POSTED_AFTER_SETTLEMENT = "posted_after_settlement"  # a line reached a settled folio
     SETTLED_WITH_BALANCE = "settled_with_balance"  # check-out merged with money still owed
+    OVERSOLD = "oversold"  # an item's stock below zero after merging (room service)
 
 
 class TicketStatus(Enum):

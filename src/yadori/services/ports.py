@@ -20,6 +20,12 @@ from yadori.domain.rates import RatePlan
 from yadori.domain.registry import RegistryEntry
 from yadori.domain.reservations import Reservation, ReservationStatus
 from yadori.domain.rooms import Room, RoomType
+from yadori.services.roomservice_ports import (
+    GuestTokenRepository,
+    MenuRepository,
+    OrderRepository,
+    StockRepository,
+)
 from yadori.sync.mutation import Mutation
 
 
@@ -309,6 +315,22 @@ class UnitOfWork(Protocol):
 
     @property
     def ledger(self) -> SyncLedger:  # noqa: D102 - the attribute's type says it
+        ...
+
+    @property
+    def menu(self) -> MenuRepository:  # noqa: D102 - the attribute's type says it
+        ...
+
+    @property
+    def stock(self) -> StockRepository:  # noqa: D102 - the attribute's type says it
+        ...
+
+    @property
+    def orders(self) -> OrderRepository:  # noqa: D102 - the attribute's type says it
+        ...
+
+    @property
+    def guest_tokens(self) -> GuestTokenRepository:  # noqa: D102 - the attribute's type says it
         ...
 
     def __enter__(self) -> Self:

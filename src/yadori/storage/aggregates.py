@@ -43,6 +43,12 @@ PARTS: dict[str, tuple[tuple[sa.Table, str], ...]] = {
     # the whole folio again (decision 0030).
     "folio_line": ((t.folio_lines, "id"),),
     "ticket": ((t.conflict_tickets, "id"),),
+    "menu_category": ((t.menu_categories, "id"),),
+    "menu_item": ((t.menu_items, "id"),),
+    "stock_move": ((t.stock_moves, "id"),),
+    "order": ((t.room_service_orders, "id"), (t.room_service_order_lines, "order_id")),
+    "room_service": ((t.room_service_settings, "id"),),
+    "guest_token": ((t.guest_tokens, "id"),),
 }
 
 

@@ -24,6 +24,12 @@ ROOTS: dict[str, sa.Table] = {
     "reservation": t.reservations,
     "folio": t.folios,
     "ticket": t.conflict_tickets,
+    "menu_category": t.menu_categories,
+    "menu_item": t.menu_items,
+    "stock_move": t.stock_moves,
+    "order": t.room_service_orders,
+    "guest_token": t.guest_tokens,
+    "room_service": t.room_service_settings,
 }
 
 

@@ -324,3 +324,111 @@ alerts = sa.Table(
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("message", sa.String(500), nullable=False),
 )
+
+# --- room service (issue 5) -------------------------------------------------------------------
+
+menu_categories = sa.Table(
+    "menu_categories",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _property_fk(),
+    sa.Column("code", sa.String(16), nullable=False),
+    sa.Column("name_ja", sa.String(200), nullable=False),
+    sa.Column("name_en", sa.String(200), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.UniqueConstraint("property_id", "code"),
+)
+
+menu_items = sa.Table(
+    "menu_items",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _property_fk(),
+    sa.Column("category_id", ID, sa.ForeignKey("menu_categories.id"), nullable=False),
+    sa.Column("code", sa.String(16), nullable=False),
+    sa.Column("name_ja", sa.String(200), nullable=False),
+    sa.Column("name_en", sa.String(200), nullable=False),
+    sa.Column("price", sa.Integer, nullable=False),
+    sa.Column("tax_class", sa.String(16), nullable=False),
+    sa.Column("service_charge_rate", DecimalText, nullable=False),
+    sa.Column("available_from", sa.String(5), nullable=True),
+    sa.Column("available_until", sa.String(5), nullable=True),
+    sa.Column("allergens", sa.Text, nullable=False),
+    sa.Column("sold_out", sa.Boolean, nullable=False),
+    sa.Column("track_stock", sa.Boolean, nullable=False),
+    sa.Column("previous_price", sa.Integer, nullable=True),
+    sa.UniqueConstraint("property_id", "code"),
+)
+
+stock_moves = sa.Table(
+    "stock_moves",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _property_fk(),
+    sa.Column("item_id", ID, sa.ForeignKey("menu_items.id"), nullable=False),
+    sa.Column("delta", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("order_id", ID, nullable=True),
+    sa.Column("note", sa.String(500), nullable=False),
+    sa.Column("node", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("ix_stock_moves_item", "item_id"),
+)
+
+room_service_orders = sa.Table(
+    "room_service_orders",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _property_fk(),
+    sa.Column("number", sa.String(32), nullable=False),
+    sa.Column("reservation_id", ID, sa.ForeignKey("reservations.id"), nullable=False),
+    sa.Column("folio_id", ID, sa.ForeignKey("folios.id"), nullable=False),
+    sa.Column("room_number", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("notes", sa.String(500), nullable=False),
+    sa.Column("deliver_at", UTCDateTime, nullable=True),
+    sa.Column("estimated_total", sa.BigInteger, nullable=False),
+    sa.Column("confirmed_total", sa.BigInteger, nullable=False),
+    sa.Column("policy", sa.String(16), nullable=False),
+    sa.Column("placed_at", UTCDateTime, nullable=False),
+    sa.Column("client_id", sa.String(32), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_room_service_orders_property_status", "property_id", "status"),
+    sa.Index("ix_room_service_orders_reservation", "reservation_id"),
+)
+
+room_service_order_lines = sa.Table(
+    "room_service_order_lines",
+    metadata,
+    sa.Column("order_id", ID, sa.ForeignKey("room_service_orders.id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("item_id", ID, nullable=False),
+    sa.Column("name_ja", sa.String(200), nullable=False),
+    sa.Column("name_en", sa.String(200), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("estimated_unit_price", sa.Integer, nullable=False),
+    sa.Column("unit_price", sa.Integer, nullable=False),
+    sa.Column("tax_class", sa.String(16), nullable=False),
+    sa.Column("service_charge_rate", DecimalText, nullable=False),
+)
+
+room_service_settings = sa.Table(
+    "room_service_settings",
+    metadata,
+    sa.Column("id", ID, primary_key=True),  # the property's id: one row per property
+    _property_fk(),
+    sa.Column("price_policy", sa.String(16), nullable=False),
+)
+
+guest_tokens = sa.Table(
+    "guest_tokens",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _property_fk(),
+    sa.Column("reservation_id", ID, sa.ForeignKey("reservations.id"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_guest_tokens_reservation", "reservation_id"),
+)

@@ -23,6 +23,8 @@ from yadori.services.errors import StorageUnavailable
 from yadori.storage.engine import READ_ONLY
 from yadori.storage.repositories.folios import SqlFolios
 from yadori.storage.repositories.ledger import SqlLedger
+from yadori.storage.repositories.menu import SqlMenu, SqlStock
+from yadori.storage.repositories.orders import SqlGuestTokens, SqlOrders
 from yadori.storage.repositories.outbox import SqlCounters, SqlOutbox
 from yadori.storage.repositories.rates import SqlRatePlans
 from yadori.storage.repositories.reservations import SqlReservations
@@ -43,6 +45,10 @@ class SqlUnitOfWork:
     counters: SqlCounters
     tickets: SqlTickets
     ledger: SqlLedger
+    menu: SqlMenu
+    stock: SqlStock
+    orders: SqlOrders
+    guest_tokens: SqlGuestTokens
 
     def __init__(
         self,
@@ -78,6 +84,10 @@ class SqlUnitOfWork:
         self.folios = SqlFolios(conn, pid, touched)
         self.tickets = SqlTickets(conn, pid, touched)
         self.ledger = SqlLedger(conn, pid)
+        self.menu = SqlMenu(conn, pid, touched)
+        self.stock = SqlStock(conn, pid, touched)
+        self.orders = SqlOrders(conn, pid, touched)
+        self.guest_tokens = SqlGuestTokens(conn, pid, touched)
         self.outbox = SqlOutbox(conn, self.property_id, self._now())
         self.counters = SqlCounters(conn, self.property_id)
         # Written-behind rows (folio lines, room saves) reach the database before any other

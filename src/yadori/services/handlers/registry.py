@@ -11,6 +11,7 @@ from yadori.services.handlers import (
     folio,
     housekeeping,
     reservations,
+    roomservice,
     setup,
     stays,
     tickets,
@@ -40,4 +41,11 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.PostRoomCharges: folio.post_room_charges,  # type: ignore[dict-item]
     c.CloseBusinessDay: audit.close_business_day,  # type: ignore[dict-item]
     c.ResolveTicket: tickets.resolve_ticket,  # type: ignore[dict-item]
+    c.SaveMenuCategory: roomservice.save_menu_category,  # type: ignore[dict-item]
+    c.SaveMenuItem: roomservice.save_menu_item,  # type: ignore[dict-item]
+    c.SetPricePolicy: roomservice.set_price_policy,  # type: ignore[dict-item]
+    c.AdjustStock: roomservice.adjust_stock,  # type: ignore[dict-item]
+    c.PlaceOrder: roomservice.place_order,  # type: ignore[dict-item]
+    c.AdvanceOrder: roomservice.advance_order,  # type: ignore[dict-item]
+    c.IssueGuestToken: roomservice.issue_guest_token,  # type: ignore[dict-item]
 }
