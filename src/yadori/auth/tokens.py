@@ -24,6 +24,7 @@ from yadori.domain.ids import new_id
 ALGORITHM = "EdDSA"
 STAFF_AUDIENCE = "yadori-staff"
 NODE_AUDIENCE = "yadori-node"
+SESSION_AUDIENCE = "yadori-session"  # an attestation of an issued token, never a bearer token
 LEEWAY = timedelta(seconds=30)
 REQUIRED = ["exp", "sub", "iat", "nbf", "jti", "aud", "iss"]
 MAX_TOKEN_LENGTH = 4096
@@ -80,20 +81,52 @@ def issue_staff(
         now,
         now + lifetime,
     )
+    return _sign_staff(key, claims, STAFF_AUDIENCE), claims
+
+
+def attest(key: NodeKey, claims: StaffClaims) -> str:
+    """A signed record that this node issued that token, for central to check pushed actors.
+
+    It has the token's claims but another audience, so it can never be used to log in.
+    """
+    return _sign_staff(key, claims, SESSION_AUDIENCE)
+
+
+def verify_attestation(attestation: str, keyring: Keyring) -> StaffClaims:
+    """The claims of a session attestation, whatever its age (central judges the time)."""
+    payload, kid = _decode(attestation, keyring, SESSION_AUDIENCE, _EPOCH, check_time=False)
+    return _claims(payload, kid)
+
+
+def read_attestation(attestation: str) -> StaffClaims:
+    """The claims of an attestation already verified (or signed by this very node).
+
+    Only for handlers: central's actor check verifies every pushed attestation before its
+    handler runs.
+    """
+    try:
+        payload = jwt.decode(attestation, options={"verify_signature": False})
+        kid = jwt.get_unverified_header(attestation).get("kid")
+    except InvalidTokenError as exc:
+        raise e.TokenMalformed(f"not a JWT: {exc}") from exc
+    return _claims(payload, str(kid))
+
+
+def _sign_staff(key: NodeKey, claims: StaffClaims, audience: str) -> str:
     payload = {
-        "sub": staff_id,
+        "sub": claims.staff_id,
         "jti": claims.token_id,
-        "iss": key.node_id,
-        "aud": STAFF_AUDIENCE,
-        "iat": _ts(now),
-        "nbf": _ts(now),
+        "iss": claims.issuer,
+        "aud": audience,
+        "iat": _ts(claims.issued_at),
+        "nbf": _ts(claims.issued_at),
         "exp": _ts(claims.expires_at),
-        "pid": property_id,
-        "role": role.value,
-        "scope": sorted(s.value for s in scopes),
-        "offline": offline,
+        "pid": claims.property_id,
+        "role": claims.role.value,
+        "scope": sorted(s.value for s in claims.scopes),
+        "offline": claims.offline,
     }
-    return jwt.encode(payload, key.private, ALGORITHM, headers={"kid": key.kid}), claims
+    return jwt.encode(payload, key.private, ALGORITHM, headers={"kid": key.kid})
 
 
 def issue_node(key: NodeKey, now: datetime, lifetime: timedelta = timedelta(minutes=2)) -> str:
@@ -119,6 +152,10 @@ def verify_staff(
     when the mutation was made, not now (the caller compares the mutation's time).
     """
     payload, kid = _decode(token, keyring, STAFF_AUDIENCE, now, check_time=check_time)
+    return _claims(payload, kid)
+
+
+def _claims(payload: dict[str, object], kid: str) -> StaffClaims:
     try:
         return StaffClaims(
             token_id=str(payload["jti"]),
@@ -205,6 +242,9 @@ def _check_time(payload: dict[str, object], now: datetime) -> None:
         raise e.TokenExpired("the token has expired: log in again / 再ログインしてください")
     if nbf > now + LEEWAY or iat > now + LEEWAY:
         raise e.TokenNotYetValid("the token is not valid yet (check the clock)")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _strings(value: object) -> list[str]:

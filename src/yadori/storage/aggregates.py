@@ -39,6 +39,7 @@ PARTS: dict[str, tuple[tuple[sa.Table, str], ...]] = {
     ),
     "folio": ((t.folios, "id"), (t.folio_lines, "folio_id")),
     "ticket": ((t.conflict_tickets, "id"),),
+    "staff": ((t.staff, "id"), (t.staff_lockouts, "staff_id")),
 }
 
 

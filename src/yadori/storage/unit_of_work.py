@@ -27,6 +27,7 @@ from yadori.storage.repositories.outbox import SqlCounters, SqlOutbox
 from yadori.storage.repositories.rates import SqlRatePlans
 from yadori.storage.repositories.reservations import SqlReservations
 from yadori.storage.repositories.rooms import SqlProperties, SqlRooms, SqlRoomTypes
+from yadori.storage.repositories.staff import SqlStaff
 from yadori.storage.repositories.tickets import SqlTickets
 
 
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
     counters: SqlCounters
     tickets: SqlTickets
     ledger: SqlLedger
+    staff: SqlStaff
 
     def __init__(
         self,
@@ -76,6 +78,7 @@ class SqlUnitOfWork:
         self.reservations = SqlReservations(conn, pid, touched)
         self.folios = SqlFolios(conn, pid, touched)
         self.tickets = SqlTickets(conn, pid, touched)
+        self.staff = SqlStaff(conn, pid, touched)
         self.ledger = SqlLedger(conn, pid)
         self.outbox = SqlOutbox(conn, self.property_id, self._now())
         self.counters = SqlCounters(conn, self.property_id)

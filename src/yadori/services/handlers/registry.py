@@ -12,6 +12,7 @@ from yadori.services.handlers import (
     housekeeping,
     reservations,
     setup,
+    staff,
     stays,
     tickets,
 )
@@ -40,4 +41,8 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.PostRoomCharges: folio.post_room_charges,  # type: ignore[dict-item]
     c.CloseBusinessDay: audit.close_business_day,  # type: ignore[dict-item]
     c.ResolveTicket: tickets.resolve_ticket,  # type: ignore[dict-item]
+    c.CreateStaff: staff.create_staff,  # type: ignore[dict-item]
+    c.SetStaffStatus: staff.set_staff_status,  # type: ignore[dict-item]
+    c.ChangePin: staff.change_pin,  # type: ignore[dict-item]
+    c.RecordLoginAttempt: staff.record_login_attempt,  # type: ignore[dict-item]
 }
