@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from yadori import __version__
 from yadori.api import problems
 from yadori.api.deps import NodeParts
-from yadori.api.routes import folios, reservations, rooms, sync, system
+from yadori.api.routes import auth, folios, reservations, rooms, sync, system
 
 
 def create_app(parts: NodeParts) -> FastAPI:
@@ -19,6 +19,6 @@ def create_app(parts: NodeParts) -> FastAPI:
     )
     app.state.yadori = parts
     problems.install(app)
-    for module in (system, rooms, reservations, folios, sync):
+    for module in (system, auth, rooms, reservations, folios, sync):
         app.include_router(module.router)
     return app

@@ -32,6 +32,7 @@ class Scope(StrEnum):
     CLOSE_DAY = "close_day"  # the night audit
     TICKETS = "tickets"  # resolve conflict tickets
     SETUP = "setup"  # property, room types, rooms, rate plans
+    AUDIT = "audit"  # read the login audit log
     STAFF_ADMIN = "staff_admin"  # create and disable staff, enrol and revoke edges (online only)
     PIN_CHANGE = "pin_change"  # change one's own PIN (online only)
     CARD_PAYMENT = "card_payment"  # payment through the card gateway (online only)
@@ -49,7 +50,9 @@ _ONLINE_SELF = {Scope.PIN_CHANGE, Scope.CARD_PAYMENT, Scope.MEMBER_REGISTER}
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.FRONT_DESK: frozenset(_DESK | _ONLINE_SELF | {Scope.ROOMS}),
     Role.MANAGER: frozenset(
-        _DESK | _ONLINE_SELF | {Scope.ROOMS, Scope.ADJUST, Scope.CLOSE_DAY, Scope.SETUP}
+        _DESK
+        | _ONLINE_SELF
+        | {Scope.ROOMS, Scope.ADJUST, Scope.CLOSE_DAY, Scope.SETUP, Scope.AUDIT}
     ),
     Role.HOUSEKEEPING: frozenset({Scope.READ, Scope.ROOMS, Scope.PIN_CHANGE}),
     Role.KITCHEN: frozenset({Scope.READ, Scope.CHARGE, Scope.PIN_CHANGE}),
@@ -75,7 +78,7 @@ COMMAND_SCOPE: dict[str, Scope] = {
     "post_payment": Scope.PAYMENT,
     "post_adjustment": Scope.ADJUST,
     "void_line": Scope.ADJUST,
-    "post_room_charges": Scope.CLOSE_DAY,
+    "post_room_charges": Scope.FRONT_DESK,
     "close_business_day": Scope.CLOSE_DAY,
     "resolve_ticket": Scope.TICKETS,
     "create_staff": Scope.STAFF_ADMIN,

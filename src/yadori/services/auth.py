@@ -91,6 +91,11 @@ class StaffAuth:
         self._central = central
 
     @property
+    def hasher(self) -> PinHasher | None:
+        """The PIN hasher (None on an edge not yet enrolled)."""
+        return self._hasher
+
+    @property
     def ready(self) -> bool:
         """Whether this node can log anyone in (an edge must be enrolled first)."""
         return self._hasher is not None and self._key is not None
@@ -143,12 +148,16 @@ class StaffAuth:
     def authenticate(self, token: str, property_id: str) -> StaffClaims:
         """The claims of a valid token for this property of a staff member still active."""
         claims = verify_staff(token, self._keyring, self._clock.now())
+        self.authorise(claims, property_id)
+        return claims
+
+    def authorise(self, claims: StaffClaims, property_id: str) -> None:
+        """Refuse a verified token of another property, or of a staff member no longer active."""
         if claims.property_id != property_id:
             raise e.WrongProperty("this token was issued for another property")
         member = self._bus.read(property_id, lambda uow: uow.staff.find(claims.staff_id))
         if member is None or not member.active:
             raise e.StaffInactive("this staff member is disabled / このスタッフは無効です")
-        return claims
 
     def verify_any(self, token: str) -> StaffClaims:
         """The claims of a valid token, whatever its property (for the staff's own queries)."""
