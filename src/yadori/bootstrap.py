@@ -182,7 +182,10 @@ def _node_secrets(config: NodeConfig, trust: SqlTrust) -> tuple[NodeKey | None, 
     if config.role != "central":
         if directory is None:
             return None, None
-        return keys.load(directory, config.node_id), keys.load_pepper(directory)
+        key = keys.load(directory, config.node_id)
+        if key is not None and trust.key(key.kid) is None:  # an edge trusts its own key
+            trust.add_key(key.trusted(), config.properties)
+        return key, keys.load_pepper(directory)
     if directory is None:  # a throwaway central (tests): keys that live as long as the process
         key, pepper = keys.generate(config.node_id), secrets.token_bytes(32)
     else:

@@ -366,8 +366,8 @@ login_attempts = sa.Table(
 staff_sessions = sa.Table(
     "staff_sessions",
     metadata,
+    sa.Column("property_id", ID, primary_key=True),
     sa.Column("token_id", ID, primary_key=True),
-    sa.Column("property_id", ID, nullable=False),
     sa.Column("staff_id", ID, nullable=False),
     sa.Column("kid", sa.String(80), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),

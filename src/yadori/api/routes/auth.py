@@ -133,10 +133,10 @@ async def enrolment_token(
 
 
 @router.get("/admin/keys")
-async def node_keys(parts: Parts, trust: Trust, claims: Claims) -> list[JSON]:
+async def node_keys(parts: Parts, trust: Trust, claims: Claims) -> JSONResponse:
     """Every node key and its status (admin)."""
     needs(claims, Scope.STAFF_ADMIN)
-    return trust.key_list()
+    return JSONResponse(trust.key_list())
 
 
 @router.post("/admin/keys/{kid}/revoke")

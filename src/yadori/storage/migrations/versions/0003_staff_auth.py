@@ -64,8 +64,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "staff_sessions",
-        sa.Column("token_id", sa.String(length=36), nullable=False),
         sa.Column("property_id", sa.String(length=36), nullable=False),
+        sa.Column("token_id", sa.String(length=36), nullable=False),
         sa.Column("staff_id", sa.String(length=36), nullable=False),
         sa.Column("kid", sa.String(length=80), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
@@ -73,7 +73,7 @@ def upgrade() -> None:
         sa.Column("offline", sa.Boolean(), nullable=False),
         sa.Column("issued_at", UTC(timezone=True), nullable=False),
         sa.Column("expires_at", UTC(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("token_id", name=op.f("pk_staff_sessions")),
+        sa.PrimaryKeyConstraint("property_id", "token_id", name=op.f("pk_staff_sessions")),
     )
     op.create_table(
         "node_keys",
