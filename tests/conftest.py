@@ -88,9 +88,7 @@ def node(db_url: str, tmp_path: Path) -> Iterator[Yadori]:
     key_dir = tmp_path / "keys"
     if role == "edge":
         provision_edge_keys(key_dir, "edge1")
-    yadori = bootstrap(
-        NodeConfig(role, f"{role}1", role[0].upper(), db_url, key_dir=str(key_dir))
-    )
+    yadori = bootstrap(NodeConfig(role, f"{role}1", role[0].upper(), db_url, key_dir=str(key_dir)))
     yield yadori
     yadori.close()
 

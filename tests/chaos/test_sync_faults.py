@@ -29,13 +29,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from support.hotel import TODAY, Hotel, build_hotel
+from support.hotel import ACTOR, TODAY, Hotel, build_hotel
 from support.nodes import (
     FAST,
     CentralProcess,
     central_process,
     edge_node,
+    enrol_key,
     free_port,
+    node_bearer,
     proxy_to,
     wait_healthy,
 )
@@ -52,7 +54,7 @@ from yadori.sync.connectivity import LinkState
 from yadori.sync.errors import BatchRefused, LinkDown
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.monitor import Monitor
-from yadori.sync.mutation import Actor, Priority, make_mutation
+from yadori.sync.mutation import Priority, make_mutation
 from yadori.sync.protocol import CONTENT_TYPE, CRC_HEADER, Batch, BatchItem, encode_batch
 from yadori.sync.worker import SyncWorker, WorkerConfig
 
@@ -364,7 +366,7 @@ def _batch(site: Site, crc_delta: int = 0) -> tuple[bytes, int]:
         args=c.SetRoomCondition(room_id=site.hotel.rooms["201"], condition=Condition.DIRTY).args(),
         deps=(),
         priority=Priority.ROOM_STATUS,
-        actor=Actor("hk", "tok"),
+        actor=ACTOR,
     )
     mutation = dataclasses.replace(mutation, crc32=mutation.crc32 + crc_delta)
     room = f"room:{site.hotel.rooms['201']}"
@@ -376,7 +378,8 @@ def test_central_answers_422_batch_corrupt_to_every_kind_of_damage(site: Site) -
     body, crc = _batch(site)
     flipped = body[:-5] + bytes([body[-5] ^ 0x01]) + body[-4:]
     damaged = [(flipped, crc), (body, crc ^ 1), _batch(site, crc_delta=1)]
-    headers = {"Content-Type": CONTENT_TYPE}
+    key = enrol_key(site.central, "edge9", (site.property_id,))
+    headers = {"Content-Type": CONTENT_TYPE, **node_bearer(key)}
     with httpx2.Client(base_url=site.central.url, timeout=10) as api:
         for content, check in damaged:
             answer = api.post(
@@ -394,8 +397,10 @@ def test_central_answers_422_batch_corrupt_to_every_kind_of_damage(site: Site) -
 def test_the_proxy_corrupts_the_body_even_when_the_headers_arrive_alone(site: Site) -> None:
     """corrupt(1) must damage the batch, never the HTTP framing: central answers 422."""
     body, crc = _batch(site)
+    auth = node_bearer(enrol_key(site.central, "edge9", (site.property_id,)))["Authorization"]
     head = (
         f"POST /sync/v1/push HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {CONTENT_TYPE}\r\n"
+        f"Authorization: {auth}\r\n"
         f"{CRC_HEADER}: {crc}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode()
     site.proxy.corrupt(1)

@@ -83,4 +83,3 @@ def node_headers(central: Yadori, node_id: str, properties: tuple[str, ...]) -> 
     token, _ = central.trust.issue_enrolment(node_id, properties, "test", timedelta(hours=1))
     central.trust.enrol(token, node_id, key.public_pem())
     return bearer(issue_node(key, datetime.now(UTC)))
-

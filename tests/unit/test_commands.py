@@ -151,7 +151,7 @@ EXAMPLES: list[c.Command] = [
         offline=True,
         max_failures=5,
         lock_seconds=900,
-        token_id="t1",
+        token_id="t1",  # noqa: S106 - an id, not a secret
         attestation="a.b.c",
     ),
 ]
