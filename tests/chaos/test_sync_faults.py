@@ -42,6 +42,7 @@ from support.nodes import (
     wait_healthy,
 )
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
+from yadori.cli.enrol import enrolment_token
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.domain.ids import new_id
 from yadori.domain.rooms import Condition
@@ -283,7 +284,8 @@ def _central_work(site: Site, api: httpx2.Client, code: str) -> None:
 def test_cut_between_pull_pages_keeps_what_was_applied_and_resumes(site: Site) -> None:
     """A pull cut after two of its pages keeps them applied and resumes from its cursor."""
     code = site.edge.directory.codes()[0]
-    with httpx2.Client(base_url=site.central.url, timeout=10) as api:
+    headers = site.central.staff_headers(site.property_id)
+    with httpx2.Client(base_url=site.central.url, timeout=10, headers=headers) as api:
         _central_work(site, api, code)
     charges(site, 3)
     assert site.edge.transport is not None
@@ -558,8 +560,20 @@ def test_the_events_stream_of_an_edge_process_announces_the_outage(site: Site) -
         "YADORI_HEARTBEAT_SECONDS": "0.2",
         "YADORI_BACKOFF_CAP_SECONDS": "0.3",
         "YADORI_LOG_LEVEL": "warning",
+        "YADORI_DATA_DIR": str(site.tmp),
         "PYTHONPATH": os.pathsep.join(sys.path),
     }
+    token, _ = enrolment_token(site.central.db_url, "edge2", (site.property_id,), timedelta(1))
+    enrolled = subprocess.run(
+        [sys.executable, "-m", "yadori.cli", "edge", "enroll"]
+        + ["--central", site.proxy.url, "--token", token],  # noqa: RUF005 - read as two parts
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert enrolled.returncode == 0, enrolled.stdout + enrolled.stderr
+    staff = site.central.staff_headers(site.property_id)
     with (site.tmp / "edge-process.log").open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "yadori.cli", "edge"], env=env, stdout=log, stderr=log
@@ -567,7 +581,7 @@ def test_the_events_stream_of_an_edge_process_announces_the_outage(site: Site) -
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
-        seen = _watch_events(url, site.proxy)
+        seen = _watch_events(url, site.proxy, staff)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -577,7 +591,9 @@ def test_the_events_stream_of_an_edge_process_announces_the_outage(site: Site) -
     assert states[0][0] - cut_at <= OFFLINE_WITHIN
 
 
-def _watch_events(url: str, proxy: FaultProxy) -> list[tuple[float, str, dict[str, JSON]]]:
+def _watch_events(
+    url: str, proxy: FaultProxy, headers: dict[str, str]
+) -> list[tuple[float, str, dict[str, JSON]]]:
     """Read the SSE stream while a timer cuts the link and brings it back."""
     seen: list[tuple[float, str, dict[str, JSON]]] = []
 
@@ -586,7 +602,7 @@ def _watch_events(url: str, proxy: FaultProxy) -> list[tuple[float, str, dict[st
         proxy.set(mode)
 
     timers = [threading.Timer(0.5, switch, ("cut",)), threading.Timer(1.5, switch, ("pass",))]
-    with httpx2.stream("GET", f"{url}/events", timeout=5) as stream:
+    with httpx2.stream("GET", f"{url}/events", timeout=5, headers=headers) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         for timer in timers:
             timer.start()
