@@ -565,8 +565,7 @@ def test_the_events_stream_of_an_edge_process_announces_the_outage(site: Site) -
     }
     token, _ = enrolment_token(site.central.db_url, "edge2", (site.property_id,), timedelta(1))
     enrolled = subprocess.run(
-        [sys.executable, "-m", "yadori.cli", "edge", "enroll"]
-        + ["--central", site.proxy.url, "--token", token],  # noqa: RUF005 - read as two parts
+        [*ENROLL, "--central", site.proxy.url, "--token", token],
         env=env,
         capture_output=True,
         text=True,
@@ -589,6 +588,9 @@ def test_the_events_stream_of_an_edge_process_announces_the_outage(site: Site) -
     assert [s for _, s in states] == ["offline", "recovering", "online"]
     cut_at = next(at for at, kind, _ in seen if kind == "cut")
     assert states[0][0] - cut_at <= OFFLINE_WITHIN
+
+
+ENROLL = (sys.executable, "-m", "yadori.cli", "edge", "enroll")
 
 
 def _watch_events(
