@@ -251,13 +251,14 @@ def seed_demo(
         str | None, typer.Option(help="business date, YYYY-MM-DD (default: today in Tokyo)")
     ] = None,
 ) -> None:
-    """Create the demo hotel in Tokyo: 3 room types, 40 rooms, a week of reservations."""
+    """Create the demo hotel in Tokyo at central: 40 rooms, a week of reservations, demo staff."""
     from yadori.cli.demo_hotel import seed  # noqa: PLC0415
 
-    s = settings(db_url=db, data_dir=data_dir, node_id=node_id)
+    s = settings(role=Role.CENTRAL, db_url=db, data_dir=data_dir, node_id=node_id or "central")
     node = open_node(s)
     try:
-        hotel = seed(node.bus, _date(today))
+        hasher = node.auth.hasher if node.auth is not None else None
+        hotel = seed(node.bus, _date(today), hasher=hasher)
     except DomainError as exc:
         console.print(f"[red]cannot seed: {exc.message}[/red] (is the demo hotel already there?)")
         raise typer.Exit(1) from exc
@@ -267,6 +268,10 @@ def seed_demo(
         f"seeded {hotel.code}: {hotel.rooms} rooms, {hotel.reservations} reservations, "
         f"{hotel.in_house} in house, business date {hotel.business_date}"
     )
+    if hasher is not None:
+        from yadori.cli.demo_run import print_credentials  # noqa: PLC0415
+
+        print_credentials(console)
 
 
 @app.command()
