@@ -25,7 +25,7 @@ ALGORITHM = "EdDSA"
 STAFF_AUDIENCE = "yadori-staff"
 NODE_AUDIENCE = "yadori-node"
 SESSION_AUDIENCE = "yadori-session"  # an attestation of an issued token, never a bearer token
-LEEWAY = timedelta(seconds=30)
+LEEWAY = timedelta(seconds=10)  # clock skew between nodes (an alert fires past 5 s)
 REQUIRED = ["exp", "sub", "iat", "nbf", "jti", "aud", "iss"]
 MAX_TOKEN_LENGTH = 4096
 
