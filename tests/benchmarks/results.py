@@ -46,6 +46,14 @@ def write(metrics: list[Metric], path: Path) -> None:
     path.write_text(json.dumps([asdict(m) for m in metrics], indent=2, ensure_ascii=False) + "\n")
 
 
+def merge(path: Path, fresh: list[Metric]) -> list[Metric]:
+    """The results file's metrics with ``fresh`` replacing those of the same name (or added)."""
+    old = [Metric(**m) for m in json.loads(path.read_text())] if path.exists() else []
+    names = {m.metric for m in fresh}
+    kept = [m for m in old if m.metric not in names]
+    return kept + fresh
+
+
 def show(metrics: list[Metric], console: Console) -> None:
     """Print the metrics against their targets."""
     table = Table(title="Yadori benchmarks")
