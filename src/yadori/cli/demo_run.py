@@ -91,7 +91,8 @@ def _run(console: Console, *, data_dir: Path, once: bool) -> int:
                 console.print(
                     f"\nServing. Edge: {urls['edge']}/docs  Central: {urls['central']}/docs  "
                     f"(the edge reaches central through the proxy at {proxy.url})\n"
-                    f"  yadori status --url {urls['edge']}    (Ctrl-C to stop)"
+                    f"  yadori status --url {urls['edge']} --staff {MANAGER} --pin 222222 "
+                    f"--property {hotel.code}    (Ctrl-C to stop)"
                 )
                 _wait_forever(procs)
             return code

@@ -218,6 +218,14 @@ def central(
 @app.command()
 def status(
     url: Annotated[str, typer.Option(help="the edge's address")] = "http://127.0.0.1:8600",
+    token: Annotated[
+        str | None, typer.Option(envvar="YADORI_TOKEN", help="a staff token (YADORI_TOKEN)")
+    ] = None,
+    staff: Annotated[str | None, typer.Option(help="log in first: staff code")] = None,
+    pin: Annotated[str | None, typer.Option(help="log in first: PIN")] = None,
+    hotel: Annotated[
+        str | None, typer.Option("--property", help="property code to log in to")
+    ] = None,
 ) -> None:
     """Show an edge's sync state: link, queue per lane, last push and pull, skew, tickets."""
     import httpx2  # noqa: PLC0415 - only this command needs it
@@ -225,10 +233,24 @@ def status(
     from yadori.cli.status_view import show_status  # noqa: PLC0415
 
     try:
-        answer = httpx2.get(f"{url}/sync/status", timeout=5).json()
+        if staff and pin and hotel:
+            login = httpx2.post(
+                f"{url}/api/v1/properties/{hotel}/auth/login",
+                json={"staff_code": staff, "pin": pin},
+                timeout=10,
+            ).json()
+            token = login.get("token") or token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        answer = httpx2.get(f"{url}/sync/status", timeout=5, headers=headers).json()
     except httpx2.HTTPError as exc:
         console.print(f"[red]cannot reach the edge at {url}: {exc}[/red]")
         raise typer.Exit(1) from exc
+    if "code" in answer and "link" not in answer:
+        console.print(
+            f"[red]{answer.get('code')}: {answer.get('detail')}[/red] — log in with "
+            "--staff CODE --pin PIN --property TKY1, or pass --token / YADORI_TOKEN"
+        )
+        raise typer.Exit(1)
     show_status(console, answer)
 
 
