@@ -168,8 +168,9 @@ class StaffAuth:
         answer = self._central.login(property_id, staff_code, pin)
         problem = answer.get("problem")
         if isinstance(problem, dict):
-            code = str(problem.get("code"))
-            raise _REFUSALS.get(code, e.InvalidCredentials)(str(problem.get("detail") or _WRONG))
+            refusal = _REFUSALS.get(str(problem.get("code")), e.InvalidCredentials)
+            facts = {k: problem[k] for k in ("retry_after", "failures") if k in problem}
+            raise refusal(str(problem.get("detail") or _WRONG), **facts)
         token = str(answer.get("token"))
         return Login(token, verify_staff(token, self._keyring, self._clock.now()))
 
