@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from support.auth import provision_edge_keys
 from support.hotel import Hotel, build_hotel
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.storage.engine import make_engine
@@ -81,18 +82,23 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def node(db_url: str) -> Iterator[Yadori]:
-    """A bootstrapped node on the backend of the parameter."""
+def node(db_url: str, tmp_path: Path) -> Iterator[Yadori]:
+    """A bootstrapped node on the backend of the parameter (an edge with its keys provisioned)."""
     role = "edge" if db_url.startswith("sqlite") else "central"
-    yadori = bootstrap(NodeConfig(role, f"{role}1", role[0].upper(), db_url))
+    key_dir = tmp_path / "keys"
+    if role == "edge":
+        provision_edge_keys(key_dir, "edge1")
+    yadori = bootstrap(NodeConfig(role, f"{role}1", role[0].upper(), db_url, key_dir=str(key_dir)))
     yield yadori
     yadori.close()
 
 
 @pytest.fixture
-def edge(sqlite_url: str) -> Iterator[Yadori]:
-    """A bootstrapped edge on SQLite only (for tests that do not need both backends)."""
-    yadori = bootstrap(NodeConfig("edge", "edge1", "E1", sqlite_url))
+def edge(sqlite_url: str, tmp_path: Path) -> Iterator[Yadori]:
+    """A bootstrapped edge on SQLite only, with keys as if enrolled (no central: offline)."""
+    key_dir = tmp_path / "keys"
+    provision_edge_keys(key_dir, "edge1")
+    yadori = bootstrap(NodeConfig("edge", "edge1", "E1", sqlite_url, key_dir=str(key_dir)))
     yield yadori
     yadori.close()
 

@@ -3,28 +3,51 @@
 from __future__ import annotations
 
 import gc
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from yadori.auth import keys
+from yadori.auth.keys import NodeKey
+from yadori.auth.lockout import LockoutPolicy
+from yadori.auth.pins import PinHasher
+from yadori.auth.tokens import issue_node
+from yadori.services.actor_check import ActorCheck
+from yadori.services.auth import AuthConfig, LinkUnavailable, StaffAuth
 from yadori.services.bus import MessageBus, Node
 from yadori.services.roomservice_queries import GuestGate
+from yadori.services.trust import NodeTrust, keys_from_json
 from yadori.storage.checkpoint import WalCheckpointer
 from yadori.storage.directory import SqlDirectory
 from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.storage.engine import SqliteOptions, make_engine
 from yadori.storage.migrate import upgrade
 from yadori.storage.sync_server import SyncServer
+from yadori.storage.trust import SqlTrust
 from yadori.storage.unit_of_work import SqlUnitOfWorkFactory
 from yadori.sync.canonical import JSON, to_json
-from yadori.sync.connectivity import Timing
+from yadori.sync.connectivity import LinkState, Timing
+from yadori.sync.errors import SyncError
 from yadori.sync.events import EventHub
 from yadori.sync.hlc import HybridClock, Timestamp
 from yadori.sync.http_transport import HttpTransport
+from yadori.sync.key_refresh import KeyRefresh
 from yadori.sync.monitor import Monitor, Thresholds
 from yadori.sync.worker import SyncWorker, WorkerConfig
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """Token lifetimes and the lockout policy."""
+
+    offline_lifetime: timedelta = timedelta(hours=8)
+    online_lifetime: timedelta = timedelta(hours=12)
+    lockout_failures: int = 5
+    lockout_for: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +65,8 @@ class NodeConfig:
     thresholds: Thresholds = field(default_factory=Thresholds)
     batch_size: int = 500
     properties: tuple[str, ...] = ()  # an edge's properties, before it has pulled them
+    key_dir: str = ""  # the node key and PIN pepper; "" = central makes ephemeral ones
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
 
 @dataclass(slots=True)
@@ -61,6 +86,9 @@ class Yadori:
     transport: HttpTransport | None = None
     order_events: EventHub = field(default_factory=EventHub)  # the kitchen screen's stream
     guest_gate: GuestGate = field(default_factory=lambda: GuestGate(SystemClock().now))
+    auth: StaffAuth | None = None
+    trust: NodeTrust | None = None
+    node_key: NodeKey | None = None
 
     def start_sync(self) -> None:
         """Start the edge's connectivity monitor and sync loop (entrypoints call this)."""
@@ -131,23 +159,92 @@ def bootstrap(config: NodeConfig) -> Yadori:
     latest = directory.latest_hlc()
     hlc = HybridClock(config.node_id, wall_ms, Timestamp.parse(latest) if latest else None)
     now = SystemClock().now
+    trust = SqlTrust(engine, now)
+    central = config.role == "central"
     bus = MessageBus(
         SqlUnitOfWorkFactory(engine, now),
         Node(config.node_id, config.node_prefix, config.role),
         hlc,
+        guard=ActorCheck(trust.key) if central else None,
     )
     node = Yadori(config, engine, bus, directory, EventHub(), checkpointer)
-    if config.role == "central":
+    key, pepper = _node_secrets(config, trust)
+    node.node_key = key
+    node.trust = NodeTrust(trust, SystemClock(), pepper)
+    if central:
         node.sync_server = SyncServer(engine, bus, now)
     elif config.central_url:
-        _wire_edge_sync(node, hlc)
+        _wire_edge_sync(node, hlc, trust)
+    node.auth = _staff_auth(node, trust, pepper)
     return node
 
 
-def _wire_edge_sync(node: Yadori, hlc: HybridClock) -> None:
-    config, now = node.config, SystemClock().now
+def _node_secrets(config: NodeConfig, trust: SqlTrust) -> tuple[NodeKey | None, bytes | None]:
+    """Central makes its key and pepper on first start; an edge has them once enrolled."""
+    directory = Path(config.key_dir) if config.key_dir else None
+    if config.role != "central":
+        if directory is None:
+            return None, None
+        key = keys.load(directory, config.node_id)
+        if key is not None and trust.key(key.kid) is None:  # an edge trusts its own key
+            trust.add_key(key.trusted(), config.properties)
+        return key, keys.load_pepper(directory)
+    if directory is None:  # a throwaway central (tests): keys that live as long as the process
+        key, pepper = keys.generate(config.node_id), secrets.token_bytes(32)
+    else:
+        key, pepper = (
+            keys.load_or_create(directory, config.node_id),
+            keys.load_or_create_pepper(directory),
+        )
+    if trust.key(key.kid) is None:
+        trust.add_key(key.trusted(), ())
+    return key, pepper
+
+
+def _staff_auth(node: Yadori, trust: SqlTrust, pepper: bytes | None) -> StaffAuth:
+    settings = node.config.auth
+    monitor, transport = node.monitor, node.transport
+
+    def online() -> bool:
+        return monitor is not None and monitor.state is LinkState.ONLINE
+
+    return StaffAuth(
+        node.bus,
+        PinHasher(pepper) if pepper else None,
+        node.node_key,
+        trust.key,
+        clock=SystemClock(),
+        config=AuthConfig(
+            node_id=node.config.node_id,
+            role=node.config.role,
+            online_lifetime=settings.online_lifetime,
+            offline_lifetime=settings.offline_lifetime,
+            policy=LockoutPolicy(settings.lockout_failures, settings.lockout_for),
+        ),
+        online=online,
+        central=_CentralLogin(transport) if transport is not None else None,
+    )
+
+
+class _CentralLogin:
+    """The transport's login, with a link failure meaning: log in offline."""
+
+    def __init__(self, transport: HttpTransport) -> None:
+        self._transport = transport
+
+    def login(self, property_id: str, staff_code: str, pin: str) -> dict[str, JSON]:
+        try:
+            return self._transport.login(property_id, staff_code, pin)
+        except SyncError as exc:
+            raise LinkUnavailable(str(exc)) from exc
+
+
+def _wire_edge_sync(node: Yadori, hlc: HybridClock, trust: SqlTrust) -> None:
+    config, now, key = node.config, SystemClock().now, node.node_key
     node.edge_store = EdgeSyncStore(node.engine, now)
-    node.transport = HttpTransport(config.central_url)
+    node.transport = HttpTransport(
+        config.central_url, token=lambda: issue_node(key, now()) if key is not None else None
+    )
     node.worker = SyncWorker(
         node.edge_store,
         node.transport,
@@ -159,7 +256,7 @@ def _wire_edge_sync(node: Yadori, hlc: HybridClock) -> None:
     )
     node.monitor = Monitor(
         node.worker,
-        node.transport,
+        KeyRefresh(node.transport, lambda items: trust.replace_keys(keys_from_json(items))),
         node.edge_store,
         node.events,
         hlc,

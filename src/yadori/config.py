@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     queue_alert_depth: Annotated[int, Field(gt=0)] = 10_000
     max_skew_ms: Annotated[int, Field(gt=0)] = 5_000
     sync_batch_size: Annotated[int, Field(ge=1, le=5_000)] = 500
+    key_dir: Path | None = None  # default <data dir>/keys/<node id>: node key and PIN pepper
+    offline_token_hours: Annotated[float, Field(gt=0, le=24)] = 8.0
+    online_token_hours: Annotated[float, Field(gt=0, le=24)] = 12.0
+    lockout_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    lockout_minutes: Annotated[float, Field(gt=0, le=1_440)] = 15.0
 
     @field_validator("sqlite_synchronous")
     @classmethod
@@ -60,6 +65,10 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite:///", "postgresql")):
             raise ValueError("must start with sqlite:/// or postgresql://")
         return value
+
+    def keys_path(self) -> Path:
+        """Where this node keeps its private key and the PIN pepper (outside the database)."""
+        return (self.key_dir or self.data_dir / "keys" / self.node_id).resolve()
 
     def database_url(self) -> str:
         """The database URL: the one set, or a SQLite file in the data directory."""

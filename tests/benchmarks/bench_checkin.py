@@ -19,6 +19,9 @@ from pathlib import Path
 import httpx2
 from results import Metric, median, percentile
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests dir, for support/
+
+from support.auth import bearer, provision_edge_keys, token_for
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap, tune_gc
 from yadori.domain.ids import new_id
 from yadori.domain.registry import RegistryEntry
@@ -36,9 +39,9 @@ GUESTS = (
 )
 
 
-def build(db_url: str) -> tuple[Yadori, str, list[tuple[str, str]]]:
+def build(db_url: str, key_dir: str = "") -> tuple[Yadori, str, list[tuple[str, str]]]:
     """A hotel with ROOMS rooms and as many arrivals today; returns (node, code, pairs)."""
-    node = bootstrap(NodeConfig("edge", "bench", "B", db_url))
+    node = bootstrap(NodeConfig("edge", "bench", "B", db_url, key_dir=key_dir))
     pid, std, plan = new_id(), new_id(), new_id()
     run = lambda cmd: node.bus.execute(pid, cmd, ACTOR).result  # noqa: E731
     run(
@@ -99,7 +102,10 @@ def in_process(workdir: Path) -> list[float]:
 def over_http(workdir: Path) -> list[float]:
     """Milliseconds per check-in request to a real `yadori edge` process on loopback."""
     db_url = f"sqlite:///{workdir / 'http.db'}"
-    node, code, pairs = build(db_url)
+    key_dir = workdir / "keys" / "bench"
+    provision_edge_keys(key_dir, "bench")  # as if enrolled: the front desk logs in offline
+    node, code, pairs = build(db_url, str(key_dir))
+    headers = bearer(token_for(node, node.directory.property_id(code)))
     node.close()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -111,6 +117,7 @@ def over_http(workdir: Path) -> list[float]:
         "YADORI_NODE_ID": "bench",
         "YADORI_NODE_PREFIX": "B",
         "YADORI_LOG_LEVEL": "warning",
+        "YADORI_KEY_DIR": str(key_dir),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "yadori.cli", "edge"],
@@ -123,7 +130,7 @@ def over_http(workdir: Path) -> list[float]:
         _wait(base)
         guests = [_entry(g) for g in GUESTS]
         samples = []
-        with httpx2.Client(base_url=base, timeout=10) as client:
+        with httpx2.Client(base_url=base, timeout=10, headers=headers) as client:
             for rid, room in pairs:
                 started = time.perf_counter_ns()
                 response = client.post(

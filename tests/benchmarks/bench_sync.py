@@ -41,9 +41,11 @@ from results import Metric, median, percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests dir, for support/
 
+from support.auth import trust_actor
 from support.nodes import central_process, proxy_to
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.demo_hotel import guests_for
+from yadori.cli.enrol import enroll, enrolment_token
 from yadori.domain.errors import DomainError
 from yadori.domain.ids import new_id
 from yadori.domain.rooms import Condition
@@ -58,6 +60,7 @@ PG_ADMIN = os.environ.get("YADORI_TEST_PG_URL", "postgresql://postgres@127.0.0.1
 TODAY = date(2026, 12, 1)
 YESTERDAY = TODAY - timedelta(days=1)
 ACTOR = Actor("bench-staff", "bench-token")
+HOUR = timedelta(hours=1)
 ROOM_TYPES = (("STD", 200, 2, 14_300), ("TWN", 80, 3, 19_800), ("STE", 20, 4, 49_500))
 IN_HOUSE = 150  # rooms 0..149: guests since yesterday
 ARRIVALS = 140  # rooms 150..289: arrivals today, rooms assigned
@@ -352,6 +355,7 @@ def edge_at(path: Path, central_url: str, pid: str, synchronous: str = "FULL") -
             sqlite_synchronous=synchronous,
             central_url=central_url,
             properties=(pid,),
+            key_dir=str(path.parent / "keys" / "edge1"),  # enrolled once, by build_world
         )
     )
 
@@ -361,6 +365,7 @@ def build_world(workdir: Path, template: str, sizes: tuple[int, ...]) -> World:
     rng = random.Random(20261201)
     node = bootstrap(NodeConfig("central", "central", "C", _pg_url(template)))
     hotel = seed_hotel(node, rng)
+    trust_actor(node, hotel.property_id, ACTOR)  # the edge's commands run as ACTOR
     node.close()
     # A central that has run for a while has planner statistics (autovacuum analyses it); a
     # database seeded a second ago has none, and PostgreSQL then picks nested-loop plans that
@@ -370,6 +375,9 @@ def build_world(workdir: Path, template: str, sizes: tuple[int, ...]) -> World:
     snapshots: dict[int, Path] = {}
     made: dict[int, dict[str, int]] = {}
     with central_process(_pg_url(template), workdir) as central:
+        token, _ = enrolment_token(_pg_url(template), "edge1", (hotel.property_id,), HOUR)
+        gen_db = f"sqlite:///{workdir / 'edge-gen.db'}"
+        enroll("edge1", workdir / "keys" / "edge1", gen_db, central.url, token)
         # generating the day is not timed: synchronous=NORMAL only makes the set-up quicker
         edge = edge_at(workdir / "edge-gen.db", central.url, hotel.property_id, "NORMAL")
         try:

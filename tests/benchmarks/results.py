@@ -47,10 +47,11 @@ def write(metrics: list[Metric], path: Path) -> None:
 
 
 def merge(path: Path, fresh: list[Metric]) -> list[Metric]:
-    """The metrics in the results file with the fresh ones replacing (or added to) them."""
-    kept = [Metric(**m) for m in json.loads(path.read_text())] if path.exists() else []
+    """The results file's metrics with ``fresh`` replacing those of the same name (or added)."""
+    old = [Metric(**m) for m in json.loads(path.read_text())] if path.exists() else []
     names = {m.metric for m in fresh}
-    return [m for m in kept if m.metric not in names] + fresh
+    kept = [m for m in old if m.metric not in names]
+    return kept + fresh
 
 
 def show(metrics: list[Metric], console: Console) -> None:

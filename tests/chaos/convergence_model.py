@@ -121,8 +121,10 @@ class FaultyLink:
     healed), as a delayed packet would.
     """
 
-    def __init__(self, server: SyncServer) -> None:
+    def __init__(self, server: SyncServer, origin: str, properties: tuple[str, ...]) -> None:
         self.server = server
+        self.origin = origin  # the node HTTP would have authenticated by its node token
+        self.properties = properties
         self.cut = False
         self.held: list[tuple[bytes, int]] = []
         self.log: list[str] = []
@@ -193,7 +195,7 @@ class FaultyLink:
 
     def _deliver(self, body: bytes, crc: int) -> dict[str, JSON]:
         try:
-            answer = self.server.push(body, crc)
+            answer = self.server.push(body, crc, self.origin, self.properties)
         except BatchCorrupt as exc:  # over HTTP: a 422 that HttpTransport raises as this
             raise BatchRefused(str(exc)) from exc
         wire: dict[str, JSON] = json.loads(json.dumps(answer))
@@ -275,7 +277,7 @@ class Cluster:
         server, store, pid = self.central.sync_server, edge.edge_store, self.pid
         assert server is not None
         assert store is not None
-        link = FaultyLink(server)
+        link = FaultyLink(server, f"e{n}", (pid,))
         self.links.append(link)
         self.workers.append(
             SyncWorker(

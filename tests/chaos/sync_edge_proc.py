@@ -29,7 +29,7 @@ from yadori.sync.http_transport import HttpTransport
 from yadori.sync.mutation import Actor
 from yadori.sync.worker import SyncWorker, WorkerConfig
 
-ACTOR = Actor("night-shift", "tok-night")
+ACTOR = Actor("staff-1", "token-1")  # the test actor central was told about (support.hotel)
 
 
 def say(marker: str) -> None:
@@ -115,9 +115,10 @@ class Desk:
 def main() -> None:
     """Work and sync until killed."""
     db_url, central_url, ids_json, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    key_dir = sys.argv[5]  # the edge enrolled before it was first started
     ids = json.loads(ids_json)
     rng = random.Random(seed)
-    config = NodeConfig("edge", "edge1", "E1", db_url, central_url=central_url)
+    config = NodeConfig("edge", "edge1", "E1", db_url, central_url=central_url, key_dir=key_dir)
     node = bootstrap(config)
     assert node.edge_store is not None
     assert node.transport is not None

@@ -22,6 +22,7 @@ from support.browser import served
 from support.hotel import build_hotel
 from support.nodes import central_process, edge_node, proxy_to
 from support.roomservice import build_menu
+from yadori.auth.roles import Role
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.domain.guest_access import new_token, token_hash
@@ -81,11 +82,13 @@ def wan(pg_url: str, tmp_path: Path) -> Iterator[Wan]:
     folio_id, code = hotel.folio_id(stay), node.directory.codes()[0]
     node.close()
     with central_process(pg_url, tmp_path) as central, proxy_to(central) as proxy:
+        cook = central.staff_headers(hotel.property_id, Role.KITCHEN)  # logged in at central
         edge = edge_node(tmp_path, proxy.url, (hotel.property_id,))
         try:
             with served(edge) as url, httpx2.Client(base_url=url, timeout=10) as api:
                 made = Wan(pg_url, proxy, edge, api, code, token, folio_id, menu.items)
-                assert made.cycle()
+                api.headers.update(cook)
+                assert made.cycle()  # the edge learns of the cook (and central's keys)
                 yield made
         finally:
             proxy.set("pass")

@@ -29,17 +29,20 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from support.hotel import TODAY, Hotel, build_hotel
+from support.hotel import ACTOR, TODAY, Hotel, build_hotel
 from support.nodes import (
     FAST,
     CentralProcess,
     central_process,
     edge_node,
+    enrol_key,
     free_port,
+    node_bearer,
     proxy_to,
     wait_healthy,
 )
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
+from yadori.cli.enrol import enrolment_token
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.domain.ids import new_id
 from yadori.domain.rooms import Condition
@@ -52,7 +55,7 @@ from yadori.sync.connectivity import LinkState
 from yadori.sync.errors import BatchRefused, LinkDown
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.monitor import Monitor
-from yadori.sync.mutation import Actor, Priority, make_mutation
+from yadori.sync.mutation import Priority, make_mutation
 from yadori.sync.protocol import CONTENT_TYPE, CRC_HEADER, Batch, BatchItem, encode_batch
 from yadori.sync.worker import SyncWorker, WorkerConfig
 
@@ -281,7 +284,8 @@ def _central_work(site: Site, api: httpx2.Client, code: str) -> None:
 def test_cut_between_pull_pages_keeps_what_was_applied_and_resumes(site: Site) -> None:
     """A pull cut after two of its pages keeps them applied and resumes from its cursor."""
     code = site.edge.directory.codes()[0]
-    with httpx2.Client(base_url=site.central.url, timeout=10) as api:
+    headers = site.central.staff_headers(site.property_id)
+    with httpx2.Client(base_url=site.central.url, timeout=10, headers=headers) as api:
         _central_work(site, api, code)
     charges(site, 3)
     assert site.edge.transport is not None
@@ -364,7 +368,7 @@ def _batch(site: Site, crc_delta: int = 0) -> tuple[bytes, int]:
         args=c.SetRoomCondition(room_id=site.hotel.rooms["201"], condition=Condition.DIRTY).args(),
         deps=(),
         priority=Priority.ROOM_STATUS,
-        actor=Actor("hk", "tok"),
+        actor=ACTOR,
     )
     mutation = dataclasses.replace(mutation, crc32=mutation.crc32 + crc_delta)
     room = f"room:{site.hotel.rooms['201']}"
@@ -376,7 +380,8 @@ def test_central_answers_422_batch_corrupt_to_every_kind_of_damage(site: Site) -
     body, crc = _batch(site)
     flipped = body[:-5] + bytes([body[-5] ^ 0x01]) + body[-4:]
     damaged = [(flipped, crc), (body, crc ^ 1), _batch(site, crc_delta=1)]
-    headers = {"Content-Type": CONTENT_TYPE}
+    key = enrol_key(site.central, "edge9", (site.property_id,))
+    headers = {"Content-Type": CONTENT_TYPE, **node_bearer(key)}
     with httpx2.Client(base_url=site.central.url, timeout=10) as api:
         for content, check in damaged:
             answer = api.post(
@@ -394,8 +399,10 @@ def test_central_answers_422_batch_corrupt_to_every_kind_of_damage(site: Site) -
 def test_the_proxy_corrupts_the_body_even_when_the_headers_arrive_alone(site: Site) -> None:
     """corrupt(1) must damage the batch, never the HTTP framing: central answers 422."""
     body, crc = _batch(site)
+    auth = node_bearer(enrol_key(site.central, "edge9", (site.property_id,)))["Authorization"]
     head = (
         f"POST /sync/v1/push HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {CONTENT_TYPE}\r\n"
+        f"Authorization: {auth}\r\n"
         f"{CRC_HEADER}: {crc}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode()
     site.proxy.corrupt(1)
@@ -553,8 +560,19 @@ def test_the_events_stream_of_an_edge_process_announces_the_outage(site: Site) -
         "YADORI_HEARTBEAT_SECONDS": "0.2",
         "YADORI_BACKOFF_CAP_SECONDS": "0.3",
         "YADORI_LOG_LEVEL": "warning",
+        "YADORI_DATA_DIR": str(site.tmp),
         "PYTHONPATH": os.pathsep.join(sys.path),
     }
+    token, _ = enrolment_token(site.central.db_url, "edge2", (site.property_id,), timedelta(1))
+    enrolled = subprocess.run(
+        [*ENROLL, "--central", site.proxy.url, "--token", token],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert enrolled.returncode == 0, enrolled.stdout + enrolled.stderr
+    staff = site.central.staff_headers(site.property_id)
     with (site.tmp / "edge-process.log").open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "yadori.cli", "edge"], env=env, stdout=log, stderr=log
@@ -562,7 +580,7 @@ def test_the_events_stream_of_an_edge_process_announces_the_outage(site: Site) -
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
-        seen = _watch_events(url, site.proxy)
+        seen = _watch_events(url, site.proxy, staff)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -572,7 +590,12 @@ def test_the_events_stream_of_an_edge_process_announces_the_outage(site: Site) -
     assert states[0][0] - cut_at <= OFFLINE_WITHIN
 
 
-def _watch_events(url: str, proxy: FaultProxy) -> list[tuple[float, str, dict[str, JSON]]]:
+ENROLL = (sys.executable, "-m", "yadori.cli", "edge", "enroll")
+
+
+def _watch_events(
+    url: str, proxy: FaultProxy, headers: dict[str, str]
+) -> list[tuple[float, str, dict[str, JSON]]]:
     """Read the SSE stream while a timer cuts the link and brings it back."""
     seen: list[tuple[float, str, dict[str, JSON]]] = []
 
@@ -581,7 +604,7 @@ def _watch_events(url: str, proxy: FaultProxy) -> list[tuple[float, str, dict[st
         proxy.set(mode)
 
     timers = [threading.Timer(0.5, switch, ("cut",)), threading.Timer(1.5, switch, ("pass",))]
-    with httpx2.stream("GET", f"{url}/events", timeout=5) as stream:
+    with httpx2.stream("GET", f"{url}/events", timeout=5, headers=headers) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         for timer in timers:
             timer.start()

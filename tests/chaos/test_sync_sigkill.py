@@ -123,6 +123,7 @@ def _spawn(site: Site, seed: int) -> subprocess.Popen[str]:
         "today": TODAY.isoformat(),
     }
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    open_edge(site).close()  # enrolled once, as `yadori edge enroll` would have done
     with (site.tmp / "edge-proc.log").open("a") as log:
         return subprocess.Popen(
             [
@@ -132,6 +133,7 @@ def _spawn(site: Site, seed: int) -> subprocess.Popen[str]:
                 site.central.url,
                 json.dumps(ids),
                 str(seed),
+                str(site.tmp / "keys" / "edge1"),
             ],
             stdout=subprocess.PIPE,
             stderr=log,

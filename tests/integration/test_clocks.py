@@ -87,7 +87,7 @@ class Site:
             f"{self.central.url}/api/v1/properties/{self.code}/rooms/{self.hotel.rooms[room]}"
             "/condition",
             json={"condition": condition},
-            headers={"X-Staff-Id": "hq"},
+            headers=self.central.staff_headers(self.hotel.property_id),
         )
         assert response.status_code == 200, response.text
 

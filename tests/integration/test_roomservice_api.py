@@ -8,9 +8,12 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
+from support.auth import bearer as staff_bearer
+from support.auth import token_for
 from support.hotel import Hotel
 from support.roomservice import Menu, build_menu
 from yadori.api.app import create_app
+from yadori.auth.roles import Role
 from yadori.bootstrap import Yadori
 from yadori.domain.ids import new_id
 from yadori.domain.reservations import Reservation
@@ -23,9 +26,15 @@ def menu(edge_hotel: Hotel) -> Menu:
 
 
 @pytest.fixture
-def api(edge: Yadori, menu: Menu) -> Iterator[TestClient]:
-    """A client of the edge's app with the hotel and its menu."""
+def api(edge: Yadori, edge_hotel: Hotel, menu: Menu) -> Iterator[TestClient]:
+    """A client of the edge's app with the hotel and its menu, logged in as the front desk.
+
+    Guest calls send their own guest token in place of the desk's.
+    """
     with TestClient(create_app(edge), raise_server_exceptions=True) as client:
+        client.headers.update(
+            staff_bearer(token_for(edge, edge_hotel.property_id, Role.FRONT_DESK))
+        )
         yield client
 
 
@@ -140,8 +149,14 @@ def test_staff_take_an_order_and_count_stock(
     assert {i["code"]: i["stock"] for i in items}["CURRY"] == 15
 
 
-def test_the_menu_is_changed_only_at_central(api: TestClient, code: str, menu: Menu) -> None:
-    """At an edge, menu and policy changes answer 409 menu_owned_by_central."""
+def test_the_menu_is_changed_only_at_central(
+    api: TestClient, code: str, menu: Menu, edge: Yadori, edge_hotel: Hotel
+) -> None:
+    """At an edge, menu and policy changes answer 409 menu_owned_by_central (for a manager;
+    the front desk may not change the menu at all: 403 role_forbidden)."""
+    desk = api.put(f"{staff_base(code)}/price-policy", json={"policy": "confirmed"})
+    assert (desk.status_code, desk.json()["code"]) == (403, "role_forbidden")
+    api.headers.update(staff_bearer(token_for(edge, edge_hotel.property_id, Role.MANAGER)))
     item = {
         "category_id": menu.mains,
         "code": "SOUP",
@@ -163,9 +178,9 @@ def test_the_menu_is_changed_only_at_central(api: TestClient, code: str, menu: M
 def test_a_guest_without_a_valid_token_is_refused(
     api: TestClient, code: str, stay: Reservation
 ) -> None:
-    """No header, a staff header, a wrong token: 401 guest_access_denied."""
+    """The desk's staff token, a wrong token, no bearer: 401 guest_access_denied."""
     base = f"/guest/v1/{code}"
-    for headers in ({}, {"X-Staff-Id": "chef"}, bearer("nope"), {"Authorization": "Basic x"}):
+    for headers in ({}, bearer("nope"), {"Authorization": "Basic x"}, {"Authorization": ""}):
         refused = api.get(f"{base}/menu", headers=headers)
         assert (refused.status_code, refused.json()["code"]) == (401, "guest_access_denied")
 

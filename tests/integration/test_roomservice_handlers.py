@@ -3,14 +3,17 @@ counter, orders priced twice, the one folio charge of a delivery, and merges at 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from support.auth import trust_actor
 from support.hotel import ACTOR, Hotel, build_hotel
 from support.roomservice import Menu, build_menu
+from yadori.auth.errors import ActorRefused
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.domain.conflicts import ConflictKind, TicketStatus
 from yadori.domain.errors import InvalidInput, UnknownReservation
@@ -33,7 +36,7 @@ from yadori.services.bus import Replayed, ReplayResult
 from yadori.services.ports import UnitOfWork
 from yadori.storage.repositories.outbox import mutation_from_row
 from yadori.storage.tables import outbox
-from yadori.sync.mutation import Mutation, make_mutation
+from yadori.sync.mutation import Actor, Mutation, make_mutation
 
 
 @pytest.fixture
@@ -233,6 +236,7 @@ class Pair:
         self.central = central
         self.synced = 0
         self.hotel = build_hotel(edge)
+        trust_actor(central, self.hotel.property_id, ACTOR)  # central issued the test's token
         self.menu = build_menu(self.hotel)
         self.central_hotel = Hotel(central, self.hotel.property_id, "", "", "", self.hotel.rooms)
         self.sync()
@@ -342,3 +346,87 @@ def _replayed_cancel(pair: Pair, order_id: str) -> Mutation:
         priority=cmd.priority,
         actor=ACTOR,
     )
+
+
+# --- guests as actors: what central accepts from the room-service page (decision 0032) ----------
+
+
+def _as_guest(pair: Pair, stay: Reservation, token_id: str, command: c.Command) -> None:
+    """Run a command at the edge as the guest page does: actor guest:<stay>, the token's id."""
+    pair.edge.bus.execute(pair.hotel.property_id, command, Actor(f"guest:{stay.id}", token_id))
+
+
+def _desk_token(pair: Pair, stay: Reservation) -> str:
+    token_id = new_id()
+    pair.hotel.run(
+        c.IssueGuestToken(
+            token_id=token_id, reservation_id=stay.id, token_hash=token_hash(new_id())
+        )
+    )
+    return token_id
+
+
+def _guest_order(pair: Pair, stay: Reservation) -> c.PlaceOrder:
+    item = c.OrderItem(pair.menu.item("TEA"), 1)
+    return c.PlaceOrder(
+        order_id=new_id(), reservation_id=stay.id, source=OrderSource.GUEST, items=(item,)
+    )
+
+
+def test_central_takes_a_guests_order_under_the_desks_guest_token(pair: Pair) -> None:
+    """Made at check-in by the desk (a staff command), the token lets its stay order."""
+    stay = in_house(pair.hotel)
+    token_id = _desk_token(pair, stay)
+    _as_guest(pair, stay, token_id, _guest_order(pair, stay))
+    results = pair.sync()
+    assert results[-1].result in (ReplayResult.APPLIED, ReplayResult.APPLIED_WITH_CHANGES)
+
+
+def test_central_takes_a_guests_sign_in_by_room_and_surname_then_the_order(pair: Pair) -> None:
+    """The sign-in issues the guest's own token; orders under it are the guest's."""
+    stay = in_house(pair.hotel)
+    token_id = new_id()
+    sign_in = c.IssueGuestToken(
+        token_id=token_id,
+        reservation_id=stay.id,
+        token_hash=token_hash(new_id()),
+        method="room_surname",
+    )
+    _as_guest(pair, stay, token_id, sign_in)
+    _as_guest(pair, stay, token_id, _guest_order(pair, stay))
+    assert len(pair.sync()) >= 2  # in_house, the sign-in and the order: none refused
+
+
+@pytest.mark.parametrize(
+    "case", ["other_stay", "unknown_token", "not_an_order", "staff_source", "foreign_sign_in"]
+)
+def test_central_refuses_what_a_guest_may_not_do(pair: Pair, case: str) -> None:
+    """Another stay, a token central never saw, a kitchen step, a staff-sourced order, or a
+    sign-in to someone else's stay: actor_refused, recorded as rejected when pushed."""
+    stay = in_house(pair.hotel)
+    other = in_house(pair.hotel, room="102", name="Suzuki Hanako")
+    token_id = _desk_token(pair, stay)
+    order = _guest_order(pair, stay)
+    pair.sync()
+    command: c.Command = order
+    if case == "other_stay":
+        command = dataclasses.replace(order, reservation_id=other.id)
+    elif case == "unknown_token":
+        token_id = new_id()
+    elif case == "not_an_order":
+        placed = pair.menu.order(stay, {"TEA": 1})
+        pair.sync()
+        command = c.AdvanceOrder(order_id=placed.id, status=OrderStatus.CANCELLED)
+    elif case == "staff_source":
+        command = dataclasses.replace(order, source=OrderSource.STAFF)
+    elif case == "foreign_sign_in":
+        token_id = new_id()
+        command = c.IssueGuestToken(
+            token_id=token_id,
+            reservation_id=other.id,
+            token_hash=token_hash(new_id()),
+            method="room_surname",
+        )
+    _as_guest(pair, stay, token_id, command)
+    with pytest.raises(ActorRefused):
+        pair.sync()

@@ -13,6 +13,7 @@ from rich.console import Console
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
+from support.auth import bearer, node_headers, provision_edge_keys, token_for, trust_actor
 from support.hotel import ACTOR, Hotel, build_hotel
 from yadori.api.app import create_app
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
@@ -52,22 +53,28 @@ def test_central_endpoints(central: Yadori, tmp_path: Path) -> None:
     a push and a pull round-trip; status is not served at central."""
     edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
     hotel = build_hotel(edge)
+    trust_actor(central, hotel.property_id, ACTOR)
+    node = node_headers(central, "e1", (hotel.property_id,))
     with TestClient(create_app(central)) as api:
         beat = api.get("/sync/v1/heartbeat").json()
         assert isinstance(beat["time_ms"], int)
         assert beat["hlc"]
-        bad = api.post("/sync/v1/push", content=b"x")
+        anonymous = api.post("/sync/v1/push", content=b"x")
+        assert (anonymous.status_code, anonymous.json()["code"]) == (401, "node_unauthenticated")
+        bad = api.post("/sync/v1/push", content=b"x", headers=node)
         assert (bad.status_code, bad.json()["code"]) == (422, "batch_corrupt")
         body, crc = encode_batch(Batch("e1", 1, 0, tuple(_setup_items(edge, hotel))))
-        pushed = api.post("/sync/v1/push", content=body, headers={CRC_HEADER: str(crc)})
+        pushed = api.post("/sync/v1/push", content=body, headers={CRC_HEADER: str(crc), **node})
         assert pushed.status_code == 200, pushed.text
         assert {r["result"] for r in pushed.json()["results"]} == {"applied"}
         page = api.get(
-            "/sync/v1/pull", params={"origin": "e1", "property": hotel.property_id}
+            "/sync/v1/pull", params={"origin": "e1", "property": hotel.property_id}, headers=node
         ).json()
         assert page["changes"]
         assert page["results"]
-        assert api.get("/sync/status").json() == {"role": "central", "sync": "none"}
+        staff = bearer(token_for(central, hotel.property_id))
+        status = api.get("/sync/status", headers=staff).json()
+        assert status == {"role": "central", "sync": "none"}
     edge.close()
 
 
@@ -80,9 +87,9 @@ def test_two_pushes_of_one_batch_at_once_apply_it_once(central: Yadori, tmp_path
     """The same batch pushed twice concurrently: every mutation applied once, same results."""
     edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
     hotel = build_hotel(edge)
-    setup = _setup_items(edge, hotel)
-    items = tuple(setup + _charges(hotel, 30)[len(setup) - len(setup) :])
-    items = tuple(_setup_items(edge, hotel))
+    _charges(hotel, 30)
+    items = tuple(_setup_items(edge, hotel))  # the hotel's set-up and the 30 charges
+    trust_actor(central, hotel.property_id, ACTOR)
     sync = CentralSync(central.bus, _Clock())
     answers: list[list[object]] = []
     threads = [threading.Thread(target=lambda: answers.append(sync.apply(items))) for _ in range(2)]
@@ -106,17 +113,23 @@ class _Clock:
 
 def test_edge_tickets_endpoints_and_status_without_sync(tmp_path: Path) -> None:
     """An edge without central reports no sync; tickets list; an unknown ticket is 404."""
-    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    provision_edge_keys(tmp_path / "keys", "e1")
+    edge = bootstrap(
+        NodeConfig(
+            "edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}", key_dir=str(tmp_path / "keys")
+        )
+    )
     hotel = build_hotel(edge)
     code = edge.directory.codes()[0]
-    with TestClient(create_app(edge)) as api:
+    headers = bearer(token_for(edge, hotel.property_id))
+    with TestClient(create_app(edge), headers=headers) as api:
         assert api.get("/sync/status").json() == {"role": "edge", "sync": "none"}
         assert api.get(f"/api/v1/properties/{code}/tickets", params={"status": "open"}).json() == []
         missing = api.post(
             f"/api/v1/properties/{code}/tickets/nope/resolve", json={"resolution": "x"}
         )
         assert missing.status_code == 404
-        assert api.post("/sync/v1/push", content=b"").json()["code"] == "not_found"
+        assert api.post("/sync/v1/push", content=b"").json()["code"] == "node_unauthenticated"
     assert hotel.run(c.SetRoomCondition(room_id=hotel.rooms["101"], condition=_dirty())).mutation
     edge.close()
 

@@ -22,9 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
-from support.hotel import TODAY, Hotel, build_hotel
-from support.nodes import CentralProcess, central_process, edge_node, proxy_to
+from support.hotel import ACTOR, TODAY, Hotel, build_hotel
+from support.nodes import CentralProcess, central_process, edge_node, enrol_key, proxy_to
 from yadori.api.app import create_app
+from yadori.auth.tokens import issue_node
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.demo_hotel import demo_id, seed
 from yadori.cli.fault_proxy import FaultProxy
@@ -39,7 +40,7 @@ from yadori.storage.engine import make_engine
 from yadori.storage.tables import outbox, room_nights, sync_applied, sync_origins
 from yadori.sync.errors import LinkDown
 from yadori.sync.http_transport import HttpTransport
-from yadori.sync.mutation import Actor, Mutation, Priority, make_mutation
+from yadori.sync.mutation import Mutation, Priority, make_mutation
 from yadori.sync.protocol import Batch, BatchItem, encode_batch
 from yadori.sync.worker import SyncWorker
 
@@ -47,8 +48,6 @@ pytestmark = [
     pytest.mark.postgres,
     # support/nodes.py leaves central's log file for the garbage collector (reported)
 ]
-
-HQ = {"X-Staff-Id": "hq-revenue", "X-Token-Id": "hq-token"}
 
 
 @dataclass
@@ -111,7 +110,9 @@ def site(pg_url: str, tmp_path: Path) -> Iterator[Site]:
     with (
         central_process(pg_url, tmp_path) as central,
         proxy_to(central) as proxy,
-        httpx2.Client(base_url=central.url, headers=HQ, timeout=10) as api,
+        httpx2.Client(
+            base_url=central.url, headers=central.staff_headers(hotel.property_id), timeout=10
+        ) as api,
     ):
         made = Site(central, proxy, engine, api, hotel, code, tmp_path)
         try:
@@ -297,7 +298,8 @@ def test_a_rejected_mutation_is_shown_and_blocks_nothing(site: Site) -> None:
     assert status["rejected"] == [
         {"id": bad.id, "name": "post_charge", "reason": results[bad.id].reason, "hlc": bad.hlc}
     ]
-    with TestClient(create_app(edge)) as client:
+    headers = site.central.staff_headers(hotel.property_id)  # central's tokens hold at edges
+    with TestClient(create_app(edge), headers=headers) as client:
         shown = client.get("/sync/status").json()
     assert [r["id"] for r in shown["rejected"]] == [bad.id]
     assert_converged(site, edge)  # the ghost folio is gone at the edge too
@@ -397,12 +399,12 @@ def test_resolving_a_ticket_at_the_edge_syncs_to_central(site: Site) -> None:
     site.heal(edge)
     (ticket,) = edge.bus.read(hotel.property_id, lambda uow: uow.tickets.list())
     cmd = c.ResolveTicket(ticket_id=ticket.id, resolution="moved the walk-in to 103")
-    edge.bus.execute(hotel.property_id, cmd, Actor("duty-manager", "tok-dm"))
+    edge.bus.execute(hotel.property_id, cmd, ACTOR)
     sync(edge)
     (resolved,) = site.get("/tickets")  # type: ignore[misc]
     assert resolved["status"] == "resolved"
     assert resolved["resolution"] == "moved the walk-in to 103"
-    assert resolved["resolved_by"] == "duty-manager"
+    assert resolved["resolved_by"] == ACTOR.staff_id
     assert site.get("/tickets", status="open") == []
     assert edge.sync_status()["open_tickets"] == 0
     assert_converged(site, edge)
@@ -482,18 +484,19 @@ def test_register_tie_on_the_clock_goes_to_the_node_id(site: Site) -> None:
             args=c.SetRoomCondition(room_id=room, condition=cond, base_version=1).args(),
             deps=(),
             priority=Priority.ROOM_STATUS,
-            actor=Actor("housekeeping", "tok-hk"),
+            actor=ACTOR,
         )
         for origin, cond in (("edgeB", Condition.INSPECTED), ("edgeA", Condition.DIRTY))
     }
-    transport = HttpTransport(site.proxy.url)
-    try:
-        for origin in ("edgeB", "edgeA"):  # the winner arrives first, the loser is logged
-            item = BatchItem(site.hotel.property_id, writes[origin], (f"room:{room}",))
-            body, crc = encode_batch(Batch(origin, 1, 0, (item,)))
+    for origin in ("edgeB", "edgeA"):  # the winner arrives first, the loser is logged
+        key = enrol_key(site.central, origin, (site.hotel.property_id,))
+        transport = HttpTransport(site.proxy.url, token=lambda k=key: issue_node(k, _now()))
+        item = BatchItem(site.hotel.property_id, writes[origin], (f"room:{room}",))
+        body, crc = encode_batch(Batch(origin, 1, 0, (item,)))
+        try:
             transport.push(body, crc)
-    finally:
-        transport.close()
+        finally:
+            transport.close()
     assert ledger(site, "edgeA")[writes["edgeA"].id].result == "applied_with_changes"
     edge, hotel = site.edge()
     assert room_of(edge, hotel, "201") == {"condition": "inspected", "version": 2, "by": "edgeB"}
@@ -579,3 +582,7 @@ def _chain(site: Site, origin: str) -> tuple[int, int, int]:
 
 def _json(values: dict[str, object]) -> dict[str, object]:
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from support.auth import trust_actor
 from yadori.bootstrap import Yadori
 from yadori.domain.ids import new_id
 from yadori.domain.registry import RegistryEntry
@@ -94,6 +95,8 @@ def build_hotel(node: Yadori, *, service_charge: str = "0", municipality: str = 
             service_charge_rate=Decimal(service_charge),
         )
     )
+    if node.config.role == "central":
+        trust_actor(node, pid, ACTOR)  # edges run commands as ACTOR: central knows its token
     hotel.run(
         c.CreateRoomType(
             room_type_id=hotel.std, code="STD", name_ja="標準", name_en="Standard", max_occupancy=2

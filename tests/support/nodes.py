@@ -12,13 +12,23 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2
 
+from support.auth import PIN, add_staff, bearer
+from yadori.auth import keys
+from yadori.auth.keys import NodeKey
+from yadori.auth.roles import Role
+from yadori.auth.tokens import issue_node
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
+from yadori.cli.enrol import enroll, enrolment_token
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.sync.connectivity import Timing
+
+CENTRAL_DBS: dict[str, str] = {}
+"""Central's database by the URL edges reach it at (itself or a proxy): edges enrol there."""
 
 
 def free_port() -> int:
@@ -58,6 +68,36 @@ class CentralProcess:
         """Its address."""
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def key_dir(self) -> Path:
+        """Where its key and PIN pepper live."""
+        return self.log.parent / "central-keys"
+
+    def staff_token(self, property_id: str, role: Role = Role.ADMIN) -> str:
+        """Log a new staff member of that role in at central, over HTTP, as head office would."""
+        node = bootstrap(
+            NodeConfig(
+                "central", "central", "C", self.db_url, migrate=False, key_dir=str(self.key_dir)
+            )
+        )
+        try:
+            member = add_staff(node, property_id, role)
+            code = node.directory.codes_by_id()[property_id]
+        finally:
+            node.close()
+        response = httpx2.post(
+            f"{self.url}/api/v1/properties/{code}/auth/login",
+            json={"staff_code": member.code, "pin": PIN},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        token: str = response.json()["token"]
+        return token
+
+    def staff_headers(self, property_id: str, role: Role = Role.ADMIN) -> dict[str, str]:
+        """The Authorization header of a new staff member logged in at central."""
+        return bearer(self.staff_token(property_id, role))
+
     def kill(self) -> None:
         """SIGKILL it (a crash)."""
         self.proc.send_signal(signal.SIGKILL)
@@ -82,6 +122,7 @@ class CentralProcess:
 def _spawn_central(db_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        "YADORI_KEY_DIR": str(log.parent / "central-keys"),
         "YADORI_DB_URL": db_url,
         "YADORI_PORT": str(port),
         "YADORI_NODE_ID": "central",
@@ -105,10 +146,12 @@ def central_process(db_url: str, tmp_path: Path) -> Iterator[CentralProcess]:
     log = tmp_path / "central.log"
     proc = _spawn_central(db_url, port, log)
     central = CentralProcess(db_url, port, proc, log)
+    CENTRAL_DBS[central.url] = db_url
     try:
         wait_healthy(central.url, proc)
         yield central
     finally:
+        CENTRAL_DBS.pop(central.url, None)
         central.stop()
 
 
@@ -126,24 +169,55 @@ def edge_node(
     prefix: str = "E1",
     timing: Timing = FAST,
 ) -> Yadori:
-    """An edge in process on its own SQLite file, syncing with ``central_url`` (not started)."""
+    """An edge in process on its own SQLite file, syncing with ``central_url`` (not started).
+
+    When central is one of the test's (``CENTRAL_DBS``), the edge enrols with it first, as
+    `yadori edge enroll` would, with a one-time token made at central's console.
+    """
+    db_url = f"sqlite:///{tmp_path / f'{name}.db'}"
+    key_dir = tmp_path / "keys" / name
+    central_db = CENTRAL_DBS.get(central_url)
+    if central_db is not None and not (key_dir / "node.pem").exists():
+        token, _ = enrolment_token(central_db, name, properties, timedelta(minutes=5))
+        enroll(name, key_dir, db_url, central_url, token)
     config = NodeConfig(
         "edge",
         name,
         prefix,
-        f"sqlite:///{tmp_path / f'{name}.db'}",
+        db_url,
         central_url=central_url,
         properties=properties,
         timing=timing,
+        key_dir=str(key_dir),
     )
     return bootstrap(config)
+
+
+def enrol_key(central: CentralProcess, node_id: str, properties: tuple[str, ...]) -> NodeKey:
+    """A key for ``node_id`` enrolled with central over HTTP (for tests that push by hand)."""
+    key = keys.generate(node_id)
+    token, _ = enrolment_token(central.db_url, node_id, properties, timedelta(minutes=5))
+    answer = httpx2.post(
+        f"{central.url}/sync/v1/enrol",
+        json={"token": token, "node_id": node_id, "public_key": key.public_pem()},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return key
+
+
+def node_bearer(key: NodeKey) -> dict[str, str]:
+    """A fresh node token's header for an enrolled key."""
+    return bearer(issue_node(key, datetime.now(UTC)))
 
 
 @contextmanager
 def proxy_to(central: CentralProcess) -> Iterator[FaultProxy]:
     """A fault proxy in front of central."""
     proxy = FaultProxy("127.0.0.1", central.port).start()
+    CENTRAL_DBS[proxy.url] = central.db_url
     try:
         yield proxy
     finally:
+        CENTRAL_DBS.pop(proxy.url, None)
         proxy.stop()

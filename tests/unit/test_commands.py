@@ -16,6 +16,7 @@ from yadori.domain.money import Rounding
 from yadori.domain.registry import RegistryEntry
 from yadori.domain.rooms import Condition, Service
 from yadori.domain.roomservice import OrderSource, OrderStatus, PricePolicy
+from yadori.domain.staff import LoginOutcome, StaffStatus
 from yadori.domain.taxes import TaxClass
 from yadori.services import commands as c
 from yadori.sync.canonical import decode, encode
@@ -175,6 +176,33 @@ EXAMPLES: list[c.Command] = [
     c.AdvanceOrder(order_id="o-1", status=OrderStatus.DELIVERED),
     c.AdvanceOrder(order_id="o-1", status=OrderStatus.CANCELLED, reason="guest asleep"),
     c.IssueGuestToken(token_id="gt-1", reservation_id="res-1", token_hash="ab" * 32),  # noqa: S106
+    c.CreateStaff(
+        staff_id="s1", code="FD01", full_name="受付 花子", role="front_desk", pin_hash="$x"
+    ),
+    c.SetStaffStatus(staff_id="s1", status=StaffStatus.DISABLED),
+    c.ChangePin(staff_id="s1", pin_hash="$y"),
+    c.RecordLoginAttempt(
+        attempt_id="a1",
+        staff_id=None,
+        staff_code="NOPE",
+        outcome=LoginOutcome.UNKNOWN,
+        node="edge1",
+        offline=True,
+        max_failures=5,
+        lock_seconds=900,
+    ),
+    c.RecordLoginAttempt(
+        attempt_id="a2",
+        staff_id="s1",
+        staff_code="FD01",
+        outcome=LoginOutcome.SUCCESS,
+        node="edge1",
+        offline=True,
+        max_failures=5,
+        lock_seconds=900,
+        token_id="t1",  # noqa: S106 - an id, not a secret
+        attestation="a.b.c",
+    ),
 ]
 
 

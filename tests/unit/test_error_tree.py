@@ -10,9 +10,11 @@ from types import ModuleType
 
 import pytest
 
+import yadori.auth
 import yadori.domain
 import yadori.services
 import yadori.sync
+from yadori.auth.errors import AuthError
 from yadori.domain import errors
 from yadori.domain.errors import DomainError, InvalidInput, NotFound, RuleViolation
 
@@ -27,7 +29,7 @@ def import_all(package: ModuleType) -> None:
 
 def all_errors() -> list[type[DomainError]]:
     """DomainError and every subclass, wherever it is defined, found recursively."""
-    for package in (yadori.domain, yadori.services, yadori.sync):
+    for package in (yadori.domain, yadori.services, yadori.sync, yadori.auth):
         import_all(package)
     found: list[type[DomainError]] = []
     pending: list[type[DomainError]] = [DomainError]
@@ -64,10 +66,11 @@ def test_codes_are_unique_across_the_tree() -> None:
 
 
 @pytest.mark.parametrize("cls", ERRORS, ids=lambda cls: cls.__name__)
-def test_every_error_sits_under_one_of_the_three_branches(cls: type[DomainError]) -> None:
-    """Below the roots, each error is a not-found, an invalid input or a rule violation."""
+def test_every_error_sits_under_one_of_the_four_branches(cls: type[DomainError]) -> None:
+    """Below the roots, each error is a not-found, an invalid input, a rule violation, or an
+    authentication error (``yadori.auth.errors``)."""
     if cls not in (DomainError, NotFound, InvalidInput, RuleViolation):
-        assert issubclass(cls, NotFound | InvalidInput | RuleViolation)
+        assert issubclass(cls, NotFound | InvalidInput | RuleViolation | AuthError)
 
 
 def test_tree_in_the_docstring_names_every_error_of_errors_py() -> None:

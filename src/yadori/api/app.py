@@ -10,7 +10,16 @@ from fastapi.staticfiles import StaticFiles
 from yadori import __version__
 from yadori.api import problems
 from yadori.api.deps import NodeParts
-from yadori.api.routes import folios, guest, reservations, rooms, roomservice, sync, system
+from yadori.api.routes import (
+    auth,
+    folios,
+    guest,
+    reservations,
+    rooms,
+    roomservice,
+    sync,
+    system,
+)
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 
@@ -24,7 +33,7 @@ def create_app(parts: NodeParts) -> FastAPI:
     )
     app.state.yadori = parts
     problems.install(app)
-    for module in (system, rooms, reservations, folios, sync, roomservice, guest):
+    for module in (system, auth, rooms, reservations, folios, sync, roomservice, guest):
         app.include_router(module.router)
     # The room-service page and the kitchen screen: static files, no build step, no CDN.
     app.mount("/guest", StaticFiles(directory=WEB / "guest", html=True), name="guest-page")

@@ -1,4 +1,11 @@
-"""What routes depend on: the node's parts, the actor, and the property of the URL."""
+"""What routes depend on: the node's parts, the staff token, the actor, the property of the URL.
+
+Every property route depends on ``PropertyId``, which needs a valid staff token for that
+property (401 without one, 403 for another property); each write takes its actor from an
+``…Actor`` alias that also requires the scope of the action (403 ``role_forbidden``, or
+``online_only`` with an offline token). Sync calls between nodes depend on ``Caller``: the
+edge's node token.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,13 @@ from typing import Annotated, Protocol
 
 from fastapi import Depends, Header, Path, Request
 
+from yadori.auth import errors as e
+from yadori.auth.roles import Scope
+from yadori.auth.tokens import NodeClaims, StaffClaims
+from yadori.services.auth import StaffAuth, needs
 from yadori.services.bus import MessageBus
 from yadori.services.roomservice_queries import GuestGate
+from yadori.services.trust import NodeTrust
 from yadori.sync.canonical import JSON
 from yadori.sync.events import EventHub
 from yadori.sync.mutation import Actor
@@ -39,8 +51,10 @@ class NodeConfig(Protocol):
 class SyncServer(Protocol):
     """Central's side of the sync."""
 
-    def push(self, body: bytes, crc: int) -> dict[str, JSON]:
-        """Apply a batch."""
+    def push(
+        self, body: bytes, crc: int, node: str, properties: tuple[str, ...]
+    ) -> dict[str, JSON]:
+        """Apply a batch of that node, for its properties."""
         ...
 
     def pull(
@@ -81,6 +95,25 @@ class NodeParts(Protocol):
     @property
     def directory(self) -> Directory: ...
 
+    @property
+    def auth(self) -> StaffAuth | None: ...
+
+    @property
+    def trust(self) -> NodeTrust | None: ...
+
+    @property
+    def transport(self) -> Relay | None: ...
+
+
+class Relay(Protocol):
+    """An edge's way to pass an online-only request on to central."""
+
+    def relay(
+        self, method: str, path: str, body: dict[str, JSON], bearer: str
+    ) -> tuple[int, dict[str, JSON]]:
+        """Central's status and answer."""
+        ...
+
 
 def _parts(request: Request) -> NodeParts:
     parts: NodeParts = request.app.state.yadori
@@ -91,21 +124,104 @@ def _bus(parts: Annotated[NodeParts, Depends(_parts)]) -> MessageBus:
     return parts.bus
 
 
-def _property_id(
+def _staff_auth(parts: Annotated[NodeParts, Depends(_parts)]) -> StaffAuth:
+    if parts.auth is None:  # every bootstrapped node has one; a bare app has not
+        raise e.Unauthenticated("this node has no staff authentication")
+    return parts.auth
+
+
+def _trust(parts: Annotated[NodeParts, Depends(_parts)]) -> NodeTrust:
+    if parts.trust is None:
+        raise e.NodeUnauthenticated("this node keeps no node keys")
+    return parts.trust
+
+
+def _bearer(
+    authorization: Annotated[str | None, Header(max_length=4200)] = None,
+) -> str:
+    if not authorization:
+        raise e.TokenMissing(
+            "log in first: send Authorization: Bearer <token> / ログインしてください"
+        )
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise e.TokenMalformed("the Authorization header must be: Bearer <token>")
+    return token.strip()
+
+
+def _claims(
+    auth: Annotated[StaffAuth, Depends(_staff_auth)], token: Annotated[str, Depends(_bearer)]
+) -> StaffClaims:
+    return auth.verify_any(token)
+
+
+def _public_property_id(
     parts: Annotated[NodeParts, Depends(_parts)],
     code: Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")],
 ) -> str:
     return parts.directory.property_id(code)
 
 
-def _actor(
-    x_staff_id: Annotated[str, Header(max_length=64)] = "anonymous",
-    x_token_id: Annotated[str, Header(max_length=64)] = "none",  # noqa: S107 - an id, not a secret
-) -> Actor:
-    return Actor(x_staff_id, x_token_id)
+def _authorised(
+    auth: Annotated[StaffAuth, Depends(_staff_auth)],
+    claims: Annotated[StaffClaims, Depends(_claims)],
+    pid: Annotated[str, Depends(_public_property_id)],
+) -> StaffClaims:
+    auth.authorise(claims, pid)
+    needs(claims, Scope.READ)
+    return claims
+
+
+def _property_id(
+    claims: Annotated[StaffClaims, Depends(_authorised)],
+    pid: Annotated[str, Depends(_public_property_id)],
+) -> str:
+    return pid
+
+
+def _actor(scope: Scope) -> Callable[[StaffClaims], Actor]:
+    def actor(claims: Annotated[StaffClaims, Depends(_authorised)]) -> Actor:
+        needs(claims, scope)
+        return Actor(claims.staff_id, claims.token_id)
+
+    return actor
+
+
+def scoped_actor(scope: Scope) -> Callable[[StaffClaims], Actor]:
+    """The dependency giving the actor of a logged-in staff member whose token has ``scope``."""
+    return _actor(scope)
+
+
+def _any_staff(claims: Annotated[StaffClaims, Depends(_claims)]) -> StaffClaims:
+    needs(claims, Scope.READ)
+    return claims
+
+
+def _caller(
+    trust: Annotated[NodeTrust, Depends(_trust)],
+    authorization: Annotated[str | None, Header(max_length=4200)] = None,
+) -> tuple[NodeClaims, tuple[str, ...]]:
+    scheme, _, token = (authorization or "").partition(" ")
+    return trust.authenticate_node(token.strip() if scheme.lower() == "bearer" else None)
 
 
 Parts = Annotated[NodeParts, Depends(_parts)]
 Bus = Annotated[MessageBus, Depends(_bus)]
+Auth = Annotated[StaffAuth, Depends(_staff_auth)]
+Trust = Annotated[NodeTrust, Depends(_trust)]
+Bearer = Annotated[str, Depends(_bearer)]
+PublicPropertyId = Annotated[str, Depends(_public_property_id)]
 PropertyId = Annotated[str, Depends(_property_id)]
-CurrentActor = Annotated[Actor, Depends(_actor)]
+"""The property of the URL, for a staff member logged in to it (any role)."""
+Claims = Annotated[StaffClaims, Depends(_authorised)]
+AnyStaff = Annotated[StaffClaims, Depends(_any_staff)]
+"""A logged-in staff member of any property of this node (node-wide screens)."""
+Caller = Annotated[tuple[NodeClaims, tuple[str, ...]], Depends(_caller)]
+"""The enrolled node calling, and the properties it was enrolled for."""
+DeskActor = Annotated[Actor, Depends(_actor(Scope.FRONT_DESK))]
+RoomsActor = Annotated[Actor, Depends(_actor(Scope.ROOMS))]
+ChargeActor = Annotated[Actor, Depends(_actor(Scope.CHARGE))]
+PaymentActor = Annotated[Actor, Depends(_actor(Scope.PAYMENT))]
+AdjustActor = Annotated[Actor, Depends(_actor(Scope.ADJUST))]
+CloseDayActor = Annotated[Actor, Depends(_actor(Scope.CLOSE_DAY))]
+TicketsActor = Annotated[Actor, Depends(_actor(Scope.TICKETS))]

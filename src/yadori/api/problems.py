@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yadori.auth import errors as a
 from yadori.domain import errors as d
 from yadori.domain import roomservice as rs
 from yadori.domain.accommodation_tax import NoAccommodationTaxRule, UnknownMunicipality
@@ -31,6 +32,7 @@ STATUS: dict[type[Exception], int] = {
     d.UnknownFolio: 404,
     d.UnknownFolioLine: 404,
     d.UnknownRatePlan: 404,
+    d.UnknownStaff: 404,
     d.NoRateForNight: 422,
     UnknownMunicipality: 422,
     NoAccommodationTaxRule: 422,
@@ -56,6 +58,26 @@ STATUS: dict[type[Exception], int] = {
     rs.MenuOwnedByCentral: 409,
     GuestAccessDenied: 401,
     TooManyAttempts: 429,
+    a.AuthError: 401,
+    a.Unauthenticated: 401,
+    a.InvalidCredentials: 401,
+    a.TokenMissing: 401,
+    a.TokenMalformed: 401,
+    a.TokenExpired: 401,
+    a.TokenNotYetValid: 401,
+    a.TokenSignatureInvalid: 401,
+    a.TokenAlgorithmRefused: 401,
+    a.UnknownKey: 401,
+    a.KeyRevoked: 401,
+    a.StaffInactive: 401,
+    a.NodeUnauthenticated: 401,
+    a.EnrolmentRefused: 401,
+    a.AccountLocked: 423,
+    a.Forbidden: 403,
+    a.RoleForbidden: 403,
+    a.WrongProperty: 403,
+    a.OnlineOnly: 403,
+    a.ActorRefused: 403,
     ServiceError: 500,
     StorageUnavailable: 503,
 }

@@ -429,3 +429,66 @@ class ResolveTicketIn(In):
     """How a conflict was resolved."""
 
     resolution: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+# --- staff authentication ---------------------------------------------------------------------
+
+StaffCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+Pin = Annotated[str, Field(min_length=1, max_length=16)]
+NodeName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.]+$")]
+
+
+class LoginIn(In):
+    """A staff code and PIN (the PIN is checked for its format only after the hash check)."""
+
+    staff_code: StaffCode
+    pin: Pin
+
+
+class EdgeLoginIn(LoginIn):
+    """An edge asking central to log one of its staff in."""
+
+    property_id: Id
+
+
+class EnrolIn(In):
+    """An edge's enrolment: the one-time token, its node id and its public key (PEM)."""
+
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+    node_id: NodeName
+    public_key: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class RotateIn(In):
+    """An edge's new public key (PEM)."""
+
+    public_key: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class StaffIn(In):
+    """A new staff member (central, online only); the PIN is hashed at once, never stored."""
+
+    code: StaffCode
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Annotated[str, Field(pattern=r"^(front_desk|manager|housekeeping|kitchen|admin)$")]
+    pin: Annotated[str, Field(pattern=r"^[0-9]{4,8}$")]
+
+
+class StaffStatusIn(In):
+    """A staff member's new status."""
+
+    status: Annotated[str, Field(pattern=r"^(active|disabled|deleted)$")]
+
+
+class PinChangeIn(In):
+    """One's own PIN change: the current PIN and the new one."""
+
+    current_pin: Pin
+    new_pin: Annotated[str, Field(pattern=r"^[0-9]{4,8}$")]
+
+
+class EnrolmentTokenIn(In):
+    """Make a one-time enrolment token for an edge of this property."""
+
+    node_id: NodeName
+    ttl_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 60

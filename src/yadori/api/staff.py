@@ -1,26 +1,45 @@
 """The one place where room-service staff routes are authorised.
 
-Every kitchen and staff room-service route depends on :data:`RoomServiceStaff`. Until staff
-login (issue 4) is merged it takes the actor from the ``X-Staff-Id`` / ``X-Token-Id`` headers,
-like the rest of the API; wiring it to the staff JWT (and a kitchen scope) is a change of this
-one function. Guest routes never use it, and never look at a staff credential.
+Every kitchen and staff room-service route takes its actor from here: a staff token for the
+property of the URL whose role carries the ``room_service`` scope (the menu and the price policy,
+changed at central, need ``setup``). The kitchen screen's event stream may carry its token in the
+``access_token`` query parameter, since a browser's EventSource cannot send headers. Guest
+routes never use this module, and never look at a staff credential.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Query
 
+from yadori.api.deps import Auth, PublicPropertyId, scoped_actor
+from yadori.auth import errors as e
+from yadori.auth.roles import Scope
+from yadori.services.auth import needs
 from yadori.sync.mutation import Actor
 
+RoomServiceStaff = Annotated[Actor, Depends(scoped_actor(Scope.ROOM_SERVICE))]
+"""A member of staff who takes orders, runs the kitchen, counts stock or makes guest links."""
+MenuStaff = Annotated[Actor, Depends(scoped_actor(Scope.SETUP))]
+"""A manager (or admin) who changes the menu or the price policy (at central)."""
 
-async def require_room_service_staff(
-    x_staff_id: Annotated[str, Header(max_length=64)] = "anonymous",
-    x_token_id: Annotated[str, Header(max_length=64)] = "none",  # noqa: S107 - an id, not a secret
+
+def _stream_actor(
+    auth: Auth,
+    pid: PublicPropertyId,
+    authorization: Annotated[str | None, Header(max_length=4200)] = None,
+    access_token: Annotated[str | None, Query(max_length=4200)] = None,
 ) -> Actor:
-    """The member of staff behind a kitchen or room-service staff request."""
-    return Actor(x_staff_id, x_token_id)
+    scheme, _, bearer = (authorization or "").partition(" ")
+    token = bearer.strip() if scheme.lower() == "bearer" else (access_token or "").strip()
+    if not token:
+        raise e.TokenMissing("log in first / ログインしてください")
+    claims = auth.verify_any(token)
+    auth.authorise(claims, pid)
+    needs(claims, Scope.ROOM_SERVICE)
+    return Actor(claims.staff_id, claims.token_id)
 
 
-RoomServiceStaff = Annotated[Actor, Depends(require_room_service_staff)]
+StreamStaff = Annotated[Actor, Depends(_stream_actor)]
+"""RoomServiceStaff for the event stream, whose token may come in the query string."""

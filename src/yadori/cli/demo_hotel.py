@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from yadori.cli.demo_menu import seed_menu
 from yadori.domain.errors import DomainError
@@ -26,12 +27,32 @@ from yadori.services.commands import (
     CreateReservation,
     CreateRoom,
     CreateRoomType,
+    CreateStaff,
     Price,
 )
 from yadori.sync.mutation import Actor
 
 CODE = "TKY1"
 SEED_ACTOR = Actor("seed-demo", "seed")
+
+DEMO_STAFF = (
+    # code, name, role, PIN: printed by `make demo`; demo data, never a real hotel's
+    ("FD01", "受付 花子 Hanako", "front_desk", "111111"),
+    ("MG01", "支配人 健 Ken", "manager", "222222"),
+    ("HK01", "清掃 さくら Sakura", "housekeeping", "333333"),
+    ("KT01", "厨房 翔 Sho", "kitchen", "444444"),
+    ("AD01", "管理者 Admin", "admin", "999999"),
+)
+"""The demo hotel's staff: code, name, role, PIN."""
+
+
+class PinHashing(Protocol):
+    """Hashes a PIN (the node's PinHasher)."""
+
+    def hash(self, pin: str) -> str:
+        """The stored form of a PIN."""
+        ...
+
 
 ROOM_TYPES = (
     # code, Japanese, English, occupancy, rooms, base price (tax included), weekend price
@@ -69,8 +90,13 @@ def demo_id(label: str) -> str:
     return derived_id("yadori-demo", label)
 
 
-def seed(bus: MessageBus, today: date, *, seed_value: int = 7) -> DemoHotel:
-    """Create the demo hotel with yesterday's guests checked in and yesterday closed."""
+def seed(
+    bus: MessageBus, today: date, *, seed_value: int = 7, hasher: PinHashing | None = None
+) -> DemoHotel:
+    """Create the demo hotel with yesterday's guests checked in and yesterday closed.
+
+    With a hasher (central's), the demo staff of ``DEMO_STAFF`` are created too.
+    """
     rng = random.Random(seed_value)  # noqa: S311 - demo data, not security
     pid = demo_id("property")
     yesterday = today - timedelta(days=1)
@@ -86,6 +112,18 @@ def seed(bus: MessageBus, today: date, *, seed_value: int = 7) -> DemoHotel:
             service_charge_rate=Decimal(0),
         )
     )
+    if hasher is not None:
+        for code, name, role, pin in DEMO_STAFF:
+            staff_id = demo_id(f"staff:{code}")
+            run(
+                CreateStaff(
+                    staff_id=staff_id,
+                    code=code,
+                    full_name=name,
+                    role=role,
+                    pin_hash=hasher.hash(pin),
+                )
+            )
     rooms = _rooms_and_rates(run, yesterday)
     seed_menu(run)
     made = _reservations(run, rng, yesterday)

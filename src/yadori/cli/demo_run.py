@@ -10,6 +10,7 @@ drill of ``drill.py``: WAN cut, 24 simulated hours offline, link back, sync, com
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +36,9 @@ from rich.table import Table
 
 from yadori.bootstrap import NodeConfig, bootstrap
 from yadori.cli.demo_day import DayReport, DemoFailed, Step, run_day
-from yadori.cli.demo_hotel import CODE, DemoHotel, seed
+from yadori.cli.demo_hotel import CODE, DEMO_STAFF, DemoHotel, seed
 from yadori.cli.drill import Drill, print_report, synced, wait_until
+from yadori.cli.enrol import EnrolmentFailed, enroll, enrolment_token
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.cli.main import tokyo_today
 from yadori.storage.engine import make_engine
@@ -68,8 +71,10 @@ def _run(console: Console, *, data_dir: Path, once: bool) -> int:
     central_db = os.environ.get("YADORI_CENTRAL_DB_URL") or _sqlite(data_dir / "central.db")
     edge_db = _sqlite(data_dir / "edge1.db")
     _reset(console, central_db, edge_db)
-    node = bootstrap(NodeConfig("central", "central", "C", central_db))
-    hotel = seed(node.bus, tokyo_today())
+    central_keys = data_dir / "keys" / "central"
+    node = bootstrap(NodeConfig("central", "central", "C", central_db, key_dir=str(central_keys)))
+    assert node.auth is not None  # noqa: S101 - every bootstrapped node has one
+    hotel = seed(node.bus, tokyo_today(), hasher=node.auth.hasher)
     node.close()
     where = "PostgreSQL" if central_db.startswith("postgresql") else "SQLite"
     console.print(
@@ -77,6 +82,7 @@ def _run(console: Console, *, data_dir: Path, once: bool) -> int:
         f"rooms, {hotel.reservations} reservations, {hotel.in_house} in house); "
         "the edge starts empty"
     )
+    print_credentials(console)
     try:
         with _nodes(console, data_dir, central_db, edge_db, hotel) as (proxy, procs, urls):
             code = _drill(console, proxy, urls, hotel, central_db, edge_db)
@@ -85,7 +91,8 @@ def _run(console: Console, *, data_dir: Path, once: bool) -> int:
                 console.print(
                     f"\nServing. Edge: {urls['edge']}/docs  Central: {urls['central']}/docs  "
                     f"(the edge reaches central through the proxy at {proxy.url})\n"
-                    f"  yadori status --url {urls['edge']}    (Ctrl-C to stop)"
+                    f"  yadori status --url {urls['edge']} --staff {MANAGER} --pin 222222 "
+                    f"--property {hotel.code}    (Ctrl-C to stop)"
                 )
                 _wait_forever(procs)
             return code
@@ -107,6 +114,14 @@ def _nodes(
     try:
         _wait_healthy(urls["central"], procs[0])
         proxy = FaultProxy("127.0.0.1", ports[0]).start()
+        token, _ = enrolment_token(central_db, "edge1", (hotel.property_id,), timedelta(minutes=10))
+        try:
+            enrolled = enroll("edge1", data_dir / "keys" / "edge1", edge_db, proxy.url, token)
+        except EnrolmentFailed as exc:
+            raise DemoFailed(f"the edge could not enrol: {exc}") from exc
+        console.print(
+            f"[green]✓[/green] edge1 enrolled with central (one-time token; key {enrolled.kid})"
+        )
         edge_env = {"YADORI_CENTRAL_URL": proxy.url, "YADORI_PROPERTY_IDS": hotel.property_id}
         procs.append(_start("edge", "edge1", "E1", edge_db, ports[1], data_dir, edge_env))
         _wait_healthy(urls["edge"], procs[1])
@@ -141,6 +156,10 @@ def _drill(  # noqa: PLR0917 - one call site
         httpx2.Client(base_url=urls["central"], timeout=10) as central,
         Progress(*columns, console=console) as progress,
     ):
+        edge.headers["Authorization"] = _login(edge, hotel.code, MANAGER, "the edge (online)")
+        central.headers["Authorization"] = _login(
+            central, hotel.code, MANAGER, "central (head office)"
+        )
         _pull_hotel(progress, edge, hotel)
         day = _front_desk_day(progress, edge)
         drill = Drill(
@@ -150,11 +169,52 @@ def _drill(  # noqa: PLR0917 - one call site
             central=central,
             code=hotel.code,
             property_id=hotel.property_id,
+            on_offline=lambda: _offline_login(edge, hotel.code),
         )
         report = drill.run(edge_db, central_db)
     _print_day(console, day)
+    if report.offline_login:
+        console.print(f"[green]✓[/green] {report.offline_login}")
     print_report(console, report)
     return 0 if report.match else 1
+
+
+MANAGER = "MG01"
+
+
+def print_credentials(console: Console) -> None:
+    """The demo staff's codes and PINs (demo data: printed on purpose)."""
+    table = Table(title="Demo staff: log in with code + PIN (POST …/auth/login)")
+    for column in ("code", "name", "role", "PIN"):
+        table.add_column(column)
+    for code, name, role, pin in DEMO_STAFF:
+        table.add_row(code, name, role, pin)
+    console.print(table)
+
+
+def _login(client: httpx2.Client, code: str, staff: str, where: str) -> str:
+    """Log a demo staff member in, as staff would; the Authorization header's value."""
+    pin = next(p for c, _, _, p in DEMO_STAFF if c == staff)
+    deadline = time.monotonic() + PULL_SECONDS
+    while True:
+        answer = client.post(
+            f"/api/v1/properties/{code}/auth/login", json={"staff_code": staff, "pin": pin}
+        )
+        if answer.status_code == 200:
+            return f"Bearer {answer.json()['token']}"
+        if time.monotonic() > deadline:
+            raise DemoFailed(f"{staff} could not log in at {where}: {answer.text}")
+        time.sleep(0.2)  # the edge has not pulled the staff yet
+
+
+def _offline_login(edge: httpx2.Client, code: str) -> str:
+    """The night manager logs in again at the edge while the WAN is down: an offline token."""
+    edge.headers["Authorization"] = _login(edge, code, MANAGER, "the edge (offline)")
+    me = edge.get(f"/api/v1/properties/{code}/auth/me").json()
+    return (
+        f"{MANAGER} logged in at the edge while offline: token signed by {me['issuer']} "
+        f"(offline={str(me['offline']).lower()}, until {me['expires_at'][11:16]} UTC)"
+    )
 
 
 def _pull_hotel(progress: Progress, edge: httpx2.Client, hotel: DemoHotel) -> None:
@@ -213,6 +273,8 @@ def _sqlite(path: Path) -> str:
 
 def _reset(console: Console, *urls: str) -> None:
     for url in urls:
+        if url.startswith("sqlite:///"):  # the demo's keys live beside its files
+            shutil.rmtree(Path(url.removeprefix("sqlite:///")).parent / "keys", ignore_errors=True)
         if url.startswith("sqlite:///"):
             for suffix in ("", "-wal", "-shm"):
                 Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
@@ -253,6 +315,7 @@ def _start(  # noqa: PLR0917 - read as a row of the table it starts
         "YADORI_DB_URL": db,
         "YADORI_PORT": str(port),
         "YADORI_LOG_LEVEL": "warning",
+        "YADORI_DATA_DIR": str(data_dir),  # keys in <data dir>/keys/<node id>
     }
     log = (data_dir / f"{node_id}.log").open("wb")
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module

@@ -66,9 +66,9 @@ POLL = 0.05
 class LinkWatcher:
     """Listens to the edge's server-sent events and keeps each link transition with its time."""
 
-    def __init__(self, edge_url: str) -> None:
+    def __init__(self, edge_url: str, headers: dict[str, str] | None = None) -> None:
         self._url = f"{edge_url}/events"
-        self._client = httpx2.Client(timeout=httpx2.Timeout(5, read=None))
+        self._client = httpx2.Client(timeout=httpx2.Timeout(5, read=None), headers=headers)
         self._lock = threading.Lock()
         self._seen: list[tuple[float, str]] = []
         self._thread = threading.Thread(target=self._listen, name="drill-events", daemon=True)
@@ -173,6 +173,7 @@ class DrillReport:
     compared: list[Compared] = field(default_factory=list)
     room_service: RoomServiceReport = field(default_factory=RoomServiceReport)
     repriced: list[dict[str, Any]] = field(default_factory=list)
+    offline_login: str = ""
 
     @property
     def match(self) -> bool:
@@ -201,8 +202,10 @@ class Drill:
         central: httpx2.Client,
         code: str,
         property_id: str,
+        on_offline: Callable[[], str] | None = None,
     ) -> None:
         self.progress = progress
+        self.on_offline = on_offline
         self.proxy = proxy
         self.edge = edge
         self.property_id = property_id
@@ -216,9 +219,11 @@ class Drill:
         """The whole drill; the report says whether both nodes ended with the same data."""
         today = self.desk.business_date()
         report = DrillReport(DayReport(business_date=today.isoformat()), today)
-        watcher = LinkWatcher(str(self.edge.base_url)).start()
+        watcher = LinkWatcher(str(self.edge.base_url), dict(self.edge.headers)).start()
         try:
             cut = self._cut(watcher, report)
+            if self.on_offline is not None:
+                report.offline_login = self.on_offline()
             self._offline_day(report, today)
             report.offline_s = time.time() - cut
             self._restore(watcher, report)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -12,7 +12,9 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from yadori.bootstrap import NodeConfig, Yadori, bootstrap, tune_gc
+from yadori.auth.roles import Role as StaffRole
+from yadori.bootstrap import AuthSettings, NodeConfig, Yadori, bootstrap, tune_gc
+from yadori.cli.enrol import EnrolmentFailed, add_staff, enroll, enrolment_token, load_enrolment
 from yadori.config import Role, Settings
 from yadori.domain.errors import DomainError
 from yadori.sync.connectivity import Timing
@@ -36,13 +38,16 @@ def settings(**overrides: object) -> Settings:
 def open_node(s: Settings) -> Yadori:
     """Bootstrap the node the settings describe (migrating its database)."""
     s.data_dir.mkdir(parents=True, exist_ok=True)
+    enrolment = load_enrolment(s.keys_path()) if s.role is Role.EDGE else None
+    central_url = s.central_url or (enrolment.central_url if enrolment else "")
+    properties = tuple(p for p in s.property_ids.split(",") if p)
     config = NodeConfig(
         role=s.role.value,
         node_id=s.node_id,
         node_prefix=s.node_prefix,
         db_url=s.database_url(),
         sqlite_synchronous=s.sqlite_synchronous,
-        central_url=s.central_url if s.role is Role.EDGE else "",
+        central_url=central_url if s.role is Role.EDGE else "",
         timing=Timing(
             heartbeat=s.heartbeat_seconds,
             backoff_cap=s.backoff_cap_seconds,
@@ -54,7 +59,14 @@ def open_node(s: Settings) -> Yadori:
             max_skew_ms=s.max_skew_ms,
         ),
         batch_size=s.sync_batch_size,
-        properties=tuple(p for p in s.property_ids.split(",") if p),
+        properties=properties or (enrolment.properties if enrolment else ()),
+        key_dir=str(s.keys_path()),
+        auth=AuthSettings(
+            offline_lifetime=timedelta(hours=s.offline_token_hours),
+            online_lifetime=timedelta(hours=s.online_token_hours),
+            lockout_failures=s.lockout_failures,
+            lockout_for=timedelta(minutes=s.lockout_minutes),
+        ),
     )
     return bootstrap(config)
 
@@ -82,8 +94,13 @@ NodeId = Annotated[str | None, typer.Option(help="this node's id (YADORI_NODE_ID
 DataDir = Annotated[Path | None, typer.Option(help="where SQLite files live (YADORI_DATA_DIR)")]
 
 
-@app.command()
-def edge(
+edge_app = typer.Typer(help="The hotel's edge node.")
+app.add_typer(edge_app, name="edge")
+
+
+@edge_app.callback(invoke_without_command=True)
+def edge(  # noqa: PLR0917 - Typer takes the options as parameters
+    ctx: typer.Context,
     port: Port = None,
     host: Host = None,
     db: Db = None,
@@ -91,11 +108,90 @@ def edge(
     data_dir: DataDir = None,
 ) -> None:
     """Run the hotel's edge node: local SQLite, serves staff and guests, online or not."""
-    serve(
-        settings(
-            role=Role.EDGE, port=port, host=host, db_url=db, node_id=node_id, data_dir=data_dir
+    ctx.obj = {"db_url": db, "node_id": node_id, "data_dir": data_dir}
+    if ctx.invoked_subcommand is None:
+        serve(
+            settings(
+                role=Role.EDGE, port=port, host=host, db_url=db, node_id=node_id, data_dir=data_dir
+            )
         )
+
+
+@edge_app.command("enroll")
+def edge_enroll(
+    ctx: typer.Context,
+    central_url: Annotated[str, typer.Option("--central", help="central's address")],
+    token: Annotated[str, typer.Option(help="the one-time enrolment token from central")],
+) -> None:
+    """Enrol this edge with central: make its key pair and register the public key."""
+    s = settings(role=Role.EDGE, **{k: v for k, v in (ctx.obj or {}).items() if v is not None})
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        done = enroll(s.node_id, s.keys_path(), s.database_url(), central_url, token)
+    except (EnrolmentFailed, OSError) as exc:
+        console.print(f"[red]enrolment refused: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"enrolled {s.node_id} with {central_url}: key {done.kid}, "
+        f"properties {', '.join(done.properties)}; key and pepper in {s.keys_path()}"
     )
+
+
+@edge_app.command("rotate-key")
+def edge_rotate_key(ctx: typer.Context) -> None:
+    """Make a new key pair and register it with central, which retires the old one."""
+    from yadori.cli.enrol import rotate  # noqa: PLC0415
+
+    s = settings(role=Role.EDGE, **{k: v for k, v in (ctx.obj or {}).items() if v is not None})
+    node = open_node(s)
+    try:
+        kid = rotate(node, s.keys_path())
+    except (EnrolmentFailed, OSError) as exc:
+        console.print(f"[red]rotation failed: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        node.close()
+    console.print(f"new key {kid}; restart the edge to sign with it")
+
+
+@app.command("enrolment-token")
+def enrolment_token_cmd(
+    node: Annotated[str, typer.Option("--node", help="the edge's node id")],
+    property_id: Annotated[list[str], typer.Option("--property", help="a property id")],
+    db: Db = None,
+    data_dir: DataDir = None,
+    minutes: Annotated[int, typer.Option(help="how long the token is valid")] = 60,
+) -> None:
+    """At central's console: a single-use token for `yadori edge enroll`."""
+    s = settings(role=Role.CENTRAL, db_url=db, data_dir=data_dir, node_id="central")
+    token, expires = enrolment_token(
+        s.database_url(), node, tuple(property_id), timedelta(minutes=minutes)
+    )
+    console.print(token)
+    console.print(f"valid once, until {expires.isoformat()}", style="dim")
+
+
+@app.command("add-staff")
+def add_staff_cmd(  # noqa: PLR0917 - Typer takes the options as parameters
+    property_id: Annotated[str, typer.Option("--property", help="the property's id")],
+    code: Annotated[str, typer.Option(help="the staff code used to log in")],
+    name: Annotated[str, typer.Option(help="the staff member's name")],
+    role: Annotated[StaffRole, typer.Option(help="the role")],
+    pin: Annotated[str, typer.Option(prompt=True, hide_input=True, help="4–8 digits")],
+    db: Db = None,
+    data_dir: DataDir = None,
+) -> None:
+    """At central's console: add a staff member (the first admin of a property)."""
+    s = settings(role=Role.CENTRAL, db_url=db, data_dir=data_dir, node_id="central")
+    node = open_node(s)
+    try:
+        member = add_staff(node, property_id, code, name, role, pin)
+    except (EnrolmentFailed, DomainError) as exc:
+        console.print(f"[red]cannot add: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        node.close()
+    console.print(f"added {member.code} ({member.role}) id {member.id}")
 
 
 @app.command()
@@ -122,6 +218,14 @@ def central(
 @app.command()
 def status(
     url: Annotated[str, typer.Option(help="the edge's address")] = "http://127.0.0.1:8600",
+    token: Annotated[
+        str | None, typer.Option(envvar="YADORI_TOKEN", help="a staff token (YADORI_TOKEN)")
+    ] = None,
+    staff: Annotated[str | None, typer.Option(help="log in first: staff code")] = None,
+    pin: Annotated[str | None, typer.Option(help="log in first: PIN")] = None,
+    hotel: Annotated[
+        str | None, typer.Option("--property", help="property code to log in to")
+    ] = None,
 ) -> None:
     """Show an edge's sync state: link, queue per lane, last push and pull, skew, tickets."""
     import httpx2  # noqa: PLC0415 - only this command needs it
@@ -129,10 +233,24 @@ def status(
     from yadori.cli.status_view import show_status  # noqa: PLC0415
 
     try:
-        answer = httpx2.get(f"{url}/sync/status", timeout=5).json()
+        if staff and pin and hotel:
+            login = httpx2.post(
+                f"{url}/api/v1/properties/{hotel}/auth/login",
+                json={"staff_code": staff, "pin": pin},
+                timeout=10,
+            ).json()
+            token = login.get("token") or token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        answer = httpx2.get(f"{url}/sync/status", timeout=5, headers=headers).json()
     except httpx2.HTTPError as exc:
         console.print(f"[red]cannot reach the edge at {url}: {exc}[/red]")
         raise typer.Exit(1) from exc
+    if "code" in answer and "link" not in answer:
+        console.print(
+            f"[red]{answer.get('code')}: {answer.get('detail')}[/red] — log in with "
+            "--staff CODE --pin PIN --property TKY1, or pass --token / YADORI_TOKEN"
+        )
+        raise typer.Exit(1)
     show_status(console, answer)
 
 
@@ -155,13 +273,14 @@ def seed_demo(
         str | None, typer.Option(help="business date, YYYY-MM-DD (default: today in Tokyo)")
     ] = None,
 ) -> None:
-    """Create the demo hotel in Tokyo: 3 room types, 40 rooms, a week of reservations."""
+    """Create the demo hotel in Tokyo at central: 40 rooms, a week of reservations, demo staff."""
     from yadori.cli.demo_hotel import seed  # noqa: PLC0415
 
-    s = settings(db_url=db, data_dir=data_dir, node_id=node_id)
+    s = settings(role=Role.CENTRAL, db_url=db, data_dir=data_dir, node_id=node_id or "central")
     node = open_node(s)
     try:
-        hotel = seed(node.bus, _date(today))
+        hasher = node.auth.hasher if node.auth is not None else None
+        hotel = seed(node.bus, _date(today), hasher=hasher)
     except DomainError as exc:
         console.print(f"[red]cannot seed: {exc.message}[/red] (is the demo hotel already there?)")
         raise typer.Exit(1) from exc
@@ -171,6 +290,10 @@ def seed_demo(
         f"seeded {hotel.code}: {hotel.rooms} rooms, {hotel.reservations} reservations, "
         f"{hotel.in_house} in house, business date {hotel.business_date}"
     )
+    if hasher is not None:
+        from yadori.cli.demo_run import print_credentials  # noqa: PLC0415
+
+        print_credentials(console)
 
 
 @app.command()

@@ -6,7 +6,7 @@ message a member of staff can act on. The tree::
     DomainError
     ├── NotFound
     │   ├── UnknownRoom, UnknownRoomType, UnknownReservation, UnknownFolio, UnknownFolioLine
-    │   ├── UnknownRatePlan, NoRateForNight
+    │   ├── UnknownRatePlan, NoRateForNight, UnknownStaff
 │   └── UnknownMunicipality, NoAccommodationTaxRule   (in accommodation_tax.py)
     ├── InvalidInput                      (a value that can never be right)
     │   └── RegistryDataMissing           (the Hotel Business Act guest registry)
@@ -83,6 +83,12 @@ class UnknownFolioLine(NotFound):
     """No folio line with that id on the folio."""
 
     code = "unknown_folio_line"
+
+
+class UnknownStaff(NotFound):
+    """No staff member with that id at this property."""
+
+    code = "unknown_staff"
 
 
 class UnknownRatePlan(NotFound):

@@ -29,6 +29,9 @@ from yadori.sync.mutation import Actor, Mutation, make_mutation
 
 T = TypeVar("T")
 
+Guard = Callable[[UnitOfWork, Mutation, Command], None]
+"""A check run on every replayed mutation before its handler (central's actor check)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Node:
@@ -80,10 +83,12 @@ class MessageBus:
         uow_factory: UnitOfWorkFactory,
         node: Node,
         hlc: HybridClock,
+        guard: Guard | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._node = node
         self._hlc = hlc
+        self._guard = guard
 
     @property
     def node(self) -> Node:
@@ -194,6 +199,8 @@ class MessageBus:
 
     def _replay_in(self, uow: UnitOfWork, mutation: Mutation, system: str) -> Replayed:
         command = command_from(mutation.name, mutation.args)
+        if self._guard is not None:
+            self._guard(uow, mutation, command)
         remote = Timestamp.parse(mutation.hlc)
         self._hlc.observe(remote)
         issued_on = command.issued_on or _business_date(uow, command)
@@ -264,12 +271,21 @@ class MessageBus:
             hlc=str(stamp),
             name=command.name,
             args=command.args(),
-            deps=uow.outbox.heads(keys),
+            deps=_deps(uow, keys, f"{property_id}/session:{actor.token_id}"),
             priority=command.priority,
             actor=actor,
         )
         uow.outbox.append(mutation, keys)
         return mutation
+
+
+def _deps(uow: UnitOfWork, keys: list[str], session: str) -> tuple[str, ...]:
+    # A mutation made under an offline token needs the login record that opened the session
+    # at central first (its actor is checked against it), without becoming its head.
+    heads = uow.outbox.heads(keys)
+    if session in keys:
+        return heads
+    return tuple(dict.fromkeys(heads + uow.outbox.heads([session])))
 
 
 class _Refused(Exception):

@@ -20,6 +20,7 @@ from yadori.domain.rates import RatePlan
 from yadori.domain.registry import RegistryEntry
 from yadori.domain.reservations import Reservation, ReservationStatus
 from yadori.domain.rooms import Room, RoomType
+from yadori.domain.staff import LoginOutcome, Session, Staff
 from yadori.services.roomservice_ports import (
     GuestTokenRepository,
     MenuRepository,
@@ -262,6 +263,68 @@ class SyncLedger(Protocol):
         ...
 
 
+class StaffRepository(Protocol):
+    """Staff of one property, their lockout state, login attempts and sessions."""
+
+    def get(self, staff_id: str) -> Staff:
+        """One staff member; UnknownStaff when missing."""
+        ...
+
+    def find(self, staff_id: str) -> Staff | None:
+        """One staff member, or None."""
+        ...
+
+    def by_code(self, code: str) -> Staff | None:
+        """The staff member with that login code, or None."""
+        ...
+
+    def all(self) -> list[Staff]:
+        """Every staff member of the property."""
+        ...
+
+    def add(self, member: Staff) -> None:
+        """A new staff member."""
+        ...
+
+    def save(self, member: Staff) -> None:
+        """Store a changed staff member."""
+        ...
+
+    def lock_state(self, staff_id: str) -> tuple[int, datetime | None]:
+        """Consecutive failures and the end of a lock."""
+        ...
+
+    def set_lock_state(self, staff_id: str, failures: int, locked_until: datetime | None) -> None:
+        """Store the lockout state."""
+        ...
+
+    def record_attempt(  # noqa: PLR0917 - one row of the audit log
+        self,
+        attempt_id: str,
+        staff_id: str | None,
+        staff_code: str,
+        outcome: LoginOutcome,
+        at: datetime,
+        node: str,
+        offline: bool,
+        token_id: str | None,
+    ) -> None:
+        """Append a login attempt to the audit log."""
+        ...
+
+    def attempts(self, limit: int = 100) -> list[dict[str, object]]:
+        """The newest login attempts."""
+        ...
+
+    def session(self, token_id: str) -> Session | None:
+        """A token issued for this property, or None."""
+        ...
+
+    def add_session(self, session: Session) -> None:
+        """Remember an issued token."""
+        ...
+
+
 class Counters(Protocol):
     """Per-node sequences for human-facing numbers."""
 
@@ -331,6 +394,10 @@ class UnitOfWork(Protocol):
 
     @property
     def guest_tokens(self) -> GuestTokenRepository:  # noqa: D102 - the attribute's type says it
+        ...
+
+    @property
+    def staff(self) -> StaffRepository:  # noqa: D102 - the attribute's type says it
         ...
 
     def __enter__(self) -> Self:

@@ -123,6 +123,10 @@ class GuestTokenRepository(Protocol):
         """(token id, reservation id) of a token hash, or None."""
         ...
 
+    def reservation_of_token(self, token_id: str) -> str | None:
+        """The stay a guest token (by its id) opens, or None."""
+        ...
+
     def stay_of(self, digest: str) -> tuple[str, OrderStay] | None:
         """(token id, its stay) of a token hash, in one query; None for an unknown token."""
         ...

@@ -49,6 +49,7 @@ PARTS: dict[str, tuple[tuple[sa.Table, str], ...]] = {
     "order": ((t.room_service_orders, "id"), (t.room_service_order_lines, "order_id")),
     "room_service": ((t.room_service_settings, "id"),),
     "guest_token": ((t.guest_tokens, "id"),),
+    "staff": ((t.staff, "id"), (t.staff_lockouts, "staff_id")),
 }
 
 

@@ -35,6 +35,12 @@ class SqlDirectory:
                 conn.execute(sa.select(properties.c.code).order_by(properties.c.code)).scalars()
             )
 
+    def codes_by_id(self) -> dict[str, str]:
+        """Every property's code, by its id."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(properties.c.id, properties.c.code)).all()
+        return {r.id: r.code for r in rows}
+
     def property_ids(self) -> list[str]:
         """Every property id this node holds."""
         with self._engine.connect() as conn:

@@ -9,6 +9,8 @@ docs/decisions/0002-sqlite-durability.md for what it costs).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,21 @@ class SqliteOptions:
     synchronous: str = "FULL"
     busy_timeout_ms: int = 10_000
     autocheckpoint: bool = True  # False when a WalCheckpointer runs beside the engine
+
+
+@contextlib.contextmanager
+def reading(engine: Engine) -> Iterator[sa.Connection]:
+    """A connection for reads only: on SQLite it never waits for the write lock.
+
+    For reads made while the same thread holds a write transaction on another connection (a
+    key looked up during a replay): ``BEGIN IMMEDIATE`` there would wait for that very lock.
+    """
+    with engine.connect() as conn:
+        conn.info[READ_ONLY] = True
+        try:
+            yield conn
+        finally:
+            conn.info.pop(READ_ONLY, None)
 
 
 def make_engine(url: str, sqlite: SqliteOptions | None = None) -> Engine:

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from yadori.auth.errors import NodeUnauthenticated, WrongProperty
 from yadori.services.bus import MessageBus
 from yadori.services.sync_apply import CentralSync
 from yadori.storage.repositories.ledger import advance_chain, feed_since, results_after
@@ -27,9 +28,19 @@ class SyncServer:
         self._now = now
         self._central = CentralSync(bus, _Clock(now))
 
-    def push(self, body: bytes, crc: int) -> dict[str, JSON]:
-        """Check a batch (BatchCorrupt if damaged), apply it once, answer per mutation."""
+    def push(
+        self, body: bytes, crc: int, node: str, properties: tuple[str, ...]
+    ) -> dict[str, JSON]:
+        """Check a batch (BatchCorrupt if damaged), apply it once, answer per mutation.
+
+        The batch must be the calling node's own, for the properties it was enrolled for.
+        """
         batch = decode_batch(body, crc)
+        if batch.origin != node:
+            raise NodeUnauthenticated(f"node {node} pushed a batch of {batch.origin[:64]}")
+        foreign = {i.property_id for i in batch.items} - set(properties)
+        if foreign:
+            raise WrongProperty(f"this edge is not enrolled for property {sorted(foreign)[0]}")
         results = self._central.apply(batch.items)
         with self._engine.begin() as conn:
             chained = advance_chain(

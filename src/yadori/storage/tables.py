@@ -432,3 +432,78 @@ guest_tokens = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_guest_tokens_reservation", "reservation_id"),
 )
+
+# --- staff authentication (DESIGN §8) ---------------------------------------------------------
+
+staff = sa.Table(
+    "staff",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _property_fk(),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("pin_hash", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.UniqueConstraint("property_id", "code"),
+)
+
+staff_lockouts = sa.Table(
+    "staff_lockouts",
+    metadata,
+    sa.Column("staff_id", ID, sa.ForeignKey("staff.id"), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+)
+
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("property_id", ID, nullable=False),
+    sa.Column("staff_id", ID, nullable=True),
+    sa.Column("staff_code", sa.String(32), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("node", sa.String(64), nullable=False),
+    sa.Column("offline", sa.Boolean, nullable=False),
+    sa.Column("token_id", sa.String(36), nullable=True),
+    sa.Index("ix_login_attempts_property_at", "property_id", "at"),
+)
+
+staff_sessions = sa.Table(
+    "staff_sessions",
+    metadata,
+    sa.Column("property_id", ID, primary_key=True),
+    sa.Column("token_id", ID, primary_key=True),
+    sa.Column("staff_id", ID, nullable=False),
+    sa.Column("kid", sa.String(80), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("scopes", sa.Text, nullable=False),
+    sa.Column("offline", sa.Boolean, nullable=False),
+    sa.Column("issued_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+node_keys = sa.Table(
+    "node_keys",
+    metadata,
+    sa.Column("kid", sa.String(80), primary_key=True),
+    sa.Column("node_id", sa.String(64), nullable=False),
+    sa.Column("public_pem", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("properties", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("status_at", UTCDateTime, nullable=True),
+)
+
+enrolment_tokens = sa.Table(
+    "enrolment_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("node_id", sa.String(64), nullable=False),
+    sa.Column("properties", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime, nullable=True),
+)

@@ -29,6 +29,7 @@ from yadori.storage.repositories.outbox import SqlCounters, SqlOutbox
 from yadori.storage.repositories.rates import SqlRatePlans
 from yadori.storage.repositories.reservations import SqlReservations
 from yadori.storage.repositories.rooms import SqlProperties, SqlRooms, SqlRoomTypes
+from yadori.storage.repositories.staff import SqlStaff
 from yadori.storage.repositories.tickets import SqlTickets
 
 
@@ -49,6 +50,7 @@ class SqlUnitOfWork:
     stock: SqlStock
     orders: SqlOrders
     guest_tokens: SqlGuestTokens
+    staff: SqlStaff
 
     def __init__(
         self,
@@ -83,6 +85,7 @@ class SqlUnitOfWork:
         self.reservations = SqlReservations(conn, pid, touched)
         self.folios = SqlFolios(conn, pid, touched)
         self.tickets = SqlTickets(conn, pid, touched)
+        self.staff = SqlStaff(conn, pid, touched)
         self.ledger = SqlLedger(conn, pid)
         self.menu = SqlMenu(conn, pid, touched)
         self.stock = SqlStock(conn, pid, touched)

@@ -6,7 +6,7 @@ import contextlib
 import socket
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import httpcore2
 import httpx2
@@ -18,6 +18,11 @@ from yadori.sync.protocol import CONTENT_TYPE, CRC_HEADER
 PUSH = "/sync/v1/push"
 PULL = "/sync/v1/pull"
 HEARTBEAT = "/sync/v1/heartbeat"
+LOGIN = "/sync/v1/login"
+KEYS = "/sync/v1/keys"
+ENROL = "/sync/v1/enrol"
+ROTATE = "/sync/v1/keys/rotate"
+REFUSALS = frozenset({401, 403, 423})
 
 
 # httpcore's type of a socket option (not exported by name)
@@ -81,12 +86,20 @@ class HttpTransport:
     """Talks to central over one keep-alive HTTP client."""
 
     def __init__(
-        self, base_url: str, *, timeout: float = 10.0, heartbeat_timeout: float = 0.4
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        heartbeat_timeout: float = 0.4,
+        login_timeout: float = 3.0,
+        token: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._base_url = base_url
         self._timeout = timeout
         self._client, self._sockets = self._connect()
         self._heartbeat_timeout = heartbeat_timeout
+        self._login_timeout = login_timeout
+        self._token = token
 
     def _connect(self) -> tuple[httpx2.Client, _Sockets]:
         sockets = _Sockets()
@@ -116,10 +129,47 @@ class HttpTransport:
         return self._call("GET", PULL, params=params)
 
     def heartbeat(self, origin: str) -> dict[str, JSON]:
-        """A quick call that also tests this edge's credentials (with staff login, later)."""
+        """A quick call that also tests this edge's credentials (its node token)."""
         return self._call(
             "GET", HEARTBEAT, params={"origin": origin}, timeout=self._heartbeat_timeout
         )
+
+    def keys(self) -> dict[str, JSON]:
+        """Central's key list, with the revoked ones."""
+        return self._call("GET", KEYS)
+
+    def login(self, property_id: str, staff_code: str, pin: str) -> dict[str, JSON]:
+        """Ask central to log a staff member in: ``{"token": …}`` or ``{"problem": …}``."""
+        body = {"property_id": property_id, "staff_code": staff_code, "pin": pin}
+        return self._call("POST", LOGIN, json=body, timeout=self._login_timeout, refusals=True)
+
+    def enrol(self, token: str, node_id: str, public_pem: str) -> dict[str, JSON]:
+        """Register this edge's public key with a one-time token (no node token yet)."""
+        body = {"token": token, "node_id": node_id, "public_key": public_pem}
+        return self._call("POST", ENROL, json=body, refusals=True)
+
+    def rotate(self, public_pem: str) -> dict[str, JSON]:
+        """Register a new key, signed in with the current one (which central then retires)."""
+        return self._call("POST", ROTATE, json={"public_key": public_pem})
+
+    def relay(
+        self, method: str, path: str, body: dict[str, JSON], bearer: str
+    ) -> tuple[int, dict[str, JSON]]:
+        """Pass a staff member's online-only request on to central, with their own token."""
+        try:
+            response = self._client.request(
+                method,
+                path,
+                json=body,
+                headers={"Authorization": f"Bearer {bearer}"},
+                timeout=self._login_timeout,
+            )
+            answer = response.json()
+        except (httpx2.HTTPError, ValueError) as exc:
+            raise LinkDown(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500 or not isinstance(answer, dict):
+            raise LinkDown(f"{method} {path}: central answered {response.status_code}")
+        return response.status_code, answer
 
     def _call(
         self,
@@ -130,12 +180,19 @@ class HttpTransport:
         headers: dict[str, str] | None = None,
         params: dict[str, str | int] | None = None,
         timeout: float | None = None,
+        json: dict[str, str] | None = None,
+        refusals: bool = False,
     ) -> dict[str, JSON]:
+        headers = dict(headers or {})
+        token = self._token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         try:
             response = self._client.request(
                 method,
                 path,
                 content=content,
+                json=json,
                 headers=headers,
                 params=params,
                 timeout=timeout if timeout is not None else self._timeout,
@@ -150,6 +207,8 @@ class HttpTransport:
             raise LinkDown(f"{method} {path}: an answer that is not JSON") from exc
         if not isinstance(answer, dict):
             raise LinkDown(f"{method} {path}: an answer that is not a JSON object")
+        if refusals and response.status_code in REFUSALS:
+            return {"problem": answer}
         if response.status_code >= 400:
             if answer.get("code") == "batch_corrupt":
                 raise BatchRefused(str(answer.get("detail")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from yadori.api.deps import Bus, CurrentActor, PropertyId
+from yadori.api.deps import AdjustActor, Bus, ChargeActor, PaymentActor, PropertyId
 from yadori.api.schemas import AdjustmentIn, ChargeIn, FolioOut, LineOut, PaymentIn, VoidIn
 from yadori.domain.folio import FolioLine
 from yadori.domain.ids import new_id
@@ -22,7 +22,7 @@ async def get_folio(bus: Bus, pid: PropertyId, folio_id: str) -> FolioOut:
 
 @router.post("/charges", status_code=status.HTTP_201_CREATED)
 async def post_charge(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, folio_id: str, body: ChargeIn
+    bus: Bus, pid: PropertyId, actor: ChargeActor, folio_id: str, body: ChargeIn
 ) -> LineOut:
     """Post a room-service, minibar or miscellaneous charge."""
     cmd = PostCharge(
@@ -39,7 +39,7 @@ async def post_charge(
 
 @router.post("/payments", status_code=status.HTTP_201_CREATED)
 async def post_payment(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, folio_id: str, body: PaymentIn
+    bus: Bus, pid: PropertyId, actor: PaymentActor, folio_id: str, body: PaymentIn
 ) -> LineOut:
     """Record a payment by cash or card (a negative amount is a refund)."""
     cmd = PostPayment(
@@ -54,7 +54,7 @@ async def post_payment(
 
 @router.post("/adjustments", status_code=status.HTTP_201_CREATED)
 async def post_adjustment(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, folio_id: str, body: AdjustmentIn
+    bus: Bus, pid: PropertyId, actor: AdjustActor, folio_id: str, body: AdjustmentIn
 ) -> LineOut:
     """Correct the folio by an amount, with a reason."""
     cmd = PostAdjustment(
@@ -70,7 +70,7 @@ async def post_adjustment(
 
 @router.post("/lines/{line_id}/void", status_code=status.HTTP_201_CREATED)
 async def void_line(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, folio_id: str, line_id: str, body: VoidIn
+    bus: Bus, pid: PropertyId, actor: AdjustActor, folio_id: str, line_id: str, body: VoidIn
 ) -> LineOut:
     """Cancel a line by appending its void (lines are never edited)."""
     cmd = VoidLine(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from yadori.api.deps import Bus, CurrentActor, PropertyId
+from yadori.api.deps import Bus, DeskActor, PropertyId
 from yadori.api.schemas import (
     AssignRoomIn,
     CancelIn,
@@ -62,7 +62,7 @@ async def list_reservations(
 
 @router.post("/reservations", status_code=status.HTTP_201_CREATED)
 async def create_reservation(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, body: ReservationIn
+    bus: Bus, pid: PropertyId, actor: DeskActor, body: ReservationIn
 ) -> ReservationOut:
     """Book a room type for a run of nights; the nightly prices are fixed now."""
     cmd = CreateReservation(
@@ -87,7 +87,7 @@ async def get_stay(bus: Bus, pid: PropertyId, reservation_id: str) -> StayOut:
 
 @router.post("/reservations/{reservation_id}/cancel")
 async def cancel(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str, body: CancelIn
+    bus: Bus, pid: PropertyId, actor: DeskActor, reservation_id: str, body: CancelIn
 ) -> ReservationOut:
     """Cancel a booking that has not arrived."""
     return _run(
@@ -97,7 +97,7 @@ async def cancel(
 
 @router.post("/reservations/{reservation_id}/no-show")
 async def no_show(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str
+    bus: Bus, pid: PropertyId, actor: DeskActor, reservation_id: str
 ) -> ReservationOut:
     """Record that the guest never came."""
     return _run(bus, pid, MarkNoShow(reservation_id=reservation_id), actor)
@@ -105,7 +105,7 @@ async def no_show(
 
 @router.post("/reservations/{reservation_id}/assign-room")
 async def assign_room(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str, body: AssignRoomIn
+    bus: Bus, pid: PropertyId, actor: DeskActor, reservation_id: str, body: AssignRoomIn
 ) -> ReservationOut:
     """Assign a room for every night of the booking."""
     return _run(bus, pid, AssignRoom(reservation_id=reservation_id, room_id=body.room_id), actor)
@@ -113,7 +113,7 @@ async def assign_room(
 
 @router.post("/reservations/{reservation_id}/check-in")
 async def check_in(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str, body: CheckInIn
+    bus: Bus, pid: PropertyId, actor: DeskActor, reservation_id: str, body: CheckInIn
 ) -> ReservationOut:
     """Register every guest (Hotel Business Act) and give them the room."""
     cmd = CheckIn(
@@ -126,7 +126,7 @@ async def check_in(
 
 @router.post("/reservations/{reservation_id}/move")
 async def move(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str, body: MoveIn
+    bus: Bus, pid: PropertyId, actor: DeskActor, reservation_id: str, body: MoveIn
 ) -> ReservationOut:
     """Move the stay to another room from tonight on."""
     cmd = MoveRoom(reservation_id=reservation_id, to_room_id=body.to_room_id, reason=body.reason)
@@ -135,7 +135,7 @@ async def move(
 
 @router.post("/reservations/{reservation_id}/room-charges")
 async def post_room_charges(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str, body: RoomChargesIn
+    bus: Bus, pid: PropertyId, actor: DeskActor, reservation_id: str, body: RoomChargesIn
 ) -> StayOut:
     """Post the room nights before ``through`` that are not on the folio yet."""
     bus.execute(pid, PostRoomCharges(reservation_id=reservation_id, through=body.through), actor)
@@ -144,7 +144,7 @@ async def post_room_charges(
 
 @router.post("/reservations/{reservation_id}/check-out")
 async def check_out(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, reservation_id: str, body: CheckOutIn
+    bus: Bus, pid: PropertyId, actor: DeskActor, reservation_id: str, body: CheckOutIn
 ) -> ReservationOut:
     """Post the nights still open, settle the folio (zero balance or an override), free the room."""
     override = (

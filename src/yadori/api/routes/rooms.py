@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from yadori.api.deps import Bus, CurrentActor, PropertyId
+from yadori.api.deps import Bus, PropertyId, RoomsActor
 from yadori.api.schemas import ConditionIn, RoomOut, RoomTypeOut, ServiceIn
 from yadori.domain.rooms import Room
 from yadori.services import queries
@@ -30,7 +30,7 @@ async def get_room(bus: Bus, pid: PropertyId, room_id: str) -> RoomOut:
 
 @router.post("/rooms/{room_id}/condition")
 async def set_condition(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, room_id: str, body: ConditionIn
+    bus: Bus, pid: PropertyId, actor: RoomsActor, room_id: str, body: ConditionIn
 ) -> RoomOut:
     """Housekeeping reports the room dirty, clean or inspected."""
     cmd = SetRoomCondition(
@@ -41,7 +41,7 @@ async def set_condition(
 
 @router.post("/rooms/{room_id}/service")
 async def set_service(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, room_id: str, body: ServiceIn
+    bus: Bus, pid: PropertyId, actor: RoomsActor, room_id: str, body: ServiceIn
 ) -> RoomOut:
     """Take the room out of service or order (with a reason), or back into service."""
     cmd = SetRoomService(

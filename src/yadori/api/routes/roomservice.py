@@ -1,7 +1,7 @@
 """Room service for staff: the menu (changed at central), stock, orders, the kitchen's stream.
 
-Every route here is authorised by ``RoomServiceStaff`` (``api/staff.py``), the one place that
-will check the staff JWT.
+Every route here is authorised in ``api/staff.py``: a staff token with the ``room_service``
+scope (``setup`` for the menu and the price policy).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from yadori.api.roomservice_schemas import (
     StaffOrderIn,
     StockIn,
 )
-from yadori.api.staff import RoomServiceStaff
+from yadori.api.staff import MenuStaff, RoomServiceStaff, StreamStaff
 from yadori.domain.errors import AlreadyExists, DomainError
 from yadori.domain.guest_access import new_token, token_hash
 from yadori.domain.ids import new_id
@@ -102,7 +102,7 @@ async def get_menu(bus: Bus, pid: PropertyId, actor: RoomServiceStaff) -> MenuOu
 
 @router.put("/menu/categories/{category_id}")
 async def save_category(
-    parts: Parts, pid: PropertyId, actor: RoomServiceStaff, category_id: str, body: CategoryIn
+    parts: Parts, pid: PropertyId, actor: MenuStaff, category_id: str, body: CategoryIn
 ) -> CategoryOut:
     """Create or change a category (central only)."""
     cmd = SaveMenuCategory(category_id=category_id, **body.model_dump())
@@ -113,7 +113,7 @@ async def save_category(
 
 @router.put("/menu/items/{item_id}")
 async def save_item(
-    parts: Parts, pid: PropertyId, actor: RoomServiceStaff, item_id: str, body: ItemIn
+    parts: Parts, pid: PropertyId, actor: MenuStaff, item_id: str, body: ItemIn
 ) -> ItemOut:
     """Create or change an item (central only); a new price keeps the previous one."""
     fields = body.model_dump()
@@ -124,7 +124,7 @@ async def save_item(
 
 @router.put("/price-policy")
 async def set_policy(
-    parts: Parts, pid: PropertyId, actor: RoomServiceStaff, body: PolicyIn
+    parts: Parts, pid: PropertyId, actor: MenuStaff, body: PolicyIn
 ) -> dict[str, str]:
     """Set what guests pay when the confirmed price differs from the estimate (central only)."""
     _menu_change(parts, pid, SetPricePolicy(property_id=pid, policy=body.policy), actor)
@@ -200,7 +200,7 @@ async def issue_guest_token(
 
 
 @router.get("/events")
-async def events(request: Request, parts: Parts, actor: RoomServiceStaff) -> StreamingResponse:
+async def events(request: Request, parts: Parts, actor: StreamStaff) -> StreamingResponse:
     """Server-sent events: every order placed or moved at this node, for the kitchen screen."""
     hub = parts.order_events
     subscription = hub.subscribe()

@@ -8,13 +8,24 @@ import queue
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from yadori.api.deps import Bus, CurrentActor, Parts, PropertyId, SyncServer
+from yadori.api.deps import (
+    AnyStaff,
+    Auth,
+    Bus,
+    Caller,
+    Parts,
+    PropertyId,
+    SyncServer,
+    TicketsActor,
+    Trust,
+)
 from yadori.api.problems import problem
-from yadori.api.schemas import ResolveTicketIn, TicketOut
+from yadori.api.schemas import EdgeLoginIn, EnrolIn, ResolveTicketIn, RotateIn, TicketOut
+from yadori.auth.errors import NodeUnauthenticated, WrongProperty
 from yadori.domain.conflicts import ConflictTicket, TicketStatus
 from yadori.domain.errors import NotFound
 from yadori.services.commands import ResolveTicket
@@ -31,16 +42,17 @@ def _server(parts: Parts) -> SyncServer:
 
 
 @router.post("/sync/v1/push")
-async def push(request: Request, parts: Parts) -> JSONResponse:
+async def push(request: Request, parts: Parts, caller: Caller) -> JSONResponse:
     """Apply an edge's batch once (central); a damaged batch is refused whole, to be resent."""
     server = _server(parts)
+    node, properties = caller[0].node_id, caller[1]
     body = await request.body()
     try:
         crc = int(request.headers.get(CRC_HEADER, ""))
     except ValueError:
         return problem(422, "batch_corrupt", "Batch corrupt", f"the {CRC_HEADER} header is missing")
     try:
-        answer = await run_in_threadpool(server.push, body, crc)
+        answer = await run_in_threadpool(server.push, body, crc, node, properties)
     except BatchCorrupt as exc:
         return problem(422, "batch_corrupt", "Batch corrupt", str(exc))
     return JSONResponse(answer)
@@ -49,6 +61,7 @@ async def push(request: Request, parts: Parts) -> JSONResponse:
 @router.get("/sync/v1/pull")
 async def pull(
     parts: Parts,
+    caller: Caller,
     origin: Annotated[str, Query(max_length=64)],
     property_: Annotated[str, Query(alias="property", max_length=36)],
     since: Annotated[int, Query(ge=0)] = 0,
@@ -57,18 +70,70 @@ async def pull(
 ) -> JSONResponse:
     """Aggregates changed since ``since`` and the origin's results since ``results_after``."""
     server = _server(parts)
+    if origin != caller[0].node_id:
+        raise NodeUnauthenticated(f"node {caller[0].node_id} asked for the results of {origin}")
+    if property_ not in caller[1]:
+        raise WrongProperty("this edge is not enrolled for that property")
     answer = await run_in_threadpool(server.pull, origin, property_, since, results_after, limit)
     return JSONResponse(answer)
 
 
 @router.get("/sync/v1/heartbeat")
-async def heartbeat(parts: Parts) -> JSONResponse:
-    """Central's time and HLC; the edge measures the round trip and the clock skew."""
-    return JSONResponse(_server(parts).heartbeat())
+async def heartbeat(
+    parts: Parts,
+    trust: Trust,
+    authorization: Annotated[str | None, Header(max_length=4200)] = None,
+) -> JSONResponse:
+    """Central's time, HLC and key list CRC; the edge measures the round trip and the skew.
+
+    Open to anyone (a liveness probe); when a node token comes with it, it is checked, so the
+    heartbeat also tests the edge's credentials (401 when they no longer hold).
+    """
+    answer = _server(parts).heartbeat()
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        claims, _ = trust.authenticate_node(token.strip() if scheme.lower() == "bearer" else "")
+        answer["node"] = claims.node_id
+    answer["keys_crc"] = trust.keys_crc()
+    return JSONResponse(answer)
+
+
+@router.get("/sync/v1/keys")
+async def keys(parts: Parts, trust: Trust, caller: Caller) -> JSONResponse:
+    """Every node key with its status: the revocation list edges pull."""
+    _server(parts)
+    return JSONResponse({"keys": trust.key_list(), "keys_crc": trust.keys_crc()})
+
+
+@router.post("/sync/v1/enrol")
+async def enrol(parts: Parts, trust: Trust, body: EnrolIn) -> JSONResponse:
+    """Register an edge's public key against a one-time enrolment token made by an admin."""
+    _server(parts)
+    answer = await run_in_threadpool(trust.enrol, body.token, body.node_id, body.public_key)
+    return JSONResponse(answer)
+
+
+@router.post("/sync/v1/keys/rotate")
+async def rotate(parts: Parts, trust: Trust, caller: Caller, body: RotateIn) -> JSONResponse:
+    """Trust the calling edge's new key and retire the one it signed this call with."""
+    _server(parts)
+    return JSONResponse(await run_in_threadpool(trust.rotate, caller[0], body.public_key))
+
+
+@router.post("/sync/v1/login")
+async def edge_login(parts: Parts, auth: Auth, caller: Caller, body: EdgeLoginIn) -> JSONResponse:
+    """Log a staff member in for an edge that is online: central checks the PIN and signs."""
+    _server(parts)
+    if body.property_id not in caller[1]:
+        raise WrongProperty("this edge is not enrolled for that property")
+    login = await run_in_threadpool(
+        auth.login_here, body.property_id, body.staff_code, body.pin, node=caller[0].node_id
+    )
+    return JSONResponse({"token": login.token})
 
 
 @router.get("/sync/status")
-async def status(parts: Parts) -> JSONResponse:
+async def status(parts: Parts, staff: AnyStaff) -> JSONResponse:
     """The edge's sync state: link, queue per lane, last push and pull, skew, tickets."""
     if parts.sync_status is None:
         raise NotFound("no sync on this node: set YADORI_CENTRAL_URL on an edge")
@@ -76,7 +141,7 @@ async def status(parts: Parts) -> JSONResponse:
 
 
 @router.get("/events")
-async def events(request: Request, parts: Parts) -> StreamingResponse:
+async def events(request: Request, parts: Parts, staff: AnyStaff) -> StreamingResponse:
     """Server-sent events: every link transition, queue change and alert, for the banner."""
     hub = parts.events
     subscription = hub.subscribe()
@@ -108,7 +173,7 @@ async def list_tickets(
 
 @router.post("/api/v1/properties/{code}/tickets/{ticket_id}/resolve")
 async def resolve_ticket(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, ticket_id: str, body: ResolveTicketIn
+    bus: Bus, pid: PropertyId, actor: TicketsActor, ticket_id: str, body: ResolveTicketIn
 ) -> TicketOut:
     """Close a ticket with what was done (a command: it syncs like any other)."""
     cmd = ResolveTicket(ticket_id=ticket_id, resolution=body.resolution)

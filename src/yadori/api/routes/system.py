@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yadori import __version__
-from yadori.api.deps import Bus, CurrentActor, Parts, PropertyId
+from yadori.api.deps import Bus, CloseDayActor, Parts, PropertyId
 from yadori.api.schemas import CloseDayIn
 from yadori.domain.property import Property
 from yadori.services.commands import CloseBusinessDay
@@ -33,7 +33,7 @@ async def get_property(bus: Bus, pid: PropertyId) -> dict[str, object]:
 
 @router.post("/api/v1/properties/{code}/close-day")
 async def close_day(
-    bus: Bus, pid: PropertyId, actor: CurrentActor, body: CloseDayIn
+    bus: Bus, pid: PropertyId, actor: CloseDayActor, body: CloseDayIn
 ) -> dict[str, object]:
     """Close the business day: charge tonight's in-house stays and advance the business date."""
     cmd = CloseBusinessDay(business_date=body.business_date)

@@ -13,6 +13,7 @@ from yadori.services.handlers import (
     reservations,
     roomservice,
     setup,
+    staff,
     stays,
     tickets,
 )
@@ -48,4 +49,8 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.PlaceOrder: roomservice.place_order,  # type: ignore[dict-item]
     c.AdvanceOrder: roomservice.advance_order,  # type: ignore[dict-item]
     c.IssueGuestToken: roomservice.issue_guest_token,  # type: ignore[dict-item]
+    c.CreateStaff: staff.create_staff,  # type: ignore[dict-item]
+    c.SetStaffStatus: staff.set_staff_status,  # type: ignore[dict-item]
+    c.ChangePin: staff.change_pin,  # type: ignore[dict-item]
+    c.RecordLoginAttempt: staff.record_login_attempt,  # type: ignore[dict-item]
 }

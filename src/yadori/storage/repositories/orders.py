@@ -189,6 +189,15 @@ class SqlGuestTokens:
         ).first()
         return None if row is None else (row.id, row.reservation_id)
 
+    def reservation_of_token(self, token_id: str) -> str | None:
+        """The stay a guest token (by its id) opens at this property, or None."""
+        row = self._conn.execute(
+            sa.select(guest_tokens.c.reservation_id).where(
+                guest_tokens.c.id == token_id, guest_tokens.c.property_id == self._property_id
+            )
+        ).first()
+        return None if row is None else str(row.reservation_id)
+
     def stay_of(self, digest: str) -> tuple[str, OrderStay] | None:
         """(token id, its stay) of a token hash at this property, in one query."""
         row = self._conn.execute(

@@ -1,7 +1,48 @@
 // The kitchen screen: open orders by status, live from the edge's server-sent events, with the
-// actions that move them on. It talks only to the edge, so it works while the WAN is down.
+// actions that move them on. It talks only to the edge, so it works while the WAN is down; staff
+// log in with code and PIN (the edge signs the token itself when the WAN is down).
 const code = new URLSearchParams(location.search).get("p") || "";
-const base = `/api/v1/properties/${encodeURIComponent(code)}/room-service`;
+const property = `/api/v1/properties/${encodeURIComponent(code)}`;
+const base = `${property}/room-service`;
+const KEY = `yadori.kitchen.token.${code}`;
+let token = sessionStorage.getItem(KEY) || "";
+
+function authorised(init = {}) {
+  return { ...init, headers: { ...(init.headers || {}), Authorization: `Bearer ${token}` } };
+}
+
+async function call(url, init = {}) {
+  const response = await fetch(url, authorised(init));
+  if (response.status === 401) signedOut();
+  return response;
+}
+
+function signedOut(message = "") {
+  token = "";
+  sessionStorage.removeItem(KEY);
+  document.getElementById("login").hidden = false;
+  document.getElementById("board").hidden = true;
+  document.getElementById("login-error").textContent = message;
+}
+
+async function logIn(event) {
+  event.preventDefault();
+  const form = event.target;
+  const response = await fetch(`${property}/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ staff_code: form.staff_code.value.trim(), pin: form.pin.value }),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    signedOut(body.detail || `${response.status}`);
+    return;
+  }
+  token = body.token;
+  sessionStorage.setItem(KEY, token);
+  form.reset();
+  start();
+}
 const NEXT = { accepted: "preparing", preparing: "delivering", delivering: "delivered" };
 const LABEL = { preparing: "調理開始 Start", delivering: "お届けへ Out", delivered: "お届け済 Delivered" };
 
@@ -12,7 +53,7 @@ function el(tag, props = {}, ...children) {
 }
 
 async function advance(order, status) {
-  await fetch(`${base}/orders/${order.id}/advance`, {
+  await call(`${base}/orders/${order.id}/advance`, {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ status }),
   });
   await load();
@@ -51,7 +92,8 @@ function card(order) {
 }
 
 async function load() {
-  const response = await fetch(`${base}/orders?active=true`, { cache: "no-store" });
+  if (!token) return;
+  const response = await call(`${base}/orders?active=true`, { cache: "no-store" });
   if (!response.ok) return;
   const orders = await response.json();
   for (const section of document.querySelectorAll("section[data-status]")) {
@@ -59,17 +101,28 @@ async function load() {
   }
 }
 
+let events = null;
+
 function listen() {
   const link = document.getElementById("link");
-  const events = new EventSource(`${base}/events`);
+  if (events) events.close();
+  // an EventSource cannot send headers: the token goes in the query string
+  events = new EventSource(`${base}/events?access_token=${encodeURIComponent(token)}`);
   events.onopen = () => { link.textContent = "live"; link.className = "link live"; load(); };
   events.onerror = () => { link.textContent = "reconnecting"; link.className = "link down"; };
   events.addEventListener("order", () => load());
 }
 
-fetch(`/api/v1/properties/${encodeURIComponent(code)}`)
-  .then((r) => (r.ok ? r.json() : null))
-  .then((p) => { if (p) timeZone = p.timezone; })
-  .catch(() => undefined)
-  .finally(() => { load(); listen(); });
+function start() {
+  document.getElementById("login").hidden = true;
+  document.getElementById("board").hidden = false;
+  call(property)
+    .then((r) => (r.ok ? r.json() : null))
+    .then((p) => { if (p) timeZone = p.timezone; })
+    .catch(() => undefined)
+    .finally(() => { load(); listen(); });
+}
+
+document.getElementById("login").addEventListener("submit", logIn);
+if (token) start(); else signedOut();
 setInterval(load, 15000);  // orders that reach this edge by sync, not by this screen's actions

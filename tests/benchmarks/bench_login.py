@@ -1,0 +1,129 @@
+"""Staff login latency, online (the edge asks central) and offline (the edge alone).
+
+Real processes on loopback: `yadori central` on PostgreSQL, the fault proxy, and an enrolled
+`yadori edge` behind it. Online, a login at the edge is a local lockout check, a call to central
+(argon2 verification, signing, the audit command) and the token's check at the edge. Offline
+(the proxy cut), the edge verifies the PIN against its cached hash, signs with its own key and
+writes the audit command to its outbox. Target (issue 4): p99 < 150 ms offline.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx2
+from results import Metric, median, percentile
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests dir, for support/
+
+from bench_sync import _pg_url, database
+
+from support.auth import PIN, add_staff
+from support.hotel import build_hotel
+from support.nodes import central_process, free_port, proxy_to, wait_healthy
+from yadori.auth.roles import Role
+from yadori.bootstrap import NodeConfig, bootstrap
+from yadori.cli.enrol import enroll, enrolment_token
+
+LOGINS = 200
+WARM_UP = 10
+
+
+def run(workdir: Path) -> list[Metric]:
+    """Log the same front-desk member in LOGINS times online, then LOGINS times offline."""
+    with database() as name:
+        db = _pg_url(name)
+        node = bootstrap(
+            NodeConfig("central", "central", "C", db, key_dir=str(workdir / "central-keys"))
+        )
+        hotel = build_hotel(node)
+        member = add_staff(node, hotel.property_id, Role.FRONT_DESK, code="FD01")
+        code = node.directory.codes_by_id()[hotel.property_id]
+        node.close()
+        with central_process(db, workdir) as central, proxy_to(central) as proxy:
+            token, _ = enrolment_token(db, "edge1", (hotel.property_id,), timedelta(hours=1))
+            enroll(
+                "edge1",
+                workdir / "keys" / "edge1",
+                f"sqlite:///{workdir / 'edge1.db'}",
+                proxy.url,
+                token,
+            )
+            port = free_port()
+            env = {
+                **os.environ,
+                "YADORI_DATA_DIR": str(workdir),
+                "YADORI_NODE_ID": "edge1",
+                "YADORI_DB_URL": f"sqlite:///{workdir / 'edge1.db'}",
+                "YADORI_PORT": str(port),
+                "YADORI_LOG_LEVEL": "warning",
+                "YADORI_HEARTBEAT_SECONDS": "0.2",
+                "YADORI_BACKOFF_CAP_SECONDS": "0.3",
+            }
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "yadori.cli", "edge"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                base = f"http://127.0.0.1:{port}"
+                wait_healthy(base, proc)
+                with httpx2.Client(base_url=base, timeout=10) as client:
+                    url = f"/api/v1/properties/{code}/auth/login"
+                    body = {"staff_code": member.code, "pin": PIN}
+                    _until(lambda: client.post(url, json=body).status_code == 200)
+                    online = _logins(client, url, body, offline=False)
+                    proxy.set("cut")
+                    _until(lambda: client.post(url, json=body).json().get("offline") is True)
+                    offline = _logins(client, url, body, offline=True)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
+    return [
+        Metric("login p50, online (edge → central)", median(online), "ms", 150, "lower", "R-SYS-1"),
+        Metric(
+            "login p99, online (edge → central)",
+            percentile(online, 99),
+            "ms",
+            150,
+            "lower",
+            "R-SYS-1",
+        ),
+        Metric("login p50, offline (edge alone)", median(offline), "ms", 150, "lower", "R-SYS-1"),
+        Metric(
+            "login p99, offline (edge alone)",
+            percentile(offline, 99),
+            "ms",
+            150,
+            "lower",
+            "R-SYS-1",
+        ),
+    ]
+
+
+def _logins(client: httpx2.Client, url: str, body: dict[str, str], *, offline: bool) -> list[float]:
+    samples = []
+    for n in range(WARM_UP + LOGINS):
+        started = time.perf_counter_ns()
+        answer = client.post(url, json=body)
+        elapsed = (time.perf_counter_ns() - started) / 1e6
+        answer.raise_for_status()
+        assert answer.json()["offline"] is offline, answer.text
+        if n >= WARM_UP:
+            samples.append(elapsed)
+    return samples
+
+
+def _until(done: object, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if done():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the edge never got there")
