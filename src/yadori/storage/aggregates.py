@@ -1,7 +1,7 @@
 """Aggregates as documents: what the change feed carries from central to the edges.
 
 An aggregate (``room:<id>``, ``reservation:<id>`` with its nights, room-nights and registry,
-``folio:<id>`` and each of its append-only lines ``folio_line:<id>`` …) is snapshotted as
+``folio:<id>`` with its append-only lines …) is snapshotted as
 ``{table: [row, …]}`` in canonical JSON, so its CRC32 is the same on every node, and restored
 by replacing its rows. A missing aggregate is a tombstone (``None``): restoring it deletes the
 rows.
@@ -38,10 +38,9 @@ PARTS: dict[str, tuple[tuple[sa.Table, str], ...]] = {
         (t.room_nights, "reservation_id"),
         (t.registry_entries, "reservation_id"),
     ),
-    "folio": ((t.folios, "id"),),
-    # Lines are append-only: each is its own aggregate, so a posting publishes one row, not
-    # the whole folio again (decision 0030).
-    "folio_line": ((t.folio_lines, "id"),),
+    # A folio carries its lines: their positions are given by the node that appends them, so
+    # an edge takes central's lines all at once (decision 0031 tried lines on their own).
+    "folio": ((t.folios, "id"), (t.folio_lines, "folio_id")),
     "ticket": ((t.conflict_tickets, "id"),),
     "menu_category": ((t.menu_categories, "id"),),
     "menu_item": ((t.menu_items, "id"),),

@@ -167,7 +167,13 @@ class SqlUnitOfWork:
             self.flush()  # a write refused here is refused inside the savepoint
         except BaseException:
             nested.rollback()
-            for repository in (self.folios, self.rooms, self.room_types, self.rate_plans):
+            for repository in (
+                self.folios,
+                self.rooms,
+                self.room_types,
+                self.rate_plans,
+                self.staff,
+            ):
                 repository.forget()  # what they read may have been rolled back
             raise
         nested.commit()

@@ -99,9 +99,7 @@ class SqlFolios:
 
     def append(self, folio_id: str, line: FolioLine, *, actor: str, at: datetime) -> None:
         """Append a line at the next position; lines are never updated."""
-        # The folio stays touched (later postings and settling depend on this one); its line is
-        # its own aggregate in the feed, so the folio's document no longer carries every line.
-        self._touched.update((f"folio:{folio_id}", f"folio_line:{line.id}"))
+        self._touched.add(f"folio:{folio_id}")
         position = self._next_position.get(folio_id)
         if position is None:
             position = self._conn.execute(_NEXT_POSITION, {"folio_id": folio_id}).scalar_one()

@@ -18,6 +18,13 @@ class SqlStaff:
         self._conn = conn
         self._property_id = property_id
         self._touched = touched
+        # A session never changes once written: central checks the actor of every replayed
+        # mutation, mostly under the same few tokens, so each is read once per transaction.
+        self._sessions: dict[str, Session | None] = {}
+
+    def forget(self) -> None:
+        """Drop what was read (a savepoint was rolled back)."""
+        self._sessions.clear()
 
     def get(self, staff_id: str) -> Staff:
         """One staff member; UnknownStaff when not at this property."""
@@ -105,6 +112,8 @@ class SqlStaff:
 
     def session(self, token_id: str) -> Session | None:
         """The session of a token issued for this property, or None."""
+        if token_id in self._sessions:
+            return self._sessions[token_id]
         row = self._conn.execute(
             sa.select(staff_sessions).where(
                 staff_sessions.c.token_id == token_id,
@@ -112,12 +121,14 @@ class SqlStaff:
             )
         ).first()
         if row is None:
+            self._sessions[token_id] = None
             return None
         scopes = tuple(s for s in row.scopes.split(" ") if s)
-        return Session(
+        found = self._sessions[token_id] = Session(
             row.token_id, row.staff_id, row.kid, row.role, scopes, row.offline, row.issued_at,
             row.expires_at,
         )  # fmt: skip
+        return found
 
     def add_session(self, session: Session) -> None:
         """Remember a token issued to a staff member (once: a replay finds it there)."""
@@ -136,6 +147,7 @@ class SqlStaff:
                 expires_at=session.expires_at,
             )
         )
+        self._sessions[session.token_id] = session
 
     def _one(self, where: sa.ColumnElement[bool]) -> Staff | None:
         query = sa.select(staff).where(staff.c.property_id == self._property_id, where)
