@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -45,6 +45,7 @@ from yadori.domain.folio import ManagerOverride
 from yadori.domain.ids import new_id
 from yadori.domain.rooms import Condition, Service
 from yadori.services import commands as c
+from yadori.sync.worker import SyncWorker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -534,3 +535,46 @@ def test_a_new_edge_takes_a_hotel_in_pages_after_a_day_was_closed(backends: Back
         _settle_and_check(cl)
     finally:
         cl.close()
+
+
+class _NothingToPush:
+    """The edge's store with nothing offered to push: a cycle that only pulls."""
+
+    def __init__(self, store: object) -> None:
+        self._store = store
+
+    def pending(self) -> list[object]:
+        """Nothing: what the edge has pending stays pending through this pull."""
+        return []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+def test_a_pull_while_a_posting_is_pending_keeps_the_edges_line(cluster: Cluster) -> None:
+    """Central posts to a folio while the edge's own posting to it is still pending; a pull in
+    between (staff kept working during a sync) must neither fail nor drop the edge's line.
+
+    Positions are given by the node that appends a line, so central's line and the edge's pending
+    one share a position: the edge keeps the folio as it is until its posting's result is in,
+    then takes central's whole folio (decision 0009; 0031 tried a document per line and failed
+    exactly here)."""
+    cl = cluster
+    stay = _stay(cl, 1)
+    _settle_and_check(cl)
+    at_central = _charge(cl, 0, stay, 700)
+    at_edge = _charge(cl, 1, stay, 300)
+    edge = cl.nodes[1]
+    assert edge.edge_store is not None
+    pull_only = SyncWorker(
+        _NothingToPush(edge.edge_store),  # type: ignore[arg-type]
+        cl.links[0],
+        origin="e1",
+        properties=lambda: [cl.pid],
+        hlc=edge.bus.hlc,
+        now=lambda: datetime.now(UTC),
+    )
+    pull_only.cycle()
+    assert at_edge in cl.lines_at(1)  # what the desk just posted is still shown
+    _settle_and_check(cl)
+    assert {at_central, at_edge} <= set(cl.lines_at(1))
