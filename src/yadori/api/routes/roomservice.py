@@ -6,11 +6,6 @@ scope (``setup`` for the menu and the price policy).
 
 from __future__ import annotations
 
-import asyncio
-import json
-import queue
-from collections.abc import AsyncIterator
-
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
 
@@ -29,6 +24,7 @@ from yadori.api.roomservice_schemas import (
     StaffOrderIn,
     StockIn,
 )
+from yadori.api.sse import event_stream
 from yadori.api.staff import MenuStaff, RoomServiceStaff, StreamStaff
 from yadori.domain.errors import AlreadyExists, DomainError
 from yadori.domain.guest_access import new_token, token_hash
@@ -202,21 +198,4 @@ async def issue_guest_token(
 @router.get("/events")
 async def events(request: Request, parts: Parts, actor: StreamStaff) -> StreamingResponse:
     """Server-sent events: every order placed or moved at this node, for the kitchen screen."""
-    hub = parts.order_events
-    subscription = hub.subscribe()
-
-    async def stream() -> AsyncIterator[str]:
-        try:
-            yield "retry: 2000\n: connected\n\n"
-            while not await request.is_disconnected():
-                try:
-                    event = subscription.get_nowait()
-                except queue.Empty:
-                    await asyncio.sleep(0.1)
-                    continue
-                data = json.dumps(event["data"], ensure_ascii=False)
-                yield f"event: {event['event']}\ndata: {data}\n\n"
-        finally:
-            hub.unsubscribe(subscription)
-
-    return StreamingResponse(stream(), media_type="text/event-stream")
+    return event_stream(request, parts.order_events, "retry: 2000\n")

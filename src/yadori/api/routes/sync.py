@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import queue
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -25,6 +21,7 @@ from yadori.api.deps import (
 )
 from yadori.api.problems import problem
 from yadori.api.schemas import EdgeLoginIn, EnrolIn, ResolveTicketIn, RotateIn, TicketOut
+from yadori.api.sse import event_stream
 from yadori.auth.errors import NodeUnauthenticated, WrongProperty
 from yadori.domain.conflicts import ConflictTicket, TicketStatus
 from yadori.domain.errors import NotFound
@@ -143,24 +140,7 @@ async def status(parts: Parts, staff: AnyStaff) -> JSONResponse:
 @router.get("/events")
 async def events(request: Request, parts: Parts, staff: AnyStaff) -> StreamingResponse:
     """Server-sent events: every link transition, queue change and alert, for the banner."""
-    hub = parts.events
-    subscription = hub.subscribe()
-
-    async def stream() -> AsyncIterator[str]:
-        try:
-            yield ": connected\n\n"
-            while not await request.is_disconnected():
-                try:
-                    event = subscription.get_nowait()
-                except queue.Empty:
-                    await asyncio.sleep(0.1)
-                    continue
-                data = json.dumps(event["data"], ensure_ascii=False)
-                yield f"event: {event['event']}\ndata: {data}\n\n"
-        finally:
-            hub.unsubscribe(subscription)
-
-    return StreamingResponse(stream(), media_type="text/event-stream")
+    return event_stream(request, parts.events)
 
 
 @router.get("/api/v1/properties/{code}/tickets")
