@@ -10,7 +10,7 @@ import itertools
 import json
 import random
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 
 from yadori.bootstrap import NodeConfig, bootstrap
 from yadori.domain.errors import DomainError
@@ -41,8 +41,8 @@ def main() -> None:
                         reservation_id=new_id(),
                         folio_id=folio_id,
                         guest_name=f"Guest {seed}-{n}",
-                        arrival=c.date.fromisoformat(arrival) + timedelta(days=n % 300),
-                        departure=c.date.fromisoformat(arrival) + timedelta(days=n % 300 + 1),
+                        arrival=date.fromisoformat(arrival) + timedelta(days=n % 300),
+                        departure=date.fromisoformat(arrival) + timedelta(days=n % 300 + 1),
                         adults=1,
                         room_type_id=ids["room_type_id"],
                         rate_plan_id=ids["rate_plan_id"],
