@@ -5,30 +5,29 @@ working offline through a simulated 24 hours (evening charges, a walk-in, a room
 night audit, the next morning's departures and housekeeping, the next day's arrivals), while
 central takes a booking for the very room the walk-in gets; restore the link and time the
 detection and the sync; then compare central's and the edge's data table by table.
+
+How the edge's link is watched is in ``drill_link.py``; the report and its printing are in
+``drill_report.py``. The names a caller needs (``Drill``, ``print_report``, ``synced``,
+``wait_until``) are all importable from here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import sqlalchemy as sa
-from rich.console import Console
 from rich.progress import Progress, TaskID
-from rich.table import Table
 
 from yadori.cli.demo_day import (
     DayReport,
-    DemoFailed,
     Desk,
     Step,
     check_in_arrivals,
@@ -43,142 +42,32 @@ from yadori.cli.demo_day import (
 from yadori.cli.demo_hotel import demo_id
 from yadori.cli.demo_roomservice import (
     Kitchen,
-    RoomServiceReport,
     central_steps,
     kitchen_steps,
     order_steps,
 )
+from yadori.cli.drill_link import LinkWatcher, sync_status, synced, wait_until
+from yadori.cli.drill_report import Compared, DrillReport, print_report
 from yadori.cli.fault_proxy import FaultProxy
-from yadori.storage.checksums import TableSum, property_checksums
+from yadori.storage.checksums import property_checksums
 from yadori.storage.engine import make_engine
+
+__all__ = [
+    "Compared",
+    "Drill",
+    "DrillReport",
+    "Scene",
+    "print_report",
+    "read_only",
+    "synced",
+    "wait_until",
+]
 
 OFFLINE_SECONDS = 10.0  # the simulated 24 hours last at least this long
 DAY_MINUTES = 24 * 60
 CUT_AT = 17 * 60  # the WAN goes down at 17:00 and comes back 24 hours later
 DETECT_SECONDS = 15.0
 SYNC_SECONDS = 60.0
-POLL = 0.05
-
-
-# --- the link, as the edge reports it ----------------------------------------------------
-
-
-class LinkWatcher:
-    """Listens to the edge's server-sent events and keeps each link transition with its time."""
-
-    def __init__(self, edge_url: str, headers: dict[str, str] | None = None) -> None:
-        self._url = f"{edge_url}/events"
-        self._client = httpx2.Client(timeout=httpx2.Timeout(5, read=None), headers=headers)
-        self._lock = threading.Lock()
-        self._seen: list[tuple[float, str]] = []
-        self._thread = threading.Thread(target=self._listen, name="drill-events", daemon=True)
-        self._connected = threading.Event()
-
-    def start(self) -> LinkWatcher:
-        """Subscribe (returns once the stream is open, or after a few seconds)."""
-        self._thread.start()
-        self._connected.wait(5)
-        return self
-
-    def stop(self) -> None:
-        """Close the stream."""
-        with contextlib.suppress(Exception):
-            self._client.close()
-
-    def first(self, state: str, after: float) -> float | None:
-        """When the link first became ``state`` at or after ``after`` (epoch seconds)."""
-        with self._lock:
-            return next((at for at, s in self._seen if s == state and at >= after), None)
-
-    def _listen(self) -> None:
-        with contextlib.suppress(Exception), self._client.stream("GET", self._url) as response:
-            kind = ""
-            for line in response.iter_lines():
-                self._connected.set()
-                if line.startswith("event:"):
-                    kind = line.removeprefix("event:").strip()
-                elif line.startswith("data:") and kind == "link":
-                    self._link(json.loads(line.removeprefix("data:")))
-
-    def _link(self, data: dict[str, Any]) -> None:
-        at = datetime.fromisoformat(data["at"]).timestamp()
-        with self._lock:
-            self._seen.append((at, str(data["state"])))
-
-
-def sync_status(client: httpx2.Client) -> dict[str, Any]:
-    """The edge's /sync/status."""
-    answer: dict[str, Any] = client.get("/sync/status").json()
-    return answer
-
-
-def wait_until(
-    client: httpx2.Client,
-    done: Callable[[dict[str, Any]], bool],
-    *,
-    seconds: float,
-    what: str,
-    each: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
-    """Poll the edge's sync status until ``done`` holds; DemoFailed after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        status = sync_status(client)
-        if each is not None:
-            each(status)
-        if done(status):
-            return status
-        if time.monotonic() > deadline:
-            raise DemoFailed(f"{what}: not within {seconds:.0f} s (last status {status})")
-        time.sleep(POLL)
-
-
-def synced(status: dict[str, Any]) -> bool:
-    """Online with nothing waiting for central."""
-    return status.get("link") == "online" and status.get("pending") == 0
-
-
-# --- the drill -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Compared:
-    """One table's figures at central and at the edge."""
-
-    table: str
-    central: TableSum | None
-    edge: TableSum | None
-
-    @property
-    def same(self) -> bool:
-        """Same row count and same combined CRC32."""
-        return self.central == self.edge
-
-
-@dataclass
-class DrillReport:
-    """What the drill did and measured."""
-
-    offline: DayReport
-    started: date
-    outage_detected_s: float = 0.0
-    back_detected_s: float = 0.0
-    synced_s: float = 0.0
-    offline_s: float = 0.0
-    queued: int = 0
-    collision: str = ""
-    tickets: list[dict[str, Any]] = field(default_factory=list)
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-    outage_log: dict[str, Any] = field(default_factory=dict)
-    compared: list[Compared] = field(default_factory=list)
-    room_service: RoomServiceReport = field(default_factory=RoomServiceReport)
-    repriced: list[dict[str, Any]] = field(default_factory=list)
-    offline_login: str = ""
-
-    @property
-    def match(self) -> bool:
-        """Whether central and the edge hold the same data."""
-        return bool(self.compared) and all(c.same for c in self.compared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,125 +327,3 @@ def read_only(url: str) -> Iterator[sa.Connection]:
             conn.rollback()
     finally:
         engine.dispose()
-
-
-# --- the report ------------------------------------------------------------------------------
-
-
-def print_report(console: Console, report: DrillReport) -> None:
-    """The drill's figures, the tickets, and the comparison with its MATCH or MISMATCH line."""
-    off = report.offline
-    table = Table(title=f"Offline for 24 simulated hours from {report.started} 17:00")
-    table.add_column("done at the edge while central was unreachable")
-    table.add_column("count", justify="right")
-    table.add_column("yen", justify="right")
-    table.add_row("walk-ins booked and checked in", str(off.walk_ins), "")
-    table.add_row("charges posted", str(off.charges), f"{off.charged_yen:,}")
-    table.add_row("room moves", str(off.moves), "")
-    table.add_row("business day closed (night audit)", str(off.days_closed), "")
-    table.add_row("departures settled and checked out", str(off.checked_out), f"{off.paid_yen:,}")
-    table.add_row(
-        "  paid in cash / by card", f"{off.payments['cash']} / {off.payments['card']}", ""
-    )
-    table.add_row("rooms cleaned and inspected", str(off.rooms_cleaned), "")
-    table.add_row("arrivals checked in (registry recorded)", str(off.checked_in), "")
-    total = off.operations + _room_service_rows(table, report.room_service)
-    table.add_row("[bold]operations done offline[/bold]", f"[bold]{total}[/bold]", "")
-    console.print(table)
-
-    link = Table(title="The link")
-    link.add_column("what")
-    link.add_column("value", justify="right")
-    link.add_row("outage detected after the cut", f"{report.outage_detected_s:.2f} s")
-    link.add_row("WAN down (cut → restored)", f"{report.offline_s:.1f} s")
-    if report.outage_log.get("duration_ms") is not None:
-        logged = int(report.outage_log["duration_ms"]) / 1000
-        link.add_row("edge offline (its outage log)", f"{logged:.1f} s")
-    link.add_row("link back detected after", f"{report.back_detected_s:.2f} s")
-    link.add_row("synced (queue empty, online) after", f"{report.synced_s:.2f} s")
-    link.add_row("mutations queued offline and synced", str(report.queued))
-    link.add_row("conflict tickets opened", str(len(report.tickets)))
-    link.add_row("mutations rejected by central", str(len(report.rejected)))
-    console.print(link)
-
-    _print_events(console, report)
-
-    sums = Table(title="Same data? Rows and CRC32 per table, read-only")
-    sums.add_column("table", no_wrap=True)
-    sums.add_column("central", justify="right")
-    sums.add_column("CRC32", justify="right")
-    sums.add_column("edge", justify="right")
-    sums.add_column("CRC32", justify="right")
-    sums.add_column("", justify="center")
-    for c in report.compared:
-        sums.add_row(
-            c.table,
-            _rows(c.central),
-            _crc(c.central),
-            _rows(c.edge),
-            _crc(c.edge),
-            "[green]=[/green]" if c.same else "[red]≠[/red]",
-        )
-    console.print(sums)
-    rows = sum(c.central.rows for c in report.compared if c.central)
-    if report.match:
-        console.print(
-            f"[bold green]MATCH[/bold green]: central and edge hold the same data "
-            f"({len(report.compared)} tables, {rows} rows)"
-        )
-    else:
-        differ = ", ".join(c.table for c in report.compared if not c.same) or "nothing compared"
-        console.print(f"[bold red]MISMATCH[/bold red]: {differ}")
-
-
-def _print_events(console: Console, report: DrillReport) -> None:
-    """The collision, central's changes, repriced orders, tickets and rejections."""
-    if report.collision:
-        console.print(f"collision: {report.collision}")
-    _print_room_service(console, report)
-    for ticket in report.tickets:
-        facts = ", ".join(f"{k} {v}" for k, v in sorted(ticket["facts"].items()))
-        console.print(
-            f"[yellow]ticket[/yellow] {ticket['kind']}: {ticket['summary']} ({facts}; "
-            f"{ticket['status']})"
-        )
-    for rejected in report.rejected:
-        console.print(f"[red]rejected[/red] {rejected.get('name')}: {rejected.get('reason')}")
-
-
-def _room_service_rows(table: Table, rs: RoomServiceReport) -> int:
-    table.add_row("room-service orders from the guest page's API", str(rs.orders), "")
-    table.add_row("  resent by the page, taken once", str(rs.resent), "")
-    table.add_row(
-        "  delivered and charged once / cancelled",
-        f"{rs.delivered} / {rs.cancelled}",
-        f"{rs.charged_yen:,}",
-    )
-    return rs.operations
-
-
-def _print_room_service(console: Console, report: DrillReport) -> None:
-    for change in report.room_service.central_changes:
-        console.print(f"meanwhile: {change}")
-    for order in report.repriced:
-        console.print(
-            f"room service {order['number']}: estimated ¥{order['estimated_total']:,}, confirmed "
-            f"by central at ¥{order['confirmed_total']:,}; the guest pays ¥{order['charge']:,} "
-            f"({order['policy']} policy)"
-        )
-    for code in report.room_service.refused:
-        console.print(f"room service refused an order: {code}")
-    if report.room_service.guest_link:
-        link = report.room_service.guest_link
-        console.print(f"guest page (a guest's link): {link}", soft_wrap=True)
-        code = link.partition("#p=")[2].partition("&")[0]
-        kitchen = f"{link.partition('/guest/')[0]}/kitchen/?p={code}"
-        console.print(f"kitchen screen: {kitchen}", soft_wrap=True)
-
-
-def _rows(s: TableSum | None) -> str:
-    return "—" if s is None else str(s.rows)
-
-
-def _crc(s: TableSum | None) -> str:
-    return "—" if s is None else f"{s.crc32:08x}"
