@@ -1,4 +1,5 @@
-"""Written-behind rows (folio lines, room saves): every read sees them, savepoints keep them apart.
+"""Written-behind rows (new reservations and folios, folio lines, room saves): every read sees
+them, savepoints keep them apart.
 
 Central replays hundreds of postings in one transaction; the repositories hold their inserts and
 updates back and the unit of work writes them in one batched statement before the connection
@@ -7,15 +8,17 @@ runs anything else. These tests hold on SQLite and on PostgreSQL (``hotel`` is p
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from support.hotel import Hotel
+from support.hotel import TODAY, Hotel
 from yadori.domain.errors import AlreadyExists
-from yadori.domain.folio import FolioLine, LineKind
+from yadori.domain.folio import Folio, FolioLine, LineKind
 from yadori.domain.ids import new_id
+from yadori.domain.reservations import NightPrice, Reservation, ReservationStatus
 from yadori.domain.rooms import Condition, Service
 from yadori.storage.tables import folio_lines, rooms
 from yadori.storage.unit_of_work import SqlUnitOfWorkFactory
@@ -171,3 +174,119 @@ def test_sellable_counts_follow_a_room_taken_out_of_order_in_the_same_unit(hotel
         assert uow.rooms.count_sellable(hotel.std) == before - 1
         assert uow.room_types.get(hotel.std) is uow.room_types.get(hotel.std)
         assert uow.rate_plans.get(hotel.plan) is uow.rate_plans.get(hotel.plan)
+
+
+def reservation(hotel: Hotel, nights: int = 2, number: str | None = None) -> Reservation:
+    """A new standard-room booking from today (not yet stored)."""
+    ident = new_id()
+    return Reservation(
+        id=ident,
+        number=number or ident[-12:],
+        guest_name="Sato Taro",
+        arrival=TODAY,
+        departure=TODAY + timedelta(days=nights),
+        adults=1,
+        room_type_id=hotel.std,
+        rate_plan_id=hotel.plan,
+        nights=tuple(NightPrice(TODAY + timedelta(days=n), 11_000, True) for n in range(nights)),
+    )
+
+
+def test_reservations_and_folios_added_are_written_with_their_lines_in_one_flush(
+    hotel: Hotel,
+) -> None:
+    """A booking, its folio and lines posted to it: one insert per table, parents first."""
+    statements: list[str] = []
+    with factory(hotel)(hotel.property_id) as uow:
+        sa.event.listen(
+            uow.connection, "before_cursor_execute", lambda *a: statements.append(str(a[2]))
+        )
+        added = [reservation(hotel) for _ in range(3)]
+        for booked in added:
+            uow.reservations.add(booked)
+            folio = Folio(new_id(), booked.id)
+            uow.folios.add(folio)
+            assert uow.folios.get(folio.id, for_update=True, lines=False) == folio  # no read
+            uow.folios.append(folio.id, charge(), actor="s", at=NOW)
+        assert statements == []
+        uow.commit()
+    assert len(statements) == 4  # reservations, their nights, folios, folio lines
+    with factory(hotel)(hotel.property_id, read_only=True) as uow:
+        for booked in added:
+            assert uow.reservations.get(booked.id) == booked
+            assert [line.amount for line in uow.folios.for_reservation(booked.id).lines] == [1_000]
+
+
+def test_bookings_counted_in_a_unit_include_those_it_added(hotel: Hotel) -> None:
+    """Counts read before an add are counted up; nights read after it are read with it."""
+    tonight, tomorrow = TODAY, TODAY + timedelta(days=1)
+    hotel.book(nights=1)  # tonight only: the two nights start from different counts
+    with factory(hotel)(hotel.property_id, read_only=True) as uow:
+        was = uow.reservations.sold_by_night(hotel.std, [tomorrow]).get(tomorrow, 0)
+    with factory(hotel)(hotel.property_id) as uow:
+        before = uow.reservations.sold_by_night(hotel.std, [tonight])[tonight]
+        uow.reservations.add(reservation(hotel))
+        assert uow.reservations.sold_by_night(hotel.std, [tonight])[tonight] == before + 1
+        later = uow.reservations.sold_by_night(hotel.std, [tomorrow])  # read after the add
+        assert later[tomorrow] == was + 1
+        uow.reservations.add(reservation(hotel))
+        both = uow.reservations.sold_by_night(hotel.std, [tonight, tomorrow])
+        assert both == {tonight: before + 2, tomorrow: was + 2}
+        uow.commit()
+    with factory(hotel)(hotel.property_id, read_only=True) as uow:
+        assert uow.reservations.sold_by_night(hotel.std, [tonight])[tonight] == before + 2
+
+
+def test_bookings_counted_drop_when_a_reservation_in_the_unit_is_cancelled(hotel: Hotel) -> None:
+    """A status change or released nights are read again, not counted from memory."""
+    booked = reservation(hotel)
+    with factory(hotel)(hotel.property_id) as uow:
+        uow.reservations.add(booked)
+        counted = uow.reservations.sold_by_night(hotel.std, [TODAY])[TODAY]
+        cancelled = replace(booked, status=ReservationStatus.CANCELLED, version=2)
+        uow.reservations.save(cancelled)
+        uow.reservations.release_nights(booked.id, [n.night for n in booked.nights])
+        assert uow.reservations.sold_by_night(hotel.std, [TODAY]).get(TODAY, 0) == counted - 1
+
+
+def test_a_booking_of_a_rolled_back_savepoint_is_neither_written_nor_counted(
+    hotel: Hotel,
+) -> None:
+    """The savepoint drops the held-back rows and the counts that included them."""
+    kept, dropped = reservation(hotel), reservation(hotel)
+    with factory(hotel)(hotel.property_id) as uow:
+        before = uow.reservations.sold_by_night(hotel.std, [TODAY]).get(TODAY, 0)
+        uow.reservations.add(kept)
+
+        def refused() -> None:
+            with uow.savepoint():
+                uow.reservations.add(dropped)
+                uow.folios.add(Folio(new_id(), dropped.id))
+                assert uow.reservations.sold_by_night(hotel.std, [TODAY])[TODAY] == before + 2
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            refused()
+        assert uow.reservations.sold_by_night(hotel.std, [TODAY])[TODAY] == before + 1
+        uow.commit()
+    with factory(hotel)(hotel.property_id, read_only=True) as uow:
+        assert uow.reservations.get(kept.id) == kept
+        assert uow.reservations.find(arrival=TODAY).count(dropped) == 0
+        assert uow.reservations.sold_by_night(hotel.std, [TODAY])[TODAY] == before + 1
+
+
+def test_a_reservation_added_twice_is_refused_at_the_latest_by_the_commit(hotel: Hotel) -> None:
+    """A clash of a held-back reservation still becomes AlreadyExists, and nothing is written."""
+    booked = reservation(hotel)
+    with factory(hotel)(hotel.property_id) as uow:
+        uow.reservations.add(booked)
+        uow.commit()
+
+    def again() -> None:
+        with factory(hotel)(hotel.property_id) as uow:
+            uow.reservations.add(reservation(hotel))
+            uow.reservations.add(replace(booked, number="other"))
+            uow.commit()
+
+    with pytest.raises(AlreadyExists):
+        again()

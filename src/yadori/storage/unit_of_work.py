@@ -93,8 +93,9 @@ class SqlUnitOfWork:
         self.guest_tokens = SqlGuestTokens(conn, pid, touched)
         self.outbox = SqlOutbox(conn, self.property_id, self._now())
         self.counters = SqlCounters(conn, self.property_id)
-        # Written-behind rows (folio lines, room saves) reach the database before any other
-        # statement runs on this connection, so every read sees them (see flush).
+        # Written-behind rows (new reservations and folios, folio lines, room saves) reach the
+        # database before any other statement runs on this connection, so every read sees
+        # them (see flush).
         sa.event.listen(conn, "before_execute", self._before_execute)
         return self
 
@@ -128,6 +129,7 @@ class SqlUnitOfWork:
             return
         self._flushing = True
         try:
+            self.reservations.flush()  # first: folios refer to them
             self.folios.flush()
             self.rooms.flush()
         finally:
@@ -168,6 +170,7 @@ class SqlUnitOfWork:
         except BaseException:
             nested.rollback()
             for repository in (
+                self.reservations,
                 self.folios,
                 self.rooms,
                 self.room_types,

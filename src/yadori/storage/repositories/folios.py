@@ -16,6 +16,7 @@ _NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(folio_lines.c.position),
     folio_lines.c.folio_id == sa.bindparam("folio_id")
 )
 _LINE_INSERT = sa.insert(folio_lines)
+_INSERT = sa.insert(folios)
 _POSITIONS = (
     sa.select(folio_lines.c.folio_id, sa.func.max(folio_lines.c.position))
     .where(folio_lines.c.folio_id.in_(sa.bindparam("ids", expanding=True)))
@@ -38,15 +39,20 @@ class SqlFolios:
         # Lines appended but not yet written: the unit of work flushes them in one batched
         # insert before its connection runs any other statement, and before it commits.
         self._unwritten: list[dict[str, object]] = []
+        self._new: list[dict[str, object]] = []  # folios added, written the same way
 
     def forget(self) -> None:
         """Drop what was read and not written (a savepoint was rolled back)."""
         self._locked.clear()
         self._next_position.clear()
         self._unwritten.clear()
+        self._new.clear()
 
     def flush(self) -> None:
-        """Write the lines appended since the last flush, in one statement."""
+        """Write the folios added and lines appended since the last flush, a statement each."""
+        if self._new:
+            added, self._new = self._new, []
+            self._conn.execute(_INSERT, added)
         if self._unwritten:
             rows, self._unwritten = self._unwritten, []
             self._conn.execute(_LINE_INSERT, rows)
@@ -86,16 +92,18 @@ class SqlFolios:
         return self._one(folios.c.reservation_id == reservation_id, for_update, reservation_id)
 
     def add(self, folio: Folio) -> None:
-        """Create an empty folio."""
+        """Create an empty folio (no other transaction sees it before the commit)."""
         self._touched.add(f"folio:{folio.id}")
-        self._conn.execute(
-            sa.insert(folios).values(
-                id=folio.id,
-                property_id=self._property_id,
-                reservation_id=folio.reservation_id,
-                status=folio.status.value,
-            )
+        self._new.append(
+            {
+                "id": folio.id,
+                "property_id": self._property_id,
+                "reservation_id": folio.reservation_id,
+                "status": folio.status.value,
+            }
         )
+        self._locked[folio.id] = folio
+        self._next_position[folio.id] = 1
 
     def append(self, folio_id: str, line: FolioLine, *, actor: str, at: datetime) -> None:
         """Append a line at the next position; lines are never updated."""

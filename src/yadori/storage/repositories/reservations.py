@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -45,6 +45,21 @@ _DROP_REGISTRY = sa.delete(registry_entries).where(
     registry_entries.c.reservation_id == sa.bindparam("rid")
 )
 _REGISTER = sa.insert(registry_entries)
+_INSERT = sa.insert(reservations)
+_INSERT_NIGHTS = sa.insert(reservation_nights)
+_SOLD = (
+    sa.select(reservation_nights.c.night, sa.func.count())
+    .join(reservations, reservations.c.id == reservation_nights.c.reservation_id)
+    .where(
+        reservation_nights.c.room_type_id == sa.bindparam("type_id"),
+        reservation_nights.c.night.between(sa.bindparam("first"), sa.bindparam("last")),
+        reservation_nights.c.active.is_(True),
+        reservations.c.status.in_(_ACTIVE),
+    )
+    .group_by(reservation_nights.c.night)
+)
+# A miss reads the month after the nights asked too: a replayed batch books many nights.
+_SOLD_AHEAD = timedelta(days=31)
 
 
 class SqlReservations:
@@ -54,6 +69,28 @@ class SqlReservations:
         self._conn = conn
         self._touched = touched
         self._property_id = property_id
+        # New reservations are written behind, like folio lines: the unit of work flushes
+        # them before its connection runs any other statement, and before it commits. The
+        # bookings counted per (room type, night) are kept for the transaction and counted
+        # up by ``add``; any other change to reservations drops them (see ``_changed``).
+        self._unwritten: list[dict[str, object]] = []
+        self._unwritten_nights: list[dict[str, object]] = []
+        self._sold: dict[tuple[str, date], int] = {}
+
+    def forget(self) -> None:
+        """Drop what was counted and not written (a savepoint was rolled back)."""
+        self._unwritten.clear()
+        self._unwritten_nights.clear()
+        self._sold.clear()
+
+    def flush(self) -> None:
+        """Write the reservations added since the last flush, one statement per table."""
+        if self._unwritten:
+            rows, self._unwritten = self._unwritten, []
+            nights, self._unwritten_nights = self._unwritten_nights, []
+            self._conn.execute(_INSERT, rows)
+            if nights:
+                self._conn.execute(_INSERT_NIGHTS, nights)
 
     def get(self, reservation_id: str, *, for_update: bool = False) -> Reservation:
         """One reservation; UnknownReservation when it is not at this property."""
@@ -66,29 +103,28 @@ class SqlReservations:
     def add(self, reservation: Reservation) -> None:
         """Create the reservation and one price line per night."""
         self._touched.add(f"reservation:{reservation.id}")
-        self._conn.execute(
-            sa.insert(reservations).values(
-                property_id=self._property_id, **_reservation_row(reservation)
-            )
+        self._unwritten.append({"property_id": self._property_id, **_reservation_row(reservation)})
+        self._unwritten_nights.extend(
+            {
+                "reservation_id": reservation.id,
+                "night": n.night,
+                "room_type_id": reservation.room_type_id,
+                "amount": n.amount,
+                "tax_included": n.tax_included,
+                "active": True,
+            }
+            for n in reservation.nights
         )
-        self._conn.execute(
-            sa.insert(reservation_nights),
-            [
-                {
-                    "reservation_id": reservation.id,
-                    "night": n.night,
-                    "room_type_id": reservation.room_type_id,
-                    "amount": n.amount,
-                    "tax_included": n.tax_included,
-                    "active": True,
-                }
-                for n in reservation.nights
-            ],
-        )
+        if reservation.status in ACTIVE:
+            for n in reservation.nights:
+                counted = (reservation.room_type_id, n.night)
+                if counted in self._sold:
+                    self._sold[counted] += 1
 
     def save(self, reservation: Reservation) -> None:
         """Store the reservation's status, room and version."""
         self._touched.add(f"reservation:{reservation.id}")
+        self._sold.clear()  # its status may have changed what it counts for
         values = _reservation_row(reservation)
         values["b_id"] = values.pop("id")
         self._conn.execute(_SAVE, values)
@@ -132,6 +168,7 @@ class SqlReservations:
         if not wanted:
             return
         self._touched.update((f"reservation:{reservation_id}", f"room:{room_id}"))
+        self._sold.clear()  # nights may be active again
         self._conn.execute(  # a stay revived by a merge holds its nights again
             sa.update(reservation_nights)
             .where(
@@ -152,6 +189,7 @@ class SqlReservations:
         if not wanted:
             return
         self._touched.add(f"reservation:{reservation_id}")
+        self._sold.clear()
         self._drop_holds(reservation_id, wanted)
         self._conn.execute(
             sa.update(reservation_nights)
@@ -163,19 +201,17 @@ class SqlReservations:
         )
 
     def sold_by_night(self, room_type_id: str, nights: Iterable[date]) -> Mapping[date, int]:
-        """Active bookings of the type per night."""
-        query = (
-            sa.select(reservation_nights.c.night, sa.func.count())
-            .join(reservations, reservations.c.id == reservation_nights.c.reservation_id)
-            .where(
-                reservation_nights.c.room_type_id == room_type_id,
-                reservation_nights.c.night.in_(list(nights)),
-                reservation_nights.c.active.is_(True),
-                reservations.c.status.in_(_ACTIVE),
-            )
-            .group_by(reservation_nights.c.night)
-        )
-        return dict(self._conn.execute(query).all())
+        """Active bookings of the type per night (counted once per transaction, see add)."""
+        wanted = list(dict.fromkeys(nights))
+        missing = [n for n in wanted if (room_type_id, n) not in self._sold]
+        if missing:
+            first, last = min(missing), max(missing) + _SOLD_AHEAD
+            params = {"type_id": room_type_id, "first": first, "last": last}
+            found: dict[date, int] = dict(self._conn.execute(_SOLD, params).all())
+            for n in range((last - first).days + 1):
+                night = first + timedelta(days=n)
+                self._sold.setdefault((room_type_id, night), found.get(night, 0))
+        return {n: self._sold[room_type_id, n] for n in wanted if self._sold[room_type_id, n]}
 
     def register_guests(
         self, reservation_id: str, entries: Iterable[RegistryEntry], at: datetime
