@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
 from yadori.auth.errors import NodeUnauthenticated, WrongProperty
 from yadori.services.bus import MessageBus
+from yadori.services.ports import LedgerEntry
 from yadori.services.sync_apply import CentralSync
 from yadori.storage.repositories.ledger import advance_chain, feed_since, results_after
-from yadori.sync.canonical import JSON, to_json
+from yadori.sync.canonical import JSON
 from yadori.sync.protocol import decode_batch
 
 MAX_PAGE = 5_000
@@ -46,7 +46,7 @@ class SyncServer:
             chained = advance_chain(
                 conn, batch.origin, batch.number, crc, batch.prev_crc, self._now()
             )
-        return {"results": [to_json(asdict(r)) for r in results], "chain_ok": chained}
+        return {"results": [_result(r) for r in results], "chain_ok": chained}
 
     def pull(
         self, origin: str, property_id: str, since: int, results_after_no: int, limit: int
@@ -80,6 +80,17 @@ class SyncServer:
     def heartbeat(self) -> dict[str, JSON]:
         """Central's wall time and HLC, for skew and causality."""
         return {"time_ms": time.time_ns() // 1_000_000, "hlc": str(self._bus.hlc.now())}
+
+
+def _result(entry: LedgerEntry) -> dict[str, JSON]:
+    return {
+        "origin": entry.origin,
+        "seq": entry.seq,
+        "mutation_id": entry.mutation_id,
+        "result": entry.result,
+        "reason": entry.reason,
+        "tickets": list(entry.tickets),
+    }
 
 
 class _Clock:

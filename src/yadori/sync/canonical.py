@@ -88,3 +88,8 @@ def decode(data: bytes | str) -> JSON:
 def crc32(value: object) -> int:
     """CRC32 (zlib's, not CRC-32C) of the canonical encoding of a value."""
     return zlib.crc32(encode(value))
+
+
+def crc32_plain(value: object) -> int:
+    """``crc32`` of a value already made of plain JSON values (see ``encode_plain``)."""
+    return zlib.crc32(encode_plain(value))

@@ -63,7 +63,7 @@ class Mutation:
 
     def checksum_ok(self) -> bool:
         """Whether the stored checksum matches the fields."""
-        return canonical.crc32(self.body()) == self.crc32
+        return canonical.crc32_plain(self.body()) == self.crc32
 
 
 def make_mutation(
@@ -78,8 +78,11 @@ def make_mutation(
     priority: Priority,
     actor: Actor,
 ) -> Mutation:
-    """Build a mutation and seal it with the CRC32 of its canonical encoding."""
+    """Build a mutation and seal it with the CRC32 of its canonical encoding.
+
+    ``args`` are plain JSON values (``Command.args`` gives them), like every other field.
+    """
     draft = Mutation(id, origin, seq, hlc, name, args, deps, priority, actor, 0)
     return Mutation(
-        id, origin, seq, hlc, name, args, deps, priority, actor, canonical.crc32(draft.body())
+        id, origin, seq, hlc, name, args, deps, priority, actor, canonical.crc32_plain(draft.body())
     )

@@ -81,7 +81,7 @@ def _int(value: JSON) -> int:
 
 def encode_batch(batch: Batch) -> tuple[bytes, int]:
     """The compressed body of a batch and its CRC32 (of the uncompressed canonical bytes)."""
-    raw = canonical.encode(
+    raw = canonical.encode_plain(  # mutations are plain JSON values already
         {
             "origin": batch.origin,
             "number": batch.number,

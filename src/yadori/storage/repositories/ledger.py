@@ -90,7 +90,7 @@ class SqlLedger:
                     "name": name,
                     "result": e.result,
                     "reason": e.reason,
-                    "tickets": canonical.encode(list(e.tickets)).decode(),
+                    "tickets": canonical.encode_plain(list(e.tickets)).decode(),
                     "applied_at": at,
                     "result_no": first + n,
                 }
