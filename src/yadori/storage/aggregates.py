@@ -10,7 +10,7 @@ rows.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -83,12 +83,18 @@ def snapshot(conn: sa.Connection, key: str) -> Doc | None:
     return doc if doc[PARTS[kind][0][0].name] else None
 
 
-def snapshot_many(conn: sa.Connection, keys: Iterable[str]) -> dict[str, Doc | None]:
+def snapshot_many(
+    conn: sa.Connection,
+    keys: Iterable[str],
+    known: Mapping[tuple[str, str], list[dict[str, JSON]]] | None = None,
+) -> dict[str, Doc | None]:
     """Several aggregates' documents, with one query per table (not per aggregate).
 
     The same documents as ``snapshot`` gives one by one: each table's rows in primary-key
-    order, and None for an aggregate that does not exist.
+    order, and None for an aggregate that does not exist. ``known`` gives the rows of some
+    (table name, aggregate id) already, in that order: they are not read again.
     """
+    known = known or {}
     by_kind: dict[str, list[str]] = {}
     for key in dict.fromkeys(keys):
         kind, ident = split(key)
@@ -99,7 +105,11 @@ def snapshot_many(conn: sa.Connection, keys: Iterable[str]) -> dict[str, Doc | N
         found: dict[str, Doc] = {i: {str(table.name): [] for table, _ in parts} for i in idents}
         for table, column in parts:
             name, at = str(table.name), list(table.columns.keys()).index(column)
-            for chunk in _chunks(idents):
+            for ident in idents:
+                if (name, ident) in known:
+                    found[ident][name] = known[name, ident]
+            todo = [i for i in idents if (name, i) not in known]
+            for chunk in _chunks(todo):
                 query = (
                     sa.select(table)
                     .where(table.c[column].in_(chunk))

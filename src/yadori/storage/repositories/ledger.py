@@ -7,7 +7,7 @@ the chain of each origin's batches, and the change feed.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +17,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from yadori.services.ports import LedgerEntry
 from yadori.storage import aggregates
+from yadori.storage.grown_folios import grown_lines
 from yadori.storage.repositories.outbox import advance_counter
 from yadori.storage.tables import sync_applied, sync_feed, sync_origins
 from yadori.sync import canonical
@@ -49,9 +50,16 @@ class FeedRow:
 class SqlLedger:
     """The ledger on one connection (central's unit of work)."""
 
-    def __init__(self, conn: sa.Connection, property_id: str) -> None:
+    def __init__(
+        self,
+        conn: sa.Connection,
+        property_id: str,
+        appended: Mapping[str, Collection[str]] | None = None,
+    ) -> None:
         self._conn = conn
         self._property_id = property_id
+        # folio id → ids of the lines appended to it in this transaction (see grown_folios)
+        self._appended = appended if appended is not None else {}
 
     def result_of(self, origin: str, seq: int) -> LedgerEntry | None:
         """The recorded result of (origin, seq), if it was applied before."""
@@ -107,7 +115,14 @@ class SqlLedger:
         wanted = sorted(k for k in set(keys) if aggregates.carried(k))
         if not wanted:
             return
-        docs = aggregates.snapshot_many(self._conn, wanted)
+        prefix, chosen = f"{self._property_id}/folio:", set(wanted)
+        lines = grown_lines(
+            self._conn,
+            prefix,
+            {f: ids for f, ids in self._appended.items() if f"folio:{f}" in chosen},
+        )
+        known = {("folio_lines", folio_id): found for folio_id, found in lines.items()}
+        docs = aggregates.snapshot_many(self._conn, wanted, known)
         last = advance_counter(self._conn, FEED_SCOPE, "feed_version", len(wanted))
         first = last - len(wanted) + 1
         rows = []

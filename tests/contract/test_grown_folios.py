@@ -1,0 +1,143 @@
+"""The feed grows a folio's document by its new lines: always the document a snapshot gives.
+
+Whatever was appended, voided, rolled back with a savepoint or written behind the repository's
+back, the published document is byte for byte the whole snapshot's. On SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from support.hotel import Hotel
+from yadori.domain.folio import FolioLine, LineKind
+from yadori.domain.ids import new_id
+from yadori.storage import aggregates
+from yadori.storage.grown_folios import grown_lines
+from yadori.storage.tables import folio_lines, sync_feed
+from yadori.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
+from yadori.sync import canonical
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+FOLIOS = 3
+
+Op = tuple[str, int, int]  # (what, folio index, amount)
+OPS = st.tuples(
+    st.sampled_from(["post", "post", "void", "rolled_back", "behind_its_back"]),
+    st.integers(0, FOLIOS - 1),
+    st.integers(1, 99_999),
+)
+
+
+@pytest.fixture
+def folios(hotel: Hotel) -> list[str]:
+    """Folios of new bookings, each published once with one line."""
+    ids = [hotel.folio_id(hotel.book()) for _ in range(FOLIOS)]
+    with unit(hotel) as uow:
+        for folio_id in ids:
+            uow.folios.append(folio_id, line(1), actor="s", at=NOW)
+        uow.ledger.publish(uow.touched())
+        uow.commit()
+    return ids
+
+
+def unit(hotel: Hotel) -> SqlUnitOfWork:
+    """A unit of work on the hotel's database."""
+    return SqlUnitOfWorkFactory(hotel.node.engine, lambda: NOW)(hotel.property_id)
+
+
+def line(amount: int, voids: str | None = None) -> FolioLine:
+    """A charge, or the void of one."""
+    kind = LineKind.VOID if voids else LineKind.CHARGE
+    return FolioLine(new_id(), kind, "misc", "x", amount, NOW.date(), voids=voids)
+
+
+def apply(uow: SqlUnitOfWork, folio_id: str, op: Op) -> None:
+    """One operation on a folio."""
+    what, _, amount = op
+    if what == "post":
+        uow.folios.append(folio_id, line(amount), actor="s", at=NOW)
+    elif what == "void":
+        live = uow.folios.get(folio_id).live_lines()
+        if live:
+            uow.folios.append(folio_id, line(-live[-1].amount, live[-1].id), actor="s", at=NOW)
+    elif what == "rolled_back":
+        with pytest.raises(RuntimeError):
+            rolled_back(uow, folio_id, amount)
+    else:  # a line no repository knows of: the folio must be read whole
+        position = len(uow.folios.get(folio_id).lines) + 1
+        uow.connection.execute(
+            sa.insert(folio_lines).values(
+                id=new_id(),
+                folio_id=folio_id,
+                position=position,
+                kind="charge",
+                category="misc",
+                description="raw",
+                amount=amount,
+                business_date=NOW.date(),
+                tax_class="none",
+                tax_included=True,
+                posted_by="s",
+                posted_at=NOW,
+            )
+        )
+        uow.folios.forget()
+
+
+def rolled_back(uow: SqlUnitOfWork, folio_id: str, amount: int) -> None:
+    """A line appended in a savepoint that is rolled back."""
+    with uow.savepoint():
+        uow.folios.append(folio_id, line(amount), actor="s", at=NOW)
+        raise RuntimeError
+
+
+def published(hotel: Hotel, folio_id: str) -> str | None:
+    """The document the feed holds for a folio."""
+    with hotel.node.engine.connect() as conn:
+        key = f"{hotel.property_id}/folio:{folio_id}"
+        return conn.execute(sa.select(sync_feed.c.doc).where(sync_feed.c.key == key)).scalar()
+
+
+def snapshot(hotel: Hotel, folio_id: str) -> str:
+    """The folio's document read whole from its tables."""
+    with hotel.node.engine.connect() as conn:
+        return canonical.encode_plain(aggregates.snapshot(conn, f"folio:{folio_id}")).decode()
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.lists(OPS, min_size=1, max_size=6), min_size=1, max_size=4))
+def test_a_published_folio_is_its_whole_snapshot(
+    hotel: Hotel, folios: list[str], transactions: list[list[Op]]
+) -> None:
+    """Each transaction's ops, published once: every folio's document is its snapshot's."""
+    for ops in transactions:
+        with unit(hotel) as uow:
+            for op in ops:
+                apply(uow, folios[op[1]], op)
+            # whoever writes a line publishes its folio, even behind the repository's back
+            uow.ledger.publish(uow.touched() | {f"folio:{folios[op[1]]}" for op in ops})
+            uow.commit()
+        for folio_id in folios:
+            assert published(hotel, folio_id) == snapshot(hotel, folio_id)
+
+
+def test_only_folios_that_agree_with_the_table_are_grown(hotel: Hotel, folios: list[str]) -> None:
+    """A folio with a line written behind the repository's back is not grown, the others are."""
+    plain, tampered = folios[0], folios[1]
+    with unit(hotel) as uow:
+        apply(uow, plain, ("post", 0, 500))
+        apply(uow, tampered, ("post", 1, 700))
+        apply(uow, tampered, ("behind_its_back", 1, 900))
+        grown = grown_lines(uow.connection, f"{hotel.property_id}/folio:", uow.folios.appended)
+        assert set(grown) == {plain}
+        assert [entry["amount"] for entry in sorted(grown[plain], key=lambda e: e["position"])] == [
+            1,
+            500,
+        ]
