@@ -138,9 +138,12 @@ def restore(conn: sa.Connection, key: str, doc: Doc | None) -> None:
 
 
 def restore_many(conn: sa.Connection, docs: dict[str, Doc | None]) -> None:
-    """Replace several aggregates' rows: one delete per table, one batched insert per table.
+    """Make several aggregates' rows those of their documents, writing only what differs.
 
-    The caller defers foreign-key checks to the commit (the aggregates come in any order).
+    Each table's rows of the aggregates are read and compared with the documents' by primary
+    key: rows that differ or are gone are deleted (children first), rows that differ or are new
+    are inserted (parents first). An edge pulling back its own changes writes nothing. The
+    caller defers foreign-key checks to the commit (the aggregates come in any order).
     """
     by_kind: dict[str, list[tuple[str, Doc | None]]] = {}
     for key, doc in docs.items():
@@ -149,18 +152,58 @@ def restore_many(conn: sa.Connection, docs: dict[str, Doc | None]) -> None:
     for kind, items in by_kind.items():
         parts = PARTS[kind]
         idents = [ident for ident, _ in items]
-        for table, column in reversed(parts):
-            for chunk in _chunks(idents):
-                conn.execute(sa.delete(table).where(table.c[column].in_(chunk)))
-        for table, _ in parts:
-            rows = [
-                _values(table, row)
-                for _, doc in items
-                if doc is not None
-                for row in doc.get(table.name, [])
-            ]
-            if rows:
-                conn.execute(sa.insert(table), rows)
+        plans = [_plan(conn, table, column, idents, items) for table, column in parts]
+        for table, stale, _ in reversed(plans):
+            _delete(conn, table, stale)
+        for table, _, fresh in plans:
+            if fresh:
+                conn.execute(sa.insert(table), [_values(table, row) for row in fresh])
+
+
+_Row = dict[str, JSON]
+
+
+def _plan(
+    conn: sa.Connection,
+    table: sa.Table,
+    column: str,
+    idents: list[str],
+    items: list[tuple[str, Doc | None]],
+) -> tuple[sa.Table, list[_Row], list[_Row]]:
+    """(table, rows to delete, rows to insert) to make the table's rows the documents'."""
+    key = _primary_key(table)
+    wanted = {
+        tuple(row[k] for k in key): row
+        for _, doc in items
+        if doc is not None
+        for row in doc.get(str(table.name), [])
+    }
+    present: dict[tuple[JSON, ...], _Row] = {}
+    for chunk in _chunks(idents):
+        for r in conn.execute(sa.select(table).where(table.c[column].in_(chunk))):
+            row = row_doc(table, r)
+            present[tuple(row[k] for k in key)] = row
+    stale = [row for pk, row in present.items() if wanted.get(pk) != row]
+    fresh = [row for pk, row in wanted.items() if present.get(pk) != row]
+    return table, stale, fresh
+
+
+def _delete(conn: sa.Connection, table: sa.Table, rows: list[_Row]) -> None:
+    key = _primary_key(table)
+    columns = [table.c[k] for k in key]
+    values = [_values(table, {k: row[k] for k in key}) for row in rows]
+    for n in range(0, len(values), 500):
+        chunk = values[n : n + 500]
+        if len(columns) == 1:
+            where = columns[0].in_([v[key[0]] for v in chunk])
+        else:
+            where = sa.tuple_(*columns).in_([tuple(v[k] for k in key) for v in chunk])
+        conn.execute(sa.delete(table).where(where))
+
+
+@functools.cache
+def _primary_key(table: sa.Table) -> tuple[str, ...]:
+    return tuple(str(c.name) for c in table.primary_key.columns)
 
 
 def checksum(doc: Doc | None) -> int:

@@ -1,0 +1,103 @@
+"""Restoring pulled documents writes only what differs, and always ends at the documents.
+
+On SQLite (the edge, where pulls are applied) and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from support.hotel import Hotel
+from yadori.domain.ids import new_id
+from yadori.services import commands as c
+from yadori.storage import aggregates
+from yadori.storage.aggregates import Doc
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def folio(hotel: Hotel) -> str:
+    """A folio with five charges."""
+    folio_id = hotel.folio_id(hotel.book())
+    for amount in (100, 200, 300, 400, 500):
+        hotel.run(
+            c.PostCharge(
+                folio_id=folio_id,
+                line_id=new_id(),
+                category="misc",
+                description="x",
+                amount=amount,
+            )
+        )
+    return folio_id
+
+
+def snapshot(hotel: Hotel, key: str) -> Doc | None:
+    """The aggregate's document as its tables hold it."""
+    with hotel.node.engine.connect() as conn:
+        return aggregates.snapshot(conn, key)
+
+
+def restore(hotel: Hotel, key: str, doc: Doc | None) -> list[str]:
+    """Restore one document in a transaction; the statements it ran."""
+    statements: list[str] = []
+    with hotel.node.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+        else:
+            conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
+        sa.event.listen(conn, "before_cursor_execute", lambda *a: statements.append(str(a[2])))
+        aggregates.restore_many(conn, {key: doc})
+    return statements
+
+
+def target(current: Doc, seed: int, *, keep: float, new: int) -> Doc:
+    """Another valid document of the folio: some lines kept, some new, positions shuffled."""
+    rng = random.Random(seed)
+    doc = copy.deepcopy(current)
+    lines = [line for line in doc["folio_lines"] if rng.random() < keep]
+    for _ in range(new):
+        extra = dict(rng.choice(current["folio_lines"]))
+        extra["id"], extra["amount"] = new_id(), rng.randrange(1, 9_999)
+        lines.append(extra)
+    positions = list(range(1, len(lines) + 1))
+    rng.shuffle(positions)
+    for line, position in zip(lines, positions, strict=True):
+        line["position"] = position
+    doc["folio_lines"] = sorted(lines, key=lambda line: str(line["id"]))
+    return doc
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.tuples(st.integers(0, 10**6), st.floats(0, 1), st.integers(0, 3), st.booleans()))
+def test_restoring_ends_at_the_document(
+    hotel: Hotel, folio: str, change: tuple[int, float, int, bool]
+) -> None:
+    """Lines dropped, added, moved to other positions, or the whole aggregate gone."""
+    seed, keep, new, tombstone = change
+    key = f"folio:{folio}"
+    current = snapshot(hotel, key)
+    assert current is not None
+    wanted = None if tombstone else target(current, seed, keep=keep, new=new)
+    restore(hotel, key, wanted)
+    assert snapshot(hotel, key) == wanted
+    restore(hotel, key, current)  # and back, for the next example
+    assert snapshot(hotel, key) == current
+
+
+def test_restoring_what_the_tables_hold_writes_nothing(hotel: Hotel, folio: str) -> None:
+    """An edge pulling back its own changes only reads."""
+    key = f"folio:{folio}"
+    statements = restore(hotel, key, snapshot(hotel, key))
+    assert statements
+    assert all(s.lstrip().upper().startswith("SELECT") for s in statements)
