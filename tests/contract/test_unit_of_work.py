@@ -223,6 +223,18 @@ def test_the_migration_matches_the_tables(node: Yadori) -> None:
         assert compare_metadata(context, metadata) == []
 
 
+def test_central_compresses_feed_documents_with_lz4(node: Yadori) -> None:
+    """On PostgreSQL (built with lz4, as Debian's is) the feed's documents use lz4 TOAST."""
+    if node.engine.dialect.name != "postgresql":
+        return  # SQLite has no TOAST: nothing to check on the edge
+    query = sa.text(
+        "SELECT attcompression FROM pg_attribute "
+        "WHERE attrelid = 'sync_feed'::regclass AND attname = 'doc'"
+    )
+    with node.engine.connect() as conn:
+        assert conn.execute(query).scalar_one() == "l"
+
+
 def test_upgrade_is_idempotent(hotel: Hotel) -> None:
     """Upgrading a migrated database again changes nothing and keeps the data."""
     engine = hotel.node.engine
