@@ -9,14 +9,13 @@ import sqlalchemy as sa
 from yadori.domain.errors import UnknownFolio
 from yadori.domain.folio import Folio, FolioLine, FolioStatus, LineKind, ManagerOverride
 from yadori.domain.taxes import TaxClass
+from yadori.storage.bulk import insert_rows
 from yadori.storage.tables import folio_lines, folios
 
 # Statements built once (see rooms.py).
 _NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(folio_lines.c.position), 0) + 1).where(
     folio_lines.c.folio_id == sa.bindparam("folio_id")
 )
-_LINE_INSERT = sa.insert(folio_lines)
-_INSERT = sa.insert(folios)
 _POSITIONS = (
     sa.select(folio_lines.c.folio_id, sa.func.max(folio_lines.c.position))
     .where(folio_lines.c.folio_id.in_(sa.bindparam("ids", expanding=True)))
@@ -56,10 +55,10 @@ class SqlFolios:
         """Write the folios added and lines appended since the last flush, a statement each."""
         if self._new:
             added, self._new = self._new, []
-            self._conn.execute(_INSERT, added)
+            insert_rows(self._conn, folios, added)
         if self._unwritten:
             rows, self._unwritten = self._unwritten, []
-            self._conn.execute(_LINE_INSERT, rows)
+            insert_rows(self._conn, folio_lines, rows)
 
     def read_ahead(self, folio_ids: list[str]) -> None:
         """Lock and read the headers and next positions of folios about to be posted to."""

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from yadori.services.ports import LedgerEntry
 from yadori.storage import aggregates
+from yadori.storage.bulk import insert_rows
 from yadori.storage.grown_folios import grown_lines
 from yadori.storage.repositories.outbox import advance_counter
 from yadori.storage.tables import sync_applied, sync_feed, sync_origins
@@ -87,8 +88,9 @@ class SqlLedger:
             return
         last = advance_counter(self._conn, entries[0].origin, "result_no", len(entries))
         first = last - len(entries) + 1
-        self._conn.execute(
-            sa.insert(sync_applied),
+        insert_rows(
+            self._conn,
+            sync_applied,
             [
                 {
                     "origin": e.origin,

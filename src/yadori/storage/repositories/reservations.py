@@ -11,6 +11,7 @@ from yadori.domain.accommodation_tax import Exemption
 from yadori.domain.errors import UnknownReservation
 from yadori.domain.registry import RegistryEntry
 from yadori.domain.reservations import ACTIVE, NightPrice, Reservation, ReservationStatus
+from yadori.storage.bulk import insert_rows
 from yadori.storage.tables import registry_entries, reservation_nights, reservations, room_nights
 
 _ACTIVE = [s.value for s in ACTIVE]
@@ -45,8 +46,6 @@ _DROP_REGISTRY = sa.delete(registry_entries).where(
     registry_entries.c.reservation_id == sa.bindparam("rid")
 )
 _REGISTER = sa.insert(registry_entries)
-_INSERT = sa.insert(reservations)
-_INSERT_NIGHTS = sa.insert(reservation_nights)
 _SOLD = (
     sa.select(reservation_nights.c.night, sa.func.count())
     .join(reservations, reservations.c.id == reservation_nights.c.reservation_id)
@@ -88,9 +87,8 @@ class SqlReservations:
         if self._unwritten:
             rows, self._unwritten = self._unwritten, []
             nights, self._unwritten_nights = self._unwritten_nights, []
-            self._conn.execute(_INSERT, rows)
-            if nights:
-                self._conn.execute(_INSERT_NIGHTS, nights)
+            insert_rows(self._conn, reservations, rows)
+            insert_rows(self._conn, reservation_nights, nights)
 
     def get(self, reservation_id: str, *, for_update: bool = False) -> Reservation:
         """One reservation; UnknownReservation when it is not at this property."""

@@ -21,8 +21,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _HAS_LZ4 = sa.text(
-    "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' "
-    "AND 'lz4' = ANY(enumvals)"
+    "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
 )
 
 
