@@ -137,11 +137,12 @@ class SqlUnitOfWork:
 
     def read_ahead(self, keys: Iterable[str]) -> None:
         """Lock and read, in a few statements, the aggregates a batch is about to change."""
-        ids: dict[str, list[str]] = {"folio": [], "room": []}
+        ids: dict[str, list[str]] = {"folio": [], "room": [], "reservation": []}
         for key in keys:
             kind, _, ident = key.rpartition("/")[2].partition(":")
             if kind in ids:
                 ids[kind].append(ident)
+        self.reservations.read_ahead(ids["reservation"])
         self.folios.read_ahead(ids["folio"])
         self.rooms.read_ahead(ids["room"])
 

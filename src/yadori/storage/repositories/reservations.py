@@ -12,6 +12,7 @@ from yadori.domain.errors import UnknownReservation
 from yadori.domain.registry import RegistryEntry
 from yadori.domain.reservations import ACTIVE, NightPrice, Reservation, ReservationStatus
 from yadori.storage.bulk import insert_rows
+from yadori.storage.repositories.reservations_known import Known
 from yadori.storage.tables import registry_entries, reservation_nights, reservations, room_nights
 
 _ACTIVE = [s.value for s in ACTIVE]
@@ -42,6 +43,9 @@ _DROP_HOLDS = sa.delete(room_nights).where(
     room_nights.c.night.in_(sa.bindparam("nights", expanding=True)),
 )
 _HOLD = sa.insert(room_nights)
+_HOLDS_OF = sa.select(room_nights).where(
+    room_nights.c.reservation_id.in_(sa.bindparam("rids", expanding=True))
+)
 _DROP_REGISTRY = sa.delete(registry_entries).where(
     registry_entries.c.reservation_id == sa.bindparam("rid")
 )
@@ -75,23 +79,56 @@ class SqlReservations:
         self._unwritten: list[dict[str, object]] = []
         self._unwritten_nights: list[dict[str, object]] = []
         self._sold: dict[tuple[str, date], int] = {}
+        self._known = Known()  # read ahead and locked (see reservations_known.py)
+        self._saved: dict[str, dict[str, object]] = {}  # saves, written behind like adds
 
     def forget(self) -> None:
         """Drop what was counted and not written (a savepoint was rolled back)."""
         self._unwritten.clear()
         self._unwritten_nights.clear()
         self._sold.clear()
+        self._known.forget()
+        self._saved.clear()
 
     def flush(self) -> None:
-        """Write the reservations added since the last flush, one statement per table."""
+        """Write the reservations added and saved since the last flush, a statement each."""
         if self._unwritten:
             rows, self._unwritten = self._unwritten, []
             nights, self._unwritten_nights = self._unwritten_nights, []
             insert_rows(self._conn, reservations, rows)
             insert_rows(self._conn, reservation_nights, nights)
+        if self._saved:
+            saved, self._saved = list(self._saved.values()), {}
+            self._conn.execute(_SAVE, saved)
+
+    def read_ahead(self, reservation_ids: list[str]) -> None:
+        """Lock and read, with their nights and holds, reservations about to be changed."""
+        wanted = [r for r in dict.fromkeys(reservation_ids) if r not in self._known.locked]
+        for chunk in _chunks(wanted, 500):
+            query = (
+                self._select()
+                .where(reservations.c.id.in_(chunk))
+                .order_by(reservations.c.id)
+                .with_for_update()
+            )
+            rows = self._conn.execute(query).all()
+            found = [r._mapping["id"] for r in rows]
+            active: dict[str, dict[date, bool]] = {rid: {} for rid in found}
+            holds: dict[str, dict[date, str]] = {rid: {} for rid in found}
+            nights: dict[str, list[NightPrice]] = {rid: [] for rid in found}
+            for n in self._conn.execute(_NIGHTS, {"rids": found}):
+                nights[n.reservation_id].append(NightPrice(n.night, n.amount, n.tax_included))
+                active[n.reservation_id][n.night] = bool(n.active)
+            for h in self._conn.execute(_HOLDS_OF, {"rids": found}):
+                holds[h.reservation_id][h.night] = h.room_id
+            for row in rows:
+                rid = row._mapping["id"]
+                self._known.learn(_reservation(row, tuple(nights[rid])), active[rid], holds[rid])
 
     def get(self, reservation_id: str, *, for_update: bool = False) -> Reservation:
         """One reservation; UnknownReservation when it is not at this property."""
+        if for_update and reservation_id in self._known.locked:
+            return self._known.locked[reservation_id]
         query = _GET_FOR_UPDATE if for_update else _GET
         row = self._conn.execute(query, {"pid": self._property_id, "rid": reservation_id}).first()
         if row is None:
@@ -113,6 +150,8 @@ class SqlReservations:
             }
             for n in reservation.nights
         )
+        nights = {n.night: True for n in reservation.nights}
+        self._known.learn(reservation, nights, {})  # new: no other transaction sees it
         if reservation.status in ACTIVE:
             for n in reservation.nights:
                 counted = (reservation.room_type_id, n.night)
@@ -123,9 +162,11 @@ class SqlReservations:
         """Store the reservation's status, room and version."""
         self._touched.add(f"reservation:{reservation.id}")
         self._sold.clear()  # its status may have changed what it counts for
+        if reservation.id in self._known.locked:
+            self._known.locked[reservation.id] = reservation
         values = _reservation_row(reservation)
         values["b_id"] = values.pop("id")
-        self._conn.execute(_SAVE, values)
+        self._saved[reservation.id] = values
 
     def find(
         self,
@@ -166,20 +207,22 @@ class SqlReservations:
         if not wanted:
             return
         self._touched.update((f"reservation:{reservation_id}", f"room:{room_id}"))
-        self._sold.clear()  # nights may be active again
-        self._conn.execute(  # a stay revived by a merge holds its nights again
-            sa.update(reservation_nights)
-            .where(
-                reservation_nights.c.reservation_id == reservation_id,
-                reservation_nights.c.night.in_(wanted),
-            )
-            .values(active=True)
-        )
-        self._drop_holds(reservation_id, wanted)
+        known = self._known.knows_holds(reservation_id)
+        revived = self._known.to_activate(reservation_id, wanted) if known else wanted
+        if revived:  # a stay revived by a merge holds its nights again
+            self._sold.clear()
+            self._set_active(reservation_id, revived, value=True)
+        changed = self._known.changed_holds(reservation_id, room_id, wanted) if known else wanted
+        if not changed:
+            return  # already held in that room: nothing to write
+        dropped = self._known.held(reservation_id, changed) if known else changed
+        if dropped:
+            self._drop_holds(reservation_id, dropped)
         self._conn.execute(
             _HOLD,
-            [{"reservation_id": reservation_id, "night": n, "room_id": room_id} for n in wanted],
+            [{"reservation_id": reservation_id, "night": n, "room_id": room_id} for n in changed],
         )
+        self._known.set_holds(reservation_id, changed, room_id)
 
     def release_nights(self, reservation_id: str, nights: Iterable[date]) -> None:
         """Drop the room-nights and the type inventory the reservation holds on those nights."""
@@ -189,14 +232,7 @@ class SqlReservations:
         self._touched.add(f"reservation:{reservation_id}")
         self._sold.clear()
         self._drop_holds(reservation_id, wanted)
-        self._conn.execute(
-            sa.update(reservation_nights)
-            .where(
-                reservation_nights.c.reservation_id == reservation_id,
-                reservation_nights.c.night.in_(wanted),
-            )
-            .values(active=False)
-        )
+        self._set_active(reservation_id, wanted, value=False)
 
     def sold_by_night(self, room_type_id: str, nights: Iterable[date]) -> Mapping[date, int]:
         """Active bookings of the type per night (counted once per transaction, see add)."""
@@ -259,6 +295,18 @@ class SqlReservations:
 
     def _drop_holds(self, reservation_id: str, nights: list[date]) -> None:
         self._conn.execute(_DROP_HOLDS, {"rid": reservation_id, "nights": nights})
+        self._known.set_holds(reservation_id, nights, None)
+
+    def _set_active(self, reservation_id: str, nights: list[date], *, value: bool) -> None:
+        self._conn.execute(
+            sa.update(reservation_nights)
+            .where(
+                reservation_nights.c.reservation_id == reservation_id,
+                reservation_nights.c.night.in_(nights),
+            )
+            .values(active=value)
+        )
+        self._known.set_active(reservation_id, nights, value)
 
     def _select(self) -> sa.Select[tuple[object, ...]]:
         return sa.select(reservations).where(reservations.c.property_id == self._property_id)
