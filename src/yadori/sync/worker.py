@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -140,36 +141,50 @@ class SyncWorker:
         return report
 
     def _push_all(self, report: CycleReport) -> None:
-        while True:
-            chosen = choose_batch(self._store.pending(), self._config.batch_size)
-            if not chosen:
-                return
-            ids = [p.id for p in chosen]
-            state = self._store.state()
-            number = int(state.get("batch_no", "0")) + 1
-            batch = Batch(
-                self._origin,
-                number,
-                int(state.get("batch_crc", "0")),
-                tuple(self._store.items(ids)),
+        """Push batch after batch; the next is read and encoded while central applies one.
+
+        Batches still go one at a time and in order (each names the CRC of the one before, and
+        is sent only once central has answered it); only the edge's own work overlaps.
+        """
+        state = self._store.state()
+        number, crc = int(state.get("batch_no", "0")), int(state.get("batch_crc", "0"))
+        sending: set[str] = set()  # ids of the batch in flight: still pending in the store
+        flying: tuple[Future[dict[str, JSON]], list[str], int, int] | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix="yadori-push") as pool:
+            while True:
+                front = [p for p in self._store.pending() if p.id not in sending]
+                chosen = choose_batch(front, self._config.batch_size)
+                ids = [p.id for p in chosen]
+                if ids:
+                    batch = Batch(self._origin, number + 1, crc, tuple(self._store.items(ids)))
+                    body, next_crc = encode_batch(batch)
+                if flying is not None:
+                    future, sent, sent_no, sent_crc = flying
+                    self._acknowledged(future.result(), sent, sent_no, sent_crc, report)
+                    flying = None
+                if not ids:
+                    return
+                number, crc, sending = number + 1, next_crc, set(ids)
+                flying = (pool.submit(self._transport.push, body, crc), ids, number, crc)
+
+    def _acknowledged(
+        self, answer: dict[str, JSON], ids: list[str], number: int, crc: int, report: CycleReport
+    ) -> None:
+        self._store.mark_sent(ids)
+        self._store.set_state(
+            {
+                "batch_no": str(number),
+                "batch_crc": str(crc),
+                "last_push_ok": self._now().isoformat(),
+            }
+        )
+        report.pushed += len(ids)
+        report.batches += 1
+        results = answer.get("results")
+        if isinstance(results, list):
+            report.rejected += sum(
+                1 for r in results if isinstance(r, dict) and r.get("result") == "rejected"
             )
-            body, crc = encode_batch(batch)
-            answer = self._transport.push(body, crc)
-            self._store.mark_sent(ids)
-            self._store.set_state(
-                {
-                    "batch_no": str(number),
-                    "batch_crc": str(crc),
-                    "last_push_ok": self._now().isoformat(),
-                }
-            )
-            report.pushed += len(ids)
-            report.batches += 1
-            results = answer.get("results")
-            if isinstance(results, list):
-                report.rejected += sum(
-                    1 for r in results if isinstance(r, dict) and r.get("result") == "rejected"
-                )
 
     def _pull_all(self, report: CycleReport) -> None:
         for property_id in self._properties():

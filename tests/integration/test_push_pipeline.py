@@ -1,0 +1,91 @@
+"""The worker reads and encodes the next batch while central applies one; the chain holds.
+
+A real edge (SQLite, its real store) with a queue of real mutations; the transport records
+each batch as central would receive it (decoded and CRC-checked) and takes 50 ms to answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from support.hotel import Hotel
+from yadori.bootstrap import Yadori
+from yadori.domain.ids import new_id
+from yadori.services import commands as c
+from yadori.storage.edge_sync import EdgeSyncStore
+from yadori.sync.canonical import JSON
+from yadori.sync.protocol import decode_batch
+from yadori.sync.worker import SyncWorker, WorkerConfig
+
+ANSWER_S = 0.05
+
+
+@dataclass
+class Central:
+    """Checks the chain of batches and answers each after a while."""
+
+    batches: list[tuple[int, int, list[str]]] = field(default_factory=list)  # no, crc, ids
+    in_flight: threading.Event = field(default_factory=threading.Event)
+    prepared_meanwhile: int = 0
+
+    def push(self, body: bytes, crc: int) -> dict[str, JSON]:
+        batch = decode_batch(body, crc)
+        assert not self.in_flight.is_set(), "two batches in flight at once"
+        if self.batches:
+            number, previous, _ = self.batches[-1]
+            assert (batch.number, batch.prev_crc) == (number + 1, previous)
+        self.in_flight.set()
+        time.sleep(ANSWER_S)
+        self.in_flight.clear()
+        self.batches.append((batch.number, crc, [i.mutation.id for i in batch.items]))
+        return {"results": [{"result": "applied"} for _ in batch.items], "chain_ok": True}
+
+    def pull(self, params: dict[str, str | int]) -> dict[str, JSON]:
+        return {"changes": [], "results": [], "cursor": params["since"], "more": False}
+
+
+def test_batches_go_in_order_chained_and_the_next_is_prepared_meanwhile(
+    edge_hotel: Hotel, edge: Yadori
+) -> None:
+    """25 charges in batches of 10: three batches, each after the one before was answered."""
+    folio_id = edge_hotel.folio_id(edge_hotel.book())
+    for amount in range(100, 2_600, 100):
+        edge_hotel.run(
+            c.PostCharge(
+                folio_id=folio_id, line_id=new_id(), category="misc", description="x", amount=amount
+            )
+        )
+    store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
+    queued = store.pending_count()
+    central = Central()
+    items = store.items
+
+    def watched_items(ids: list[str]) -> object:
+        if central.in_flight.is_set():
+            central.prepared_meanwhile += 1
+        return items(ids)
+
+    store.items = watched_items  # type: ignore[method-assign]
+    worker = SyncWorker(
+        store,
+        central,
+        origin="edge1",
+        properties=lambda: [edge_hotel.property_id],
+        hlc=edge.bus.hlc,
+        now=lambda: datetime.now(UTC),
+        config=WorkerConfig(batch_size=10),
+    )
+    report = worker.cycle()
+    sizes = [len(ids) for _, _, ids in central.batches]
+    assert sum(sizes) == report.pushed == queued
+    assert max(sizes) <= 10 + 2  # a dependency chain may stretch a batch a little
+    assert central.prepared_meanwhile == len(central.batches) - 1
+    sent = [i for _, _, ids in central.batches for i in ids]
+    assert len(sent) == len(set(sent))  # none twice
+    number, crc, _ = central.batches[-1]
+    assert store.state()["batch_no"] == str(number)
+    assert store.state()["batch_crc"] == str(crc)
+    assert not store.has_unsent()
