@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 import httpcore2
 import httpx2
 
+from yadori.sync import canonical
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import BatchRefused, LinkDown, SyncRefused
 from yadori.sync.protocol import CONTENT_TYPE, CRC_HEADER
@@ -202,8 +203,8 @@ class HttpTransport:
         if response.status_code >= 500:
             raise LinkDown(f"{method} {path}: central answered {response.status_code}")
         try:
-            answer = response.json()
-        except ValueError as exc:
+            answer = canonical.decode(response.content)
+        except ValueError as exc:  # orjson's JSONDecodeError is a ValueError
             raise LinkDown(f"{method} {path}: an answer that is not JSON") from exc
         if not isinstance(answer, dict):
             raise LinkDown(f"{method} {path}: an answer that is not a JSON object")
