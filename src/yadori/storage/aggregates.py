@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from yadori.storage import tables as t
+from yadori.storage.sql import among
 from yadori.storage.types import DecimalText, UTCDateTime
 from yadori.sync import canonical
 from yadori.sync.canonical import JSON
@@ -112,7 +113,7 @@ def snapshot_many(
             for chunk in _chunks(todo):
                 query = (
                     sa.select(table)
-                    .where(table.c[column].in_(chunk))
+                    .where(among(table.c[column], chunk, conn.dialect))
                     .order_by(*table.primary_key.columns)
                 )
                 for r in conn.execute(query):

@@ -15,21 +15,13 @@ from collections.abc import Collection, Mapping
 import sqlalchemy as sa
 
 from yadori.storage.aggregates import row_doc
+from yadori.storage.sql import among
 from yadori.storage.tables import folio_lines, sync_feed
 from yadori.sync import canonical
 from yadori.sync.canonical import JSON
 
 Lines = list[dict[str, JSON]]
 
-_COUNTS = (
-    sa.select(folio_lines.c.folio_id, sa.func.count(), sa.func.max(folio_lines.c.position))
-    .where(folio_lines.c.folio_id.in_(sa.bindparam("ids", expanding=True)))
-    .group_by(folio_lines.c.folio_id)
-)
-_NEW = sa.select(folio_lines).where(folio_lines.c.id.in_(sa.bindparam("ids", expanding=True)))
-_PREVIOUS = sa.select(sync_feed.c.key, sync_feed.c.doc).where(
-    sync_feed.c.key.in_(sa.bindparam("keys", expanding=True))
-)
 CHUNK = 500
 
 
@@ -58,16 +50,28 @@ def _grow(
     keys = [f"{feed_prefix}{f}" for f in folio_ids]
     previous = {
         key.removeprefix(feed_prefix): doc
-        for key, doc in conn.execute(_PREVIOUS, {"keys": keys})
+        for key, doc in conn.execute(
+            sa.select(sync_feed.c.key, sync_feed.c.doc).where(
+                among(sync_feed.c.key, keys, conn.dialect)
+            )
+        )
         if doc is not None
     }
     if not previous:
         return {}
-    counts = {f: (count, last) for f, count, last in conn.execute(_COUNTS, {"ids": folio_ids})}
+    counted = (
+        sa.select(folio_lines.c.folio_id, sa.func.count(), sa.func.max(folio_lines.c.position))
+        .where(among(folio_lines.c.folio_id, folio_ids, conn.dialect))
+        .group_by(folio_lines.c.folio_id)
+    )
+    counts = {f: (count, last) for f, count, last in conn.execute(counted)}
     new: dict[str, Lines] = {}
     line_ids = [line for f in folio_ids if f in previous for line in appended[f]]
     for n in range(0, len(line_ids), CHUNK):
-        for row in conn.execute(_NEW, {"ids": line_ids[n : n + CHUNK]}):
+        chunk = line_ids[n : n + CHUNK]
+        for row in conn.execute(
+            sa.select(folio_lines).where(among(folio_lines.c.id, chunk, conn.dialect))
+        ):
             new.setdefault(row.folio_id, []).append(row_doc(folio_lines, row))
     grown: dict[str, Lines] = {}
     for folio_id, doc in previous.items():

@@ -10,16 +10,12 @@ from yadori.domain.errors import UnknownFolio
 from yadori.domain.folio import Folio, FolioLine, FolioStatus, LineKind, ManagerOverride
 from yadori.domain.taxes import TaxClass
 from yadori.storage.bulk import insert_rows
+from yadori.storage.sql import among
 from yadori.storage.tables import folio_lines, folios
 
 # Statements built once (see rooms.py).
 _NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(folio_lines.c.position), 0) + 1).where(
     folio_lines.c.folio_id == sa.bindparam("folio_id")
-)
-_POSITIONS = (
-    sa.select(folio_lines.c.folio_id, sa.func.max(folio_lines.c.position))
-    .where(folio_lines.c.folio_id.in_(sa.bindparam("ids", expanding=True)))
-    .group_by(folio_lines.c.folio_id)
 )
 
 
@@ -67,14 +63,22 @@ class SqlFolios:
             chunk = wanted[n : n + 500]
             query = (
                 sa.select(folios)
-                .where(folios.c.property_id == self._property_id, folios.c.id.in_(chunk))
+                .where(
+                    folios.c.property_id == self._property_id,
+                    among(folios.c.id, chunk, self._conn.dialect),
+                )
                 .order_by(folios.c.id)
                 .with_for_update()
             )
             for row in self._conn.execute(query):
                 self._locked[row.id] = _folio(row, ())
                 self._next_position.setdefault(row.id, 1)
-            for folio_id, last in self._conn.execute(_POSITIONS, {"ids": chunk}):
+            positions = (
+                sa.select(folio_lines.c.folio_id, sa.func.max(folio_lines.c.position))
+                .where(among(folio_lines.c.folio_id, chunk, self._conn.dialect))
+                .group_by(folio_lines.c.folio_id)
+            )
+            for folio_id, last in self._conn.execute(positions):
                 self._next_position[folio_id] = last + 1
 
     def get(self, folio_id: str, *, for_update: bool = False, lines: bool = True) -> Folio:

@@ -20,6 +20,7 @@ from yadori.storage import aggregates
 from yadori.storage.bulk import insert_rows
 from yadori.storage.grown_folios import grown_lines
 from yadori.storage.repositories.outbox import advance_counter
+from yadori.storage.sql import among
 from yadori.storage.tables import sync_applied, sync_feed, sync_origins
 from yadori.sync import canonical
 
@@ -77,7 +78,8 @@ class SqlLedger:
             return {}
         rows = self._conn.execute(
             sa.select(sync_applied).where(
-                sync_applied.c.origin == origin, sync_applied.c.seq.in_(seqs)
+                sync_applied.c.origin == origin,
+                among(sync_applied.c.seq, seqs, self._conn.dialect),
             )
         )
         return {r.seq: _entry(r) for r in rows}

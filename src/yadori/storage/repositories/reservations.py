@@ -13,6 +13,7 @@ from yadori.domain.registry import RegistryEntry
 from yadori.domain.reservations import ACTIVE, NightPrice, Reservation, ReservationStatus
 from yadori.storage.bulk import insert_rows
 from yadori.storage.repositories.reservations_known import Known
+from yadori.storage.sql import among
 from yadori.storage.tables import registry_entries, reservation_nights, reservations, room_nights
 
 _ACTIVE = [s.value for s in ACTIVE]
@@ -43,9 +44,6 @@ _DROP_HOLDS = sa.delete(room_nights).where(
     room_nights.c.night.in_(sa.bindparam("nights", expanding=True)),
 )
 _HOLD = sa.insert(room_nights)
-_HOLDS_OF = sa.select(room_nights).where(
-    room_nights.c.reservation_id.in_(sa.bindparam("rids", expanding=True))
-)
 _DROP_REGISTRY = sa.delete(registry_entries).where(
     registry_entries.c.reservation_id == sa.bindparam("rid")
 )
@@ -107,7 +105,7 @@ class SqlReservations:
         for chunk in _chunks(wanted, 500):
             query = (
                 self._select()
-                .where(reservations.c.id.in_(chunk))
+                .where(among(reservations.c.id, chunk, self._conn.dialect))
                 .order_by(reservations.c.id)
                 .with_for_update()
             )
@@ -116,10 +114,17 @@ class SqlReservations:
             active: dict[str, dict[date, bool]] = {rid: {} for rid in found}
             holds: dict[str, dict[date, str]] = {rid: {} for rid in found}
             nights: dict[str, list[NightPrice]] = {rid: [] for rid in found}
-            for n in self._conn.execute(_NIGHTS, {"rids": found}):
+            dialect = self._conn.dialect
+            nights_of = sa.select(reservation_nights).where(
+                among(reservation_nights.c.reservation_id, found, dialect)
+            )
+            for n in self._conn.execute(nights_of.order_by(reservation_nights.c.night)):
                 nights[n.reservation_id].append(NightPrice(n.night, n.amount, n.tax_included))
                 active[n.reservation_id][n.night] = bool(n.active)
-            for h in self._conn.execute(_HOLDS_OF, {"rids": found}):
+            holds_of = sa.select(room_nights).where(
+                among(room_nights.c.reservation_id, found, dialect)
+            )
+            for h in self._conn.execute(holds_of):
                 holds[h.reservation_id][h.night] = h.room_id
             for row in rows:
                 rid = row._mapping["id"]

@@ -9,6 +9,7 @@ from yadori.domain.errors import NotFound, UnknownRoom, UnknownRoomType
 from yadori.domain.money import Rounding
 from yadori.domain.property import Property
 from yadori.domain.rooms import Condition, Occupancy, Room, RoomType, Service
+from yadori.storage.sql import among
 from yadori.storage.tables import properties, room_types, rooms
 
 # Statements built once: the hot path of every command pays neither construction nor cache keys.
@@ -158,7 +159,7 @@ class SqlRooms:
         for n in range(0, len(wanted), 500):
             query = (
                 self._select()
-                .where(rooms.c.id.in_(wanted[n : n + 500]))
+                .where(among(rooms.c.id, wanted[n : n + 500], self._conn.dialect))
                 .order_by(rooms.c.id)
                 .with_for_update()
             )
