@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from support.hotel import Hotel
 from yadori.domain.folio import FolioLine, LineKind
 from yadori.domain.ids import new_id
-from yadori.storage import aggregates
+from yadori.storage import aggregates, grown_folios
 from yadori.storage.grown_folios import grown_lines
 from yadori.storage.tables import folio_lines, sync_feed
 from yadori.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -141,3 +141,28 @@ def test_only_folios_that_agree_with_the_table_are_grown(hotel: Hotel, folios: l
             1,
             500,
         ]
+
+
+def test_documents_of_a_rolled_back_transaction_are_never_grown_from(
+    hotel: Hotel, folios: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rolled-back publish hands its version on; only committed documents are kept.
+
+    The next transaction takes the same version for the folio; here it commits in "another
+    process" (this one keeps nothing of it), so a document kept from the rolled-back publish
+    would be found under that version and grown from.
+    """
+    folio_id = folios[0]
+    with unit(hotel) as uow:  # published, never committed
+        apply(uow, folio_id, ("post", 0, 111))
+        uow.ledger.publish(uow.touched())
+    with monkeypatch.context() as m, unit(hotel) as uow:
+        m.setattr(grown_folios.CACHE, "put", lambda entries: None)
+        apply(uow, folio_id, ("post", 0, 222))
+        uow.ledger.publish(uow.touched())
+        uow.commit()
+    with unit(hotel) as uow:
+        apply(uow, folio_id, ("post", 0, 333))
+        uow.ledger.publish(uow.touched())
+        uow.commit()
+    assert published(hotel, folio_id) == snapshot(hotel, folio_id)

@@ -10,7 +10,9 @@ the document's last position; any other folio is snapshotted whole, as before.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Mapping
 
 import sqlalchemy as sa
 
@@ -41,22 +43,53 @@ def grown_lines(
     return grown
 
 
+class DocCache:
+    """Lines of committed folio documents by feed key and version, kept by this process.
+
+    A (key, version) pair names one committed document for good: versions come from the feed's
+    counter and only committed ones are put here (a rolled-back version may be taken again).
+    Saves reading and parsing a folio's whole document to grow it; a miss reads it.
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._size = size
+        self._docs: OrderedDict[str, tuple[int, Lines]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, version: int) -> Lines | None:
+        """The lines of that version of the document, if kept."""
+        with self._lock:
+            found = self._docs.get(key)
+            if found is None or found[0] != version:
+                return None
+            self._docs.move_to_end(key)
+            return found[1]
+
+    def put(self, entries: Iterable[tuple[str, int, Lines]]) -> None:
+        """Keep committed documents' lines (the oldest kept are dropped past the size)."""
+        with self._lock:
+            for key, version, lines in entries:
+                self._docs[key] = (version, lines)
+                self._docs.move_to_end(key)
+            while len(self._docs) > self._size:
+                self._docs.popitem(last=False)
+
+
+CACHE = DocCache()
+
+
+def database_of(conn: sa.Connection) -> str:
+    """The database a connection is on, to keep one process's databases apart in the cache."""
+    return conn.engine.url.render_as_string(hide_password=True)
+
+
 def _grow(
     conn: sa.Connection,
     feed_prefix: str,
     folio_ids: list[str],
     appended: Mapping[str, Collection[str]],
 ) -> dict[str, Lines]:
-    keys = [f"{feed_prefix}{f}" for f in folio_ids]
-    previous = {
-        key.removeprefix(feed_prefix): doc
-        for key, doc in conn.execute(
-            sa.select(sync_feed.c.key, sync_feed.c.doc).where(
-                among(sync_feed.c.key, keys, conn.dialect)
-            )
-        )
-        if doc is not None
-    }
+    previous = _previous(conn, feed_prefix, folio_ids)
     if not previous:
         return {}
     counted = (
@@ -74,19 +107,51 @@ def _grow(
         ):
             new.setdefault(row.folio_id, []).append(row_doc(folio_lines, row))
     grown: dict[str, Lines] = {}
-    for folio_id, doc in previous.items():
-        lines = _grown(doc, new.get(folio_id, []), counts.get(folio_id, (0, 0)))
+    for folio_id, old in previous.items():
+        lines = _grown(old, new.get(folio_id, []), counts.get(folio_id, (0, 0)))
         if lines is not None:
             grown[folio_id] = lines
     return grown
 
 
-def _grown(doc: str, added: Lines, count_last: tuple[int, int]) -> Lines | None:
-    """The document's lines and the added ones, or None when they are not the table's."""
-    parsed = canonical.decode(doc)
+def _previous(conn: sa.Connection, feed_prefix: str, folio_ids: list[str]) -> dict[str, Lines]:
+    """Folio id → the lines of its current feed document (kept ones, or read)."""
+    keys = [f"{feed_prefix}{f}" for f in folio_ids]
+    versions = conn.execute(
+        sa.select(sync_feed.c.key, sync_feed.c.version).where(
+            among(sync_feed.c.key, keys, conn.dialect), sync_feed.c.doc.is_not(None)
+        )
+    ).all()
+    previous: dict[str, Lines] = {}
+    unread: list[str] = []
+    database = database_of(conn)
+    for key, version in versions:
+        kept = CACHE.get(f"{database}|{key}", version)
+        if kept is None:
+            unread.append(key)
+        else:
+            previous[key.removeprefix(feed_prefix)] = kept
+    if unread:
+        query = sa.select(sync_feed.c.key, sync_feed.c.doc).where(
+            among(sync_feed.c.key, unread, conn.dialect)
+        )
+        for key, doc in conn.execute(query):
+            lines = _lines(doc)
+            if lines is not None:
+                previous[key.removeprefix(feed_prefix)] = lines
+    return previous
+
+
+def _lines(doc: str | None) -> Lines | None:
+    parsed = None if doc is None else canonical.decode(doc)
     old = parsed.get("folio_lines") if isinstance(parsed, dict) else None
     if not isinstance(old, list) or not all(isinstance(line, dict) for line in old):
         return None
+    return old  # type: ignore[return-value] # dicts, checked above
+
+
+def _grown(old: Lines, added: Lines, count_last: tuple[int, int]) -> Lines | None:
+    """The document's lines and the added ones, or None when they are not the table's."""
     count, last = count_last
     old_last = max((_position(line) for line in old), default=0)
     new_positions = [_position(line) for line in added]
@@ -94,7 +159,7 @@ def _grown(doc: str, added: Lines, count_last: tuple[int, int]) -> Lines | None:
         return None
     if last != max([old_last, *new_positions]):
         return None
-    lines: Lines = [*old, *added]  # type: ignore[list-item] # dicts, checked above
+    lines: Lines = [*old, *added]
     return sorted(lines, key=lambda line: str(line["id"]))  # the table's key order
 
 

@@ -159,6 +159,7 @@ class SqlUnitOfWork:
             raise _integrity_error(exc) from exc
         except sa_exc.OperationalError as exc:
             raise StorageUnavailable(f"the commit failed: {exc.orig}") from exc
+        self.ledger.committed()
 
     @contextmanager
     def savepoint(self) -> Iterator[sa.NestedTransaction]:
@@ -179,6 +180,7 @@ class SqlUnitOfWork:
                 self.staff,
             ):
                 repository.forget()  # what they read may have been rolled back
+            self.ledger.forget()
             raise
         nested.commit()
 

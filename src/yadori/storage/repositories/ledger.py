@@ -18,11 +18,12 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from yadori.services.ports import LedgerEntry
 from yadori.storage import aggregates
 from yadori.storage.bulk import insert_rows
-from yadori.storage.grown_folios import grown_lines
+from yadori.storage.grown_folios import CACHE, database_of, grown_lines
 from yadori.storage.repositories.outbox import advance_counter
 from yadori.storage.sql import among
 from yadori.storage.tables import sync_applied, sync_feed, sync_origins
 from yadori.sync import canonical
+from yadori.sync.canonical import JSON
 
 FEED_SCOPE = "node"
 
@@ -62,6 +63,7 @@ class SqlLedger:
         self._property_id = property_id
         # folio id → ids of the lines appended to it in this transaction (see grown_folios)
         self._appended = appended if appended is not None else {}
+        self._to_keep: list[tuple[str, int, list[dict[str, JSON]]]] = []  # kept at commit
 
     def result_of(self, origin: str, seq: int) -> LedgerEntry | None:
         """The recorded result of (origin, seq), if it was applied before."""
@@ -142,6 +144,21 @@ class SqlLedger:
                 }
             )
         self._conn.execute(_FEED_UPSERT[self._conn.dialect.name], rows)
+        database = database_of(self._conn)
+        for n, key in enumerate(wanted):
+            doc = docs[key]
+            if key.startswith("folio:") and doc is not None:
+                kept = f"{database}|{self._property_id}/{key}"
+                self._to_keep.append((kept, first + n, doc["folio_lines"]))
+
+    def committed(self) -> None:
+        """The transaction committed: keep its folio documents for growing them next time."""
+        kept, self._to_keep = self._to_keep, []
+        CACHE.put(kept)
+
+    def forget(self) -> None:
+        """A savepoint was rolled back: keep none of the documents published so far."""
+        self._to_keep.clear()
 
 
 def results_after(
