@@ -14,7 +14,8 @@ import contextlib
 
 from yadori.domain.errors import AlreadyExists, DomainError
 from yadori.services.bus import MessageBus, Replayed, ReplayResult
-from yadori.services.ports import Clock, LedgerEntry, UnitOfWork
+from yadori.services.ports import Clock, UnitOfWork
+from yadori.services.sync_ports import LedgerEntry
 from yadori.sync.mutation import Mutation
 from yadori.sync.protocol import BatchItem
 

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 
 from yadori.auth.errors import NodeUnauthenticated, WrongProperty
 from yadori.services.bus import MessageBus
-from yadori.services.ports import LedgerEntry
 from yadori.services.sync_apply import CentralSync
+from yadori.services.sync_ports import LedgerEntry
 from yadori.storage.repositories.ledger import advance_chain, feed_since, results_after
 from yadori.sync.canonical import JSON
 from yadori.sync.protocol import decode_batch

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from yadori.api.deps import AdjustActor, Bus, ChargeActor, PaymentActor, PropertyId
-from yadori.api.schemas import AdjustmentIn, ChargeIn, FolioOut, LineOut, PaymentIn, VoidIn
+from yadori.api.folio_schemas import AdjustmentIn, ChargeIn, FolioOut, LineOut, PaymentIn, VoidIn
 from yadori.domain.folio import FolioLine
 from yadori.domain.ids import new_id
 from yadori.services import queries

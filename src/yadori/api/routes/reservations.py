@@ -8,18 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from yadori.api.deps import Bus, DeskActor, PropertyId
+from yadori.api.folio_schemas import QuoteIn, QuoteOut, StayOut
 from yadori.api.schemas import (
     AssignRoomIn,
     CancelIn,
     CheckInIn,
     CheckOutIn,
     MoveIn,
-    QuoteIn,
-    QuoteOut,
     ReservationIn,
     ReservationOut,
     RoomChargesIn,
-    StayOut,
 )
 from yadori.domain.folio import ManagerOverride
 from yadori.domain.ids import new_id

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from yadori.services.ports import LedgerEntry
+from yadori.services.sync_ports import LedgerEntry
 from yadori.storage import aggregates
 from yadori.storage.bulk import insert_rows
 from yadori.storage.grown_folios import CACHE, database_of, grown_lines
