@@ -9,8 +9,7 @@ insert would, and a clash is raised as SQLAlchemy's IntegrityError, as an insert
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import psycopg
 import sqlalchemy as sa
@@ -27,7 +26,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, o
         conn.execute(sa.insert(table), list(rows))
         return
     names = list(rows[0])
-    processors = [_processor(table.c[name].type, conn.dialect) for name in names]
+    processors = [table.c[name].type.bind_processor(conn.dialect) for name in names]
     quote = conn.dialect.identifier_preparer
     columns = ", ".join(quote.quote(name) for name in names)
     statement = f"COPY {quote.format_table(table)} ({columns}) FROM STDIN"
@@ -44,7 +43,3 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, o
                 )
     except psycopg.IntegrityError as exc:
         raise sa_exc.IntegrityError(statement, None, exc) from exc
-
-
-def _processor(kind: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Callable[[Any], Any] | None:
-    return kind.bind_processor(dialect)

@@ -78,9 +78,9 @@ class DocCache:
 CACHE = DocCache()
 
 
-def database_of(conn: sa.Connection) -> str:
-    """The database a connection is on, to keep one process's databases apart in the cache."""
-    return conn.engine.url.render_as_string(hide_password=True)
+def kept_as(conn: sa.Connection, feed_key: str) -> str:
+    """The cache's key of a feed document, with its database's URL (one process, many DBs)."""
+    return f"{conn.engine.url.render_as_string(hide_password=True)}|{feed_key}"
 
 
 def _grow(
@@ -124,9 +124,8 @@ def _previous(conn: sa.Connection, feed_prefix: str, folio_ids: list[str]) -> di
     ).all()
     previous: dict[str, Lines] = {}
     unread: list[str] = []
-    database = database_of(conn)
     for key, version in versions:
-        kept = CACHE.get(f"{database}|{key}", version)
+        kept = CACHE.get(kept_as(conn, key), version)
         if kept is None:
             unread.append(key)
         else:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from yadori.services.sync_ports import LedgerEntry
 from yadori.storage import aggregates
 from yadori.storage.bulk import insert_rows
-from yadori.storage.grown_folios import CACHE, database_of, grown_lines
+from yadori.storage.grown_folios import CACHE, grown_lines, kept_as
 from yadori.storage.repositories.outbox import advance_counter
 from yadori.storage.sql import among
 from yadori.storage.tables import sync_applied, sync_feed, sync_origins
@@ -132,24 +132,23 @@ class SqlLedger:
         last = advance_counter(self._conn, FEED_SCOPE, "feed_version", len(wanted))
         first = last - len(wanted) + 1
         rows = []
+        kept: list[tuple[str, int, list[dict[str, JSON]]]] = []
         for n, key in enumerate(wanted):
-            data = canonical.encode_plain(docs[key])  # b"null" for a tombstone
+            doc, feed_key = docs[key], f"{self._property_id}/{key}"
+            data = canonical.encode_plain(doc)  # b"null" for a tombstone
             rows.append(
                 {
-                    "key": f"{self._property_id}/{key}",
+                    "key": feed_key,
                     "property_id": self._property_id,
                     "version": first + n,
-                    "doc": None if docs[key] is None else data.decode(),
+                    "doc": None if doc is None else data.decode(),
                     "crc32": zlib.crc32(data),
                 }
             )
-        self._conn.execute(_FEED_UPSERT[self._conn.dialect.name], rows)
-        database = database_of(self._conn)
-        for n, key in enumerate(wanted):
-            doc = docs[key]
             if key.startswith("folio:") and doc is not None:
-                kept = f"{database}|{self._property_id}/{key}"
-                self._to_keep.append((kept, first + n, doc["folio_lines"]))
+                kept.append((kept_as(self._conn, feed_key), first + n, doc["folio_lines"]))
+        self._conn.execute(_FEED_UPSERT[self._conn.dialect.name], rows)
+        self._to_keep.extend(kept)
 
     def committed(self) -> None:
         """The transaction committed: keep its folio documents for growing them next time."""

@@ -73,7 +73,7 @@ class SqlReservations:
         # New reservations are written behind, like folio lines: the unit of work flushes
         # them before its connection runs any other statement, and before it commits. The
         # bookings counted per (room type, night) are kept for the transaction and counted
-        # up by ``add``; any other change to reservations drops them (see ``_changed``).
+        # up by ``add``; any other change to reservations drops them.
         self._unwritten: list[dict[str, object]] = []
         self._unwritten_nights: list[dict[str, object]] = []
         self._sold: dict[tuple[str, date], int] = {}
