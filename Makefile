@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): most of the suite waits on real processes, links and timers.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint bench setup system clean
 
@@ -20,7 +22,7 @@ demo: setup
 	$(BIN)/yadori demo $(if $(ONCE),--once,)
 
 test: setup
-	$(BIN)/pytest -q --cov --cov-branch --cov-report= $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --cov --cov-branch --cov-report= $(PYTEST_ARGS)
 	$(BIN)/coverage report --include='src/yadori/domain/*' --fail-under=100 --skip-covered --show-missing
 	$(BIN)/coverage report --fail-under=90 --format=total > /dev/null || { $(BIN)/coverage report; false; }
 

@@ -1,13 +1,15 @@
 """The worker reads and encodes the next batch while central applies one; the chain holds.
 
 A real edge (SQLite, its real store) with a queue of real mutations; the transport records
-each batch as central would receive it (decoded and CRC-checked) and takes 50 ms to answer.
+each batch as central would receive it (decoded and CRC-checked) and answers batch n only once
+the worker has started preparing batch n + 1 (its (n + 1)th look at the queue), or after a
+while. A worker that waits for each answer before reading on never lets that happen in time;
+no thread timing decides the outcome.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,27 +22,37 @@ from yadori.sync.canonical import JSON
 from yadori.sync.protocol import decode_batch
 from yadori.sync.worker import SyncWorker, WorkerConfig
 
-ANSWER_S = 0.05
+PATIENCE_S = 2.0  # how long central waits to see the next batch being prepared
 
 
 @dataclass
 class Central:
-    """Checks the chain of batches and answers each after a while."""
+    """Checks the chain of batches; answers each once the next is being prepared."""
 
     batches: list[tuple[int, int, list[str]]] = field(default_factory=list)  # no, crc, ids
     in_flight: threading.Event = field(default_factory=threading.Event)
+    looks: int = 0  # the worker's looks at the queue so far
+    looked: threading.Condition = field(default_factory=threading.Condition)
     prepared_meanwhile: int = 0
+
+    def look(self) -> None:
+        """The worker looked at the queue (to prepare its next batch)."""
+        with self.looked:
+            self.looks += 1
+            self.looked.notify_all()
 
     def push(self, body: bytes, crc: int) -> dict[str, JSON]:
         batch = decode_batch(body, crc)
         assert not self.in_flight.is_set(), "two batches in flight at once"
+        self.in_flight.set()
         if self.batches:
             number, previous, _ = self.batches[-1]
             assert (batch.number, batch.prev_crc) == (number + 1, previous)
-        self.in_flight.set()
-        time.sleep(ANSWER_S)
-        self.in_flight.clear()
+        with self.looked:  # look n prepared batch n; look n + 1 prepares the next meanwhile
+            if self.looked.wait_for(lambda: self.looks > batch.number, PATIENCE_S):
+                self.prepared_meanwhile += 1
         self.batches.append((batch.number, crc, [i.mutation.id for i in batch.items]))
+        self.in_flight.clear()
         return {"results": [{"result": "applied"} for _ in batch.items], "chain_ok": True}
 
     def pull(self, params: dict[str, str | int]) -> dict[str, JSON]:
@@ -61,14 +73,13 @@ def test_batches_go_in_order_chained_and_the_next_is_prepared_meanwhile(
     store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
     queued = store.pending_count()
     central = Central()
-    items = store.items
+    pending = store.pending
 
-    def watched_items(ids: list[str]) -> object:
-        if central.in_flight.is_set():
-            central.prepared_meanwhile += 1
-        return items(ids)
+    def watched_pending() -> object:
+        central.look()
+        return pending()
 
-    store.items = watched_items  # type: ignore[method-assign]
+    store.pending = watched_pending  # type: ignore[method-assign]
     worker = SyncWorker(
         store,
         central,
@@ -82,7 +93,8 @@ def test_batches_go_in_order_chained_and_the_next_is_prepared_meanwhile(
     sizes = [len(ids) for _, _, ids in central.batches]
     assert sum(sizes) == report.pushed == queued
     assert max(sizes) <= 10 + 2  # a dependency chain may stretch a batch a little
-    assert central.prepared_meanwhile == len(central.batches) - 1
+    # every batch, the last included (its look finds the queue empty), overlapped the next look
+    assert central.prepared_meanwhile == len(central.batches)
     sent = [i for _, _, ids in central.batches for i in ids]
     assert len(sent) == len(set(sent))  # none twice
     number, crc, _ = central.batches[-1]
