@@ -36,6 +36,10 @@ from yadori.sync.errors import SyncError
 from yadori.sync.protocol import BatchItem, PulledChange, PulledResult
 
 _ACK = sa.update(outbox).where(outbox.c.id == sa.bindparam("b_id"))
+# ``+state``: SQLite's way to keep a term off the indexes. Without statistics its planner
+# prefers ``state = ?`` on ix_outbox_state_priority to the unique id index for ``id IN (…)``,
+# and so read every pending row (a million in a long outage: 0.35 s a query) to find a batch.
+_STATE_UNINDEXED = sa.literal_column("+outbox.state", outbox.c.state.type)
 
 DONE = "done"
 SENT = "sent"
@@ -81,7 +85,7 @@ class EdgeSyncStore:
             while missing:
                 more = conn.execute(
                     sa.select(outbox.c.id, outbox.c.seq, outbox.c.priority, outbox.c.deps).where(
-                        outbox.c.id.in_(list(missing)), outbox.c.state == PENDING
+                        outbox.c.id.in_(list(missing)), _STATE_UNINDEXED == PENDING
                     )
                 ).all()
                 new = {
@@ -126,7 +130,7 @@ class EdgeSyncStore:
         with self._engine.begin() as conn:
             conn.execute(
                 sa.update(outbox)
-                .where(outbox.c.id.in_(ids), outbox.c.state == PENDING)
+                .where(outbox.c.id.in_(ids), _STATE_UNINDEXED == PENDING)
                 .values(state=SENT)
             )
 
