@@ -175,19 +175,23 @@ class MessageBus:
     ) -> list[Replayed | DomainError]:
         on_each, before_commit = hooks
         outcomes: list[Replayed | DomainError] = []
+        commands = [_decoded(m) for m in mutations]
         with self._uow_factory(property_id) as uow:
             uow.read_ahead(read_ahead)
-            for mutation in mutations:
+            uow.reservations.count_ahead(
+                span for cmd in commands if isinstance(cmd, Command) for span in cmd.counts_sold()
+            )
+            for mutation, command in zip(mutations, commands, strict=True):
                 outcome: Replayed | DomainError
                 if savepoints:
                     try:
                         with uow.savepoint():
-                            outcome = self._replay_in(uow, mutation, system)
+                            outcome = self._replay_in(uow, mutation, system, command)
                     except DomainError as exc:
                         outcome = exc
                 else:
                     try:
-                        outcome = self._replay_in(uow, mutation, system)
+                        outcome = self._replay_in(uow, mutation, system, command)
                     except DomainError as exc:
                         raise _Refused from exc
                 on_each(uow, mutation, outcome)
@@ -197,8 +201,16 @@ class MessageBus:
             uow.commit()
         return outcomes
 
-    def _replay_in(self, uow: UnitOfWork, mutation: Mutation, system: str) -> Replayed:
-        command = command_from(mutation.name, mutation.args)
+    def _replay_in(
+        self,
+        uow: UnitOfWork,
+        mutation: Mutation,
+        system: str,
+        decoded: Command | DomainError | None = None,
+    ) -> Replayed:
+        command = _decoded(mutation) if decoded is None else decoded
+        if isinstance(command, DomainError):
+            raise command
         if self._guard is not None:
             self._guard(uow, mutation, command)
         remote = Timestamp.parse(mutation.hlc)
@@ -286,6 +298,14 @@ def _deps(uow: UnitOfWork, keys: list[str], session: str) -> tuple[str, ...]:
     if session in keys:
         return heads
     return tuple(dict.fromkeys(heads + uow.outbox.heads([session])))
+
+
+def _decoded(mutation: Mutation) -> Command | DomainError:
+    """The mutation's command, or why it cannot be decoded (raised when it is replayed)."""
+    try:
+        return command_from(mutation.name, mutation.args)
+    except DomainError as exc:
+        return exc
 
 
 class _Refused(Exception):

@@ -145,6 +145,7 @@ class SqlUnitOfWork:
         self.reservations.read_ahead(ids["reservation"])
         self.folios.read_ahead(ids["folio"])
         self.rooms.read_ahead(ids["room"])
+        self.reservations.read_holds_ahead(ids["room"])
 
     def _before_execute(self, *_: object) -> None:
         self.flush()

@@ -34,6 +34,13 @@ class Command:
         """
         return ()
 
+    def counts_sold(self) -> tuple[tuple[str, date, date], ...]:
+        """(room type id, first night, last night) whose bookings the handler counts.
+
+        A replayed batch counts them all ahead, in one statement (``Reservations.count_ahead``).
+        """
+        return ()
+
     def args(self) -> dict[str, JSON]:
         """The command's fields as canonical JSON values."""
         encoded = to_json(dataclasses.asdict(self))

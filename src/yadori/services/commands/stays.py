@@ -7,7 +7,7 @@ advances the date) and the resolution of conflict tickets by staff.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import ClassVar
 
 from yadori.domain.folio import ManagerOverride
@@ -40,6 +40,11 @@ class CreateReservation(Command):
 
     def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"reservation:{self.reservation_id}", f"folio:{self.folio_id}")
+
+    def counts_sold(self) -> tuple[tuple[str, date, date], ...]:  # noqa: D102 - see Command
+        if self.departure <= self.arrival:
+            return ()  # refused by the handler: nothing to count
+        return ((self.room_type_id, self.arrival, self.departure - timedelta(days=1)),)
 
 
 @dataclass(frozen=True, kw_only=True)

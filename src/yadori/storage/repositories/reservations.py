@@ -12,7 +12,7 @@ from yadori.domain.errors import UnknownReservation
 from yadori.domain.registry import RegistryEntry
 from yadori.domain.reservations import ACTIVE, NightPrice, Reservation, ReservationStatus
 from yadori.storage.bulk import insert_rows
-from yadori.storage.repositories.reservations_known import Known
+from yadori.storage.repositories.reservations_known import Known, RoomHolds
 from yadori.storage.sql import among
 from yadori.storage.tables import registry_entries, reservation_nights, reservations, room_nights
 
@@ -45,9 +45,24 @@ _DROP_HOLDS = sa.delete(room_nights).where(
 )
 _HOLD = sa.insert(room_nights)
 _DROP_REGISTRY = sa.delete(registry_entries).where(
-    registry_entries.c.reservation_id == sa.bindparam("rid")
+    registry_entries.c.reservation_id.in_(sa.bindparam("rids", expanding=True))
 )
-_REGISTER = sa.insert(registry_entries)
+_HOLDERS = (
+    sa.select(
+        room_nights.c.room_id,
+        room_nights.c.night,
+        room_nights.c.reservation_id,
+        reservations.c.status,
+    )
+    .join(reservations, reservations.c.id == room_nights.c.reservation_id)
+    .where(
+        room_nights.c.room_id.in_(sa.bindparam("rooms", expanding=True)),
+        room_nights.c.night.between(sa.bindparam("first"), sa.bindparam("last")),
+    )
+)
+# Holders are read ahead for the nights of the reservations a batch read, when they span a
+# short stretch (a batch of one day's check-ins, moves and departures).
+_HOLDERS_AT_MOST = timedelta(days=62)
 _SOLD = (
     sa.select(reservation_nights.c.night, sa.func.count())
     .join(reservations, reservations.c.id == reservation_nights.c.reservation_id)
@@ -59,8 +74,21 @@ _SOLD = (
     )
     .group_by(reservation_nights.c.night)
 )
-# A miss reads the month after the nights asked too: a replayed batch books many nights.
-_SOLD_AHEAD = timedelta(days=31)
+_SOLD_OF_TYPES = (
+    sa.select(reservation_nights.c.room_type_id, reservation_nights.c.night, sa.func.count())
+    .join(reservations, reservations.c.id == reservation_nights.c.reservation_id)
+    .where(
+        reservation_nights.c.room_type_id.in_(sa.bindparam("types", expanding=True)),
+        reservation_nights.c.night.between(sa.bindparam("first"), sa.bindparam("last")),
+        reservation_nights.c.active.is_(True),
+        reservations.c.status.in_(_ACTIVE),
+    )
+    .group_by(reservation_nights.c.room_type_id, reservation_nights.c.night)
+)
+# A miss reads the quarter after the nights asked too: a replayed batch books nights all over
+# the next months, and each read is a round trip that first writes what is held back.
+_SOLD_AHEAD = timedelta(days=92)
+_AHEAD_AT_MOST = timedelta(days=366)
 
 
 class SqlReservations:
@@ -79,6 +107,8 @@ class SqlReservations:
         self._sold: dict[tuple[str, date], int] = {}
         self._known = Known()  # read ahead and locked (see reservations_known.py)
         self._saved: dict[str, dict[str, object]] = {}  # saves, written behind like adds
+        self._holds = RoomHolds()  # who holds the batch's rooms (see read_holds_ahead)
+        self._registry: dict[str, list[dict[str, object]]] = {}  # written behind, per stay
 
     def forget(self) -> None:
         """Drop what was counted and not written (a savepoint was rolled back)."""
@@ -87,6 +117,8 @@ class SqlReservations:
         self._sold.clear()
         self._known.forget()
         self._saved.clear()
+        self._holds.forget()
+        self._registry.clear()
 
     def flush(self) -> None:
         """Write the reservations added and saved since the last flush, a statement each."""
@@ -98,6 +130,13 @@ class SqlReservations:
         if self._saved:
             saved, self._saved = list(self._saved.values()), {}
             self._conn.execute(_SAVE, saved)
+        if self._registry:
+            registry, self._registry = self._registry, {}
+            for chunk in _chunks(list(registry), 500):
+                self._conn.execute(_DROP_REGISTRY, {"rids": chunk})
+            insert_rows(
+                self._conn, registry_entries, [r for rows in registry.values() for r in rows]
+            )
 
     def read_ahead(self, reservation_ids: list[str]) -> None:
         """Lock and read, with their nights and holds, reservations about to be changed."""
@@ -130,6 +169,24 @@ class SqlReservations:
                 rid = row._mapping["id"]
                 self._known.learn(_reservation(row, tuple(nights[rid])), active[rid], holds[rid])
 
+    def read_holds_ahead(self, room_ids: list[str]) -> None:
+        """Read who holds those rooms on the nights of the reservations read ahead."""
+        nights = [n.night for r in self._known.locked.values() for n in r.nights]
+        if not room_ids or not nights:
+            return
+        first, last = min(nights), max(nights)
+        if last - first > _HOLDERS_AT_MOST:
+            return  # too wide to be worth it: held_nights asks the table
+        self._holds.forget()
+        rooms = sorted(set(room_ids))
+        for chunk in _chunks(rooms, 500):
+            params = {"rooms": chunk, "first": first, "last": last}
+            for room_id, night, reservation_id, status in self._conn.execute(_HOLDERS, params):
+                self._holds.learn(room_id, night, reservation_id, status)
+        for reservation in self._known.locked.values():
+            self._holds.set_status(reservation.id, reservation.status)
+        self._holds.rooms, self._holds.first, self._holds.last = frozenset(rooms), first, last
+
     def get(self, reservation_id: str, *, for_update: bool = False) -> Reservation:
         """One reservation; UnknownReservation when it is not at this property."""
         if for_update and reservation_id in self._known.locked:
@@ -157,6 +214,7 @@ class SqlReservations:
         )
         nights = {n.night: True for n in reservation.nights}
         self._known.learn(reservation, nights, {})  # new: no other transaction sees it
+        self._holds.set_status(reservation.id, reservation.status)
         if reservation.status in ACTIVE:
             for n in reservation.nights:
                 counted = (reservation.room_type_id, n.night)
@@ -166,9 +224,14 @@ class SqlReservations:
     def save(self, reservation: Reservation) -> None:
         """Store the reservation's status, room and version."""
         self._touched.add(f"reservation:{reservation.id}")
-        self._sold.clear()  # its status may have changed what it counts for
-        if reservation.id in self._known.locked:
+        before = self._known.locked.get(reservation.id)
+        if before is None:
+            self._sold.clear()  # what it counted for is not known here
+        elif (before.status in ACTIVE) != (reservation.status in ACTIVE):
+            self._forget_sold(before.night_dates)  # it now counts, or no longer counts
+        if before is not None:
             self._known.locked[reservation.id] = reservation
+        self._holds.set_status(reservation.id, reservation.status)
         values = _reservation_row(reservation)
         values["b_id"] = values.pop("id")
         self._saved[reservation.id] = values
@@ -203,6 +266,9 @@ class SqlReservations:
         wanted = list(nights)
         if not wanted:
             return set()
+        known = self._holds.held(room_id, wanted, besides)
+        if known is not None:
+            return known
         params = {"room_id": room_id, "nights": wanted, "besides": besides}
         return set(self._conn.execute(_HELD, params).scalars())
 
@@ -215,7 +281,7 @@ class SqlReservations:
         known = self._known.knows_holds(reservation_id)
         revived = self._known.to_activate(reservation_id, wanted) if known else wanted
         if revived:  # a stay revived by a merge holds its nights again
-            self._sold.clear()
+            self._forget_sold(revived)
             self._set_active(reservation_id, revived, value=True)
         changed = self._known.changed_holds(reservation_id, room_id, wanted) if known else wanted
         if not changed:
@@ -228,6 +294,7 @@ class SqlReservations:
             [{"reservation_id": reservation_id, "night": n, "room_id": room_id} for n in changed],
         )
         self._known.set_holds(reservation_id, changed, room_id)
+        self._holds.moved(reservation_id, changed, room_id)
 
     def release_nights(self, reservation_id: str, nights: Iterable[date]) -> None:
         """Drop the room-nights and the type inventory the reservation holds on those nights."""
@@ -235,7 +302,7 @@ class SqlReservations:
         if not wanted:
             return
         self._touched.add(f"reservation:{reservation_id}")
-        self._sold.clear()
+        self._forget_sold(wanted)
         self._drop_holds(reservation_id, wanted)
         self._set_active(reservation_id, wanted, value=False)
 
@@ -247,18 +314,51 @@ class SqlReservations:
             first, last = min(missing), max(missing) + _SOLD_AHEAD
             params = {"type_id": room_type_id, "first": first, "last": last}
             found: dict[date, int] = dict(self._conn.execute(_SOLD, params).all())
-            for n in range((last - first).days + 1):
-                night = first + timedelta(days=n)
+            for night in _days(first, last):
                 self._sold.setdefault((room_type_id, night), found.get(night, 0))
         return {n: self._sold[room_type_id, n] for n in wanted if self._sold[room_type_id, n]}
+
+    def _forget_sold(self, nights: Iterable[date]) -> None:
+        """Count those nights again at the next ask (of every type: a night's type is its own)."""
+        gone = set(nights)
+        for counted in [k for k in self._sold if k[1] in gone]:
+            del self._sold[counted]
+
+    def count_ahead(self, spans: Iterable[tuple[str, date, date]]) -> None:
+        """Count the bookings of those (room type, first night, last night) spans at once.
+
+        One statement; each type's counts then hold from the first night it was asked for to
+        the last. A type whose spans reach over more than a year is left to ``sold_by_night``.
+        """
+        bounds: dict[str, tuple[date, date]] = {}
+        for type_id, first, last in spans:
+            low, high = bounds.get(type_id, (first, last))
+            bounds[type_id] = (min(low, first), max(high, last))
+        wanted = {
+            type_id: missing
+            for type_id, (first, last) in bounds.items()
+            if last - first <= _AHEAD_AT_MOST
+            and (missing := [n for n in _days(first, last) if (type_id, n) not in self._sold])
+        }
+        if not wanted:
+            return
+        first = min(nights[0] for nights in wanted.values())
+        last = max(nights[-1] for nights in wanted.values())
+        params = {"types": list(wanted), "first": first, "last": last}
+        found = {(t, n): count for t, n, count in self._conn.execute(_SOLD_OF_TYPES, params)}
+        for type_id, nights in wanted.items():
+            for night in nights:
+                self._sold[type_id, night] = found.get((type_id, night), 0)
 
     def register_guests(
         self, reservation_id: str, entries: Iterable[RegistryEntry], at: datetime
     ) -> None:
-        """Record the registry of a check-in, replacing any earlier one of the stay."""
+        """Record the registry of a check-in, replacing any earlier one of the stay.
+
+        Written behind: the next flush deletes the stay's earlier registry and inserts this.
+        """
         self._touched.add(f"reservation:{reservation_id}")
-        self._conn.execute(_DROP_REGISTRY, {"rid": reservation_id})
-        rows = [
+        self._registry[reservation_id] = [
             {
                 "reservation_id": reservation_id,
                 "position": position,
@@ -274,8 +374,6 @@ class SqlReservations:
             }
             for position, e in enumerate(entries, start=1)
         ]
-        if rows:
-            self._conn.execute(_REGISTER, rows)
 
     def registry(self, reservation_id: str) -> list[RegistryEntry]:
         """The registry of a stay, in order."""
@@ -301,6 +399,7 @@ class SqlReservations:
     def _drop_holds(self, reservation_id: str, nights: list[date]) -> None:
         self._conn.execute(_DROP_HOLDS, {"rid": reservation_id, "nights": nights})
         self._known.set_holds(reservation_id, nights, None)
+        self._holds.moved(reservation_id, nights, None)
 
     def _set_active(self, reservation_id: str, nights: list[date], *, value: bool) -> None:
         self._conn.execute(
@@ -323,6 +422,11 @@ class SqlReservations:
             for n in self._conn.execute(_NIGHTS, {"rids": chunk}):
                 nights[n.reservation_id].append(NightPrice(n.night, n.amount, n.tax_included))
         return [_reservation(r, tuple(nights[r._mapping["id"]])) for r in listed]
+
+
+def _days(first: date, last: date) -> list[date]:
+    """Every night from first to last, both included."""
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

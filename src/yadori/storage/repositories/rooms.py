@@ -91,13 +91,11 @@ class SqlRoomTypes:
 
     def get(self, room_type_id: str) -> RoomType:
         """One room type; UnknownRoomType when it is not at this property."""
-        if room_type_id in self._read:
-            return self._read[room_type_id]
-        row = self._conn.execute(self._select().where(room_types.c.id == room_type_id)).first()
-        if row is None:
+        if not self._read:  # a property has a handful: all of them in one statement
+            self._read.update((r.id, _room_type(r)) for r in self._conn.execute(self._select()))
+        if room_type_id not in self._read:
             raise UnknownRoomType(f"no room type {room_type_id}", room_type=room_type_id)
-        room_type = self._read[room_type_id] = _room_type(row)
-        return room_type
+        return self._read[room_type_id]
 
     def list(self) -> list[RoomType]:
         """All room types, by code."""
@@ -107,6 +105,7 @@ class SqlRoomTypes:
     def add(self, room_type: RoomType) -> None:
         """Create a room type."""
         self._touched.add(f"room_type:{room_type.id}")
+        self._read.clear()
         self._conn.execute(
             sa.insert(room_types).values(
                 id=room_type.id,
@@ -185,15 +184,22 @@ class SqlRooms:
 
     def count_sellable(self, room_type_id: str) -> int:
         """How many rooms of the type can be sold (not out of order)."""
-        if room_type_id in self._sellable:
-            return self._sellable[room_type_id]
-        query = sa.select(sa.func.count()).where(
-            rooms.c.property_id == self._property_id,
-            rooms.c.room_type_id == room_type_id,
-            rooms.c.service != Service.OUT_OF_ORDER.value,
-        )
-        count = self._sellable[room_type_id] = int(self._conn.execute(query).scalar_one())
-        return count
+        if not self._sellable:  # every type's count in one statement
+            query = (
+                sa.select(room_types.c.id, sa.func.count(rooms.c.id))
+                .select_from(room_types)
+                .outerjoin(
+                    rooms,
+                    sa.and_(
+                        rooms.c.room_type_id == room_types.c.id,
+                        rooms.c.service != Service.OUT_OF_ORDER.value,
+                    ),
+                )
+                .where(room_types.c.property_id == self._property_id)
+                .group_by(room_types.c.id)
+            )
+            self._sellable.update((t, int(n)) for t, n in self._conn.execute(query))
+        return self._sellable.get(room_type_id, 0)
 
     def add(self, room: Room) -> None:
         """Create a room."""
