@@ -9,12 +9,12 @@ has been pulled and applied.
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -79,7 +79,7 @@ class EdgeSyncStore:
                 .limit(SCAN)
             ).all()
             found = {
-                r.id: Pending(r.id, r.seq, r.priority, tuple(json.loads(r.deps))) for r in rows
+                r.id: Pending(r.id, r.seq, r.priority, tuple(orjson.loads(r.deps))) for r in rows
             }
             missing = {d for p in found.values() for d in p.deps} - found.keys()
             while missing:
@@ -89,7 +89,8 @@ class EdgeSyncStore:
                     )
                 ).all()
                 new = {
-                    r.id: Pending(r.id, r.seq, r.priority, tuple(json.loads(r.deps))) for r in more
+                    r.id: Pending(r.id, r.seq, r.priority, tuple(orjson.loads(r.deps)))
+                    for r in more
                 }
                 found.update(new)
                 missing = {d for p in new.values() for d in p.deps} - found.keys()
@@ -104,7 +105,7 @@ class EdgeSyncStore:
             BatchItem(
                 by_id[i].property_id,
                 mutation_from_row(by_id[i]),
-                tuple(k.partition("/")[2] for k in json.loads(by_id[i].aggregates)),
+                tuple(k.partition("/")[2] for k in orjson.loads(by_id[i].aggregates)),
             )
             for i in ids
         ]
@@ -352,7 +353,7 @@ def _restore(conn: sa.Connection, docs: dict[str, str | None]) -> None:
     aggregates.restore_many(
         conn,
         {
-            feed_key.partition("/")[2]: None if doc is None else json.loads(doc)
+            feed_key.partition("/")[2]: None if doc is None else orjson.loads(doc)
             for feed_key, doc in docs.items()
         },
     )

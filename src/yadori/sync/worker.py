@@ -144,7 +144,10 @@ class SyncWorker:
         """Push batch after batch; the next is read and encoded while central applies one.
 
         Batches still go one at a time and in order (each names the CRC of the one before, and
-        is sent only once central has answered it); only the edge's own work overlaps.
+        is sent only once central has answered it); only the edge's own work overlaps: the
+        next batch is sent before the answered one is marked sent. A crash in between leaves
+        both pending, to be sent again (central dedups them, and a batch number at or below
+        the last it saw is a resend, not a break in the chain).
         """
         state = self._store.state()
         number, crc = int(state.get("batch_no", "0")), int(state.get("batch_crc", "0"))
@@ -158,14 +161,18 @@ class SyncWorker:
                 if ids:
                     batch = Batch(self._origin, number + 1, crc, tuple(self._store.items(ids)))
                     body, next_crc = encode_batch(batch)
+                answered = None
                 if flying is not None:
                     future, sent, sent_no, sent_crc = flying
-                    self._acknowledged(future.result(), sent, sent_no, sent_crc, report)
+                    answered = (future.result(), sent, sent_no, sent_crc)
                     flying = None
+                if ids:
+                    number, crc, sending = number + 1, next_crc, set(ids)
+                    flying = (pool.submit(self._transport.push, body, crc), ids, number, crc)
+                if answered is not None:
+                    self._acknowledged(*answered, report)
                 if not ids:
                     return
-                number, crc, sending = number + 1, next_crc, set(ids)
-                flying = (pool.submit(self._transport.push, body, crc), ids, number, crc)
 
     def _acknowledged(
         self, answer: dict[str, JSON], ids: list[str], number: int, crc: int, report: CycleReport
