@@ -169,6 +169,7 @@ class SyncWorker:
                 if ids:
                     number, crc, sending = number + 1, next_crc, set(ids)
                     flying = (pool.submit(self._transport.push, body, crc), ids, number, crc)
+                    time.sleep(0)  # let the sender take the interpreter and send at once
                 if answered is not None:
                     self._acknowledged(*answered, report)
                 if not ids:
