@@ -101,3 +101,34 @@ def test_restoring_what_the_tables_hold_writes_nothing(hotel: Hotel, folio: str)
     statements = restore(hotel, key, snapshot(hotel, key))
     assert statements
     assert all(s.lstrip().upper().startswith("SELECT") for s in statements)
+
+
+def test_every_kind_restored_from_its_own_document_writes_nothing(hotel: Hotel) -> None:
+    """Dates, UTC times, Decimals and flags compare as stored: a stay checked in with its
+    registry and room-nights, its folio, its room, the rate plan and the property all only
+    read."""
+    stay = hotel.check_in(hotel.book(room="101", nights=2), "101")
+    folio_id = hotel.folio_id(stay)
+    hotel.run(
+        c.PostCharge(
+            folio_id=folio_id, line_id=new_id(), category="misc", description="x", amount=1
+        )
+    )
+    keys = [
+        f"reservation:{stay.id}",
+        f"folio:{folio_id}",
+        f"room:{hotel.rooms['101']}",
+        f"rate_plan:{hotel.plan}",
+        f"property:{hotel.property_id}",
+        f"room_type:{hotel.std}",
+    ]
+    docs = {key: snapshot(hotel, key) for key in keys}
+    reservation = docs[keys[0]]
+    assert reservation is not None
+    assert reservation["registry_entries"]
+    assert reservation["room_nights"]
+    for key, doc in docs.items():
+        assert doc is not None
+        statements = restore(hotel, key, doc)
+        assert all(s.lstrip().upper().startswith("SELECT") for s in statements), key
+        assert snapshot(hotel, key) == doc

@@ -179,6 +179,8 @@ def _plan(
         if doc is not None
         for row in doc.get(str(table.name), [])
     }
+    if conn.dialect.name == "sqlite":
+        return _plan_stored(conn, table, column, idents, wanted)
     present: dict[tuple[JSON, ...], _Row] = {}
     for chunk in _chunks(idents):
         for r in conn.execute(sa.select(table).where(table.c[column].in_(chunk))):
@@ -187,6 +189,86 @@ def _plan(
     stale = [row for pk, row in present.items() if wanted.get(pk) != row]
     fresh = [row for pk, row in wanted.items() if present.get(pk) != row]
     return table, stale, fresh
+
+
+def _plan_stored(
+    conn: sa.Connection,
+    table: sa.Table,
+    column: str,
+    idents: list[str],
+    wanted: dict[tuple[JSON, ...], _Row],
+) -> tuple[sa.Table, list[_Row], list[_Row]]:
+    """``_plan`` comparing rows as SQLite stores them.
+
+    The rows read are not converted (an edge pulls back thousands of its own rows); each
+    document row is made what inserting it would store. A row stored as it would be stored
+    needs no write.
+    """
+    names = [str(c.name) for c in table.columns]
+    key = _primary_key(table)
+    convert = _storers(table, conn.dialect)
+    to_store: dict[tuple[object, ...], tuple[_Row, dict[str, object]]] = {}
+    for doc_row in wanted.values():
+        stored: dict[str, object] = dict(doc_row)
+        for name, store in convert:
+            stored[name] = store(doc_row[name])
+        to_store[tuple(stored[k] for k in key)] = (doc_row, stored)
+    present: dict[tuple[object, ...], dict[str, object]] = {}
+    query = _raw_select(table, column)
+    for chunk in _chunks(idents):
+        for values in conn.execute(query, {"ids": chunk}):
+            held: dict[str, object] = dict(zip(names, tuple(values), strict=True))
+            present[tuple(held[k] for k in key)] = held
+    stale = [
+        {k: held[k] for k in key}
+        for pk, held in present.items()
+        if pk not in to_store or to_store[pk][1] != held
+    ]
+    fresh = [doc for pk, (doc, stored) in to_store.items() if present.get(pk) != stored]
+    return table, stale, fresh  # type: ignore[return-value] # a stale row gives only its key
+
+
+@functools.cache
+def _raw_select(table: sa.Table, column: str) -> sa.Executable:
+    """The table's rows of some aggregates (``ids``), every column as the database holds it."""
+    raw = [sa.type_coerce(c, sa.types.NullType()).label(str(c.name)) for c in table.columns]
+    return sa.select(*raw).where(table.c[column].in_(sa.bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _storers(
+    table: sa.Table, dialect: sa.Dialect
+) -> tuple[tuple[str, Callable[[JSON], object]], ...]:
+    """The columns whose document value is not what an insert stores, with their conversions.
+
+    A conversion is the column's parse, then its bind. Text, integers, flags (1 == True) and
+    ISO dates are stored as the document has them.
+    """
+    parsers = _decoders(table)
+
+    def storer(name: str) -> Callable[[JSON], object]:
+        parse = parsers[name]
+        bind = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+
+        def stored(value: JSON) -> object:
+            if value is None:
+                return None
+            if isinstance(value, str) and len(value) == _STORED_UTC and value.endswith("+00:00"):
+                return value  # a UTC time with its microseconds: stored as it is
+            parsed = parse(value) if parse is not None and isinstance(value, str) else value
+            return parsed if bind is None else bind(parsed)
+
+        return stored
+
+    kept = (sa.String, sa.Integer, sa.Boolean, sa.Date)
+    return tuple(
+        (str(c.name), storer(str(c.name)))
+        for c in table.columns
+        if not isinstance(c.type, kept) or isinstance(c.type, sa.TypeDecorator)
+    )
+
+
+_STORED_UTC = len("2026-12-01T09:00:00.000000+00:00")  # UTCDateTime's text on SQLite
 
 
 def _delete(conn: sa.Connection, table: sa.Table, rows: list[_Row]) -> None:
