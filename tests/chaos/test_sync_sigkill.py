@@ -220,12 +220,13 @@ def _committed(engine: Engine) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(sync_applied)).scalar_one())
 
 
-def _kill_central_while_applying(site: Site, edge: Yadori, after: int) -> int:
+def _kill_central_while_applying(site: Site, edge: Yadori, after: int, made: int) -> int:
     """Push in a thread; SIGKILL central once ``after`` results are committed and a batch is
-    being applied; restart it. Returns what was committed at the kill."""
+    being applied (fewer than ``made`` committed: not the pull's publishing, which writes
+    too); restart it. Returns what was committed at the kill."""
     with ThreadPoolExecutor(1) as pool:
         pushing = pool.submit(edge.worker.cycle)  # type: ignore[union-attr]
-        while not (_committed(site.engine) >= after and _applying(site.engine)):
+        while not (after <= _committed(site.engine) < made and _applying(site.engine)):
             assert not pushing.done(), "the push ended before central could be killed"
             time.sleep(0.005)
         site.central.kill()
@@ -243,8 +244,8 @@ def test_central_killed_while_applying_a_large_push_converges(site: Site) -> Non
         edge.worker.cycle()  # type: ignore[union-attr]
         made = _offline_work(site, edge, stays=10, per_stay=50)
         assert made == 1_010  # three batches: 500, 500, 10
-        at_first = _kill_central_while_applying(site, edge, after=0)
-        at_second = _kill_central_while_applying(site, edge, after=at_first + 1)
+        at_first = _kill_central_while_applying(site, edge, after=0, made=made)
+        at_second = _kill_central_while_applying(site, edge, after=at_first + 1, made=made)
     finally:
         edge.close()
     assert at_first < at_second < made

@@ -37,7 +37,14 @@ from yadori.services import commands as c
 from yadori.storage import aggregates
 from yadori.storage.checksums import TableSum, property_checksums
 from yadori.storage.engine import make_engine
-from yadori.storage.tables import outbox, room_nights, sync_applied, sync_origins
+from yadori.storage.tables import (
+    outbox,
+    room_nights,
+    sync_applied,
+    sync_dirty,
+    sync_feed,
+    sync_origins,
+)
 from yadori.sync.errors import LinkDown
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.mutation import Mutation, Priority, make_mutation
@@ -548,6 +555,51 @@ def test_the_same_batch_pushed_twice_is_applied_once(site: Site) -> None:
     assert len(ledger(site, "edge1")) == len(outbox_rows(edge)) == 4
     stay = site.get(f"/reservations/{guest.id}")
     assert [ln["amount"] for ln in stay["folio"]["lines"]] == [100, 200, 300]  # type: ignore[index]
+    assert_converged(site, edge)
+
+
+def feed_version(site: Site, key: str) -> int | None:
+    """The version of an aggregate's document in central's feed (None if never published)."""
+    with site.engine.connect() as conn:
+        query = sa.select(sync_feed.c.version).where(sync_feed.c.key == key)
+        return conn.execute(query).scalar()
+
+
+def marked(site: Site) -> list[str]:
+    """Central's aggregates changed by replays and not yet published."""
+    with site.engine.connect() as conn:
+        return list(conn.execute(sa.select(sync_dirty.c.key)).scalars())
+
+
+def test_pushed_batches_are_published_once_by_the_next_pull(site: Site) -> None:
+    """Two batches charging one folio publish nothing; the next pull publishes the folio once,
+    with both lines, and the pull after it finds nothing new."""
+    edge, hotel = site.edge()
+    assert edge.edge_store is not None
+    assert edge.transport is not None
+    guest = hotel.book(nights=2)
+    sync(edge)
+    folio = hotel.folio_id(guest)
+    key = f"{hotel.property_id}/folio:{folio}"
+    published = feed_version(site, key)
+    assert published is not None
+    crc = 0
+    for number, amount in ((50, 100), (51, 200)):
+        items = edge.edge_store.items([charge(hotel, folio, amount).id])
+        body, next_crc = encode_batch(Batch("edge1", number, crc, tuple(items)))
+        edge.transport.push(body, next_crc)
+        crc = next_crc
+    assert feed_version(site, key) == published
+    assert key in marked(site)
+    sync(edge)
+    assert marked(site) == []
+    once = feed_version(site, key)
+    assert once is not None
+    assert once > published
+    stay = site.get(f"/reservations/{guest.id}")
+    assert [ln["amount"] for ln in stay["folio"]["lines"]] == [100, 200]  # type: ignore[index]
+    sync(edge)
+    assert feed_version(site, key) == once
     assert_converged(site, edge)
 
 

@@ -127,12 +127,12 @@ class MessageBus:
 
         Domain errors propagate (the caller records the mutation as rejected); conflicts found
         while merging become tickets, and ``on_applied`` records the result, all committed with
-        the mutation's effects.
+        the mutation's effects. What it changed is marked, for the next pull to publish.
         """
         with self._uow_factory(property_id) as uow:
             replayed = self._replay_in(uow, mutation, system)
             on_applied(uow, replayed)
-            self._publish(uow)
+            self._publish(uow, later=True)
             uow.commit()
         return replayed
 
@@ -197,7 +197,7 @@ class MessageBus:
                 on_each(uow, mutation, outcome)
                 outcomes.append(outcome)
             before_commit(uow, outcomes)
-            self._publish(uow)
+            self._publish(uow, later=True)
             uow.commit()
         return outcomes
 
@@ -257,9 +257,14 @@ class MessageBus:
             replay=replay,
         )
 
-    def _publish(self, uow: UnitOfWork) -> None:
-        # Central publishes every aggregate a command changed to the change feed (DESIGN §4).
-        if self._node.role == "central":
+    def _publish(self, uow: UnitOfWork, *, later: bool = False) -> None:
+        # Central publishes every aggregate a command changed to the change feed (DESIGN §4);
+        # a replay marks them instead, for the next pull to publish once (decision 0037).
+        if self._node.role != "central":
+            return
+        if later:
+            uow.ledger.mark(uow.touched())
+        else:
             uow.ledger.publish(uow.touched())
 
     def _record(  # noqa: PLR0917 - private, one call site

@@ -5,7 +5,8 @@ rules), and its result is recorded per (origin, seq) in the same transaction as 
 a batch sent twice is applied once. A run of one property's mutations shares one transaction
 with a savepoint each. A mutation refused for good is recorded as ``rejected`` with its reason,
 and the aggregates it would have touched are re-published, so the edge converges to central's
-state; it never blocks the mutations after it.
+state; it never blocks the mutations after it. What a batch changed is marked, and published to
+the change feed by the next pull: once each, however many batches changed it.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class CentralSync:
 
         def on_each(uow: UnitOfWork, m: Mutation, outcome: Replayed | DomainError) -> None:
             if isinstance(outcome, DomainError):
-                uow.ledger.publish(todo[m.id].aggregates)  # the edge gets central's state back
+                uow.ledger.mark(todo[m.id].aggregates)  # the edge gets central's state back
 
         def before_commit(uow: UnitOfWork, outcomes: list[Replayed | DomainError]) -> None:
             entries = [_entry(m, o) for m, o in zip(mutations, outcomes, strict=True)]
@@ -94,7 +95,7 @@ class CentralSync:
 
         def record(uow: UnitOfWork) -> None:
             uow.ledger.record_many([entry], [m.name], self._clock.now())
-            uow.ledger.publish(item.aggregates)  # the edge gets central's state back
+            uow.ledger.mark(item.aggregates)  # the edge gets central's state back
 
         with contextlib.suppress(AlreadyExists):  # a concurrent push of the batch recorded it
             self._bus.in_unit(item.property_id, record)

@@ -87,6 +87,14 @@ class SyncLedger(Protocol):
         """Write the current state of each aggregate to the change feed."""
         ...
 
+    def mark(self, keys: Iterable[str]) -> None:
+        """Mark aggregates changed, for the next pull of the property to publish."""
+        ...
+
+    def publish_marked(self) -> int:
+        """Publish the property's marked aggregates (once each) and clear the marks."""
+        ...
+
     def record_many(self, entries: list[LedgerEntry], names: list[str], at: datetime) -> None:
         """Record results (all of one origin) in the same transaction as their effects."""
         ...

@@ -1,20 +1,22 @@
 """Folio documents grown by their new lines, instead of read whole again.
 
-A folio's lines are append-only: at central nothing changes or deletes one. So the document the
-change feed holds for a folio, plus the lines appended to it since, is its document now. A
-replayed batch posts to hundreds of long folios, and reading each one's lines whole again for
-every batch was a third of publishing. A folio is grown only when the feed's document and the
-table agree — the table holds exactly the document's lines and the new ones, all new ones after
-the document's last position; any other folio is snapshotted whole, as before.
+A folio's lines are append-only: at central nothing changes or deletes one, and each new line
+takes the next position. So the document the change feed holds for a folio, plus the lines at
+the positions after its last, is its document now. Publishing reads each long folio's new lines
+only (by folio and position), not all of them again. A folio is grown only when the feed's
+document and the table agree — the table holds exactly the document's lines and the new ones,
+all new ones after the document's last position; any other folio is snapshotted whole.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from yadori.storage.aggregates import row_doc
 from yadori.storage.sql import among
@@ -28,18 +30,16 @@ CHUNK = 500
 
 
 def grown_lines(
-    conn: sa.Connection, feed_prefix: str, appended: Mapping[str, Collection[str]]
+    conn: sa.Connection, feed_prefix: str, folio_ids: Iterable[str]
 ) -> dict[str, Lines]:
     """Folio id → its lines as the document carries them (by id), for the folios it can grow.
 
-    ``appended`` names the lines appended to each folio in this transaction (a line rolled
-    back with its savepoint is simply not found); ``feed_prefix`` is the feed key of a folio
-    without its id (``<property id>/folio:``).
+    ``feed_prefix`` is the feed key of a folio without its id (``<property id>/folio:``).
     """
-    wanted = [f for f, lines in appended.items() if lines]
+    wanted = sorted(set(folio_ids))
     grown: dict[str, Lines] = {}
     for n in range(0, len(wanted), CHUNK):
-        grown.update(_grow(conn, feed_prefix, wanted[n : n + CHUNK], appended))
+        grown.update(_grow(conn, feed_prefix, wanted[n : n + CHUNK]))
     return grown
 
 
@@ -83,35 +83,61 @@ def kept_as(conn: sa.Connection, feed_key: str) -> str:
     return f"{conn.engine.url.render_as_string(hide_password=True)}|{feed_key}"
 
 
-def _grow(
-    conn: sa.Connection,
-    feed_prefix: str,
-    folio_ids: list[str],
-    appended: Mapping[str, Collection[str]],
-) -> dict[str, Lines]:
+def _grow(conn: sa.Connection, feed_prefix: str, folio_ids: list[str]) -> dict[str, Lines]:
     previous = _previous(conn, feed_prefix, folio_ids)
     if not previous:
         return {}
     counted = (
         sa.select(folio_lines.c.folio_id, sa.func.count(), sa.func.max(folio_lines.c.position))
-        .where(among(folio_lines.c.folio_id, folio_ids, conn.dialect))
+        .where(among(folio_lines.c.folio_id, list(previous), conn.dialect))
         .group_by(folio_lines.c.folio_id)
     )
     counts = {f: (count, last) for f, count, last in conn.execute(counted)}
+    # the lines after each document's last position: the new ones, if it grew by appending
+    after = {f: _last(old) for f, old in previous.items() if counts.get(f, (0, 0))[1] > _last(old)}
     new: dict[str, Lines] = {}
-    line_ids = [line for f in folio_ids if f in previous for line in appended[f]]
-    for n in range(0, len(line_ids), CHUNK):
-        chunk = line_ids[n : n + CHUNK]
-        for row in conn.execute(
-            sa.select(folio_lines).where(among(folio_lines.c.id, chunk, conn.dialect))
-        ):
-            new.setdefault(row.folio_id, []).append(row_doc(folio_lines, row))
+    for row in _lines_after(conn, after):
+        new.setdefault(row.folio_id, []).append(row_doc(folio_lines, row))
     grown: dict[str, Lines] = {}
     for folio_id, old in previous.items():
         lines = _grown(old, new.get(folio_id, []), counts.get(folio_id, (0, 0)))
         if lines is not None:
             grown[folio_id] = lines
     return grown
+
+
+# PostgreSQL joins the (folio, last position) pairs as arrays: a row-value IN list of hundreds
+# of pairs is planned as a sequential scan with an OR per pair.
+_COLUMNS = ", ".join(f'folio_lines."{c.name}"' for c in folio_lines.columns)
+_AFTER_PG = (
+    sa.text(
+        f"SELECT {_COLUMNS} FROM folio_lines JOIN unnest(:folios, :lasts) AS after(f, p) "  # noqa: S608 - the table's own column names
+        "ON folio_lines.folio_id = after.f AND folio_lines.position > after.p"
+    )
+    .bindparams(
+        sa.bindparam("folios", type_=postgresql.ARRAY(sa.String)),
+        sa.bindparam("lasts", type_=postgresql.ARRAY(sa.Integer)),
+    )
+    .columns(*folio_lines.columns)
+)
+
+
+def _lines_after(conn: sa.Connection, after: dict[str, int]) -> Iterable[sa.Row[Any]]:
+    """The lines of each folio after its position, in any order."""
+    if not after:
+        return []
+    if conn.dialect.name == "postgresql":
+        return conn.execute(_AFTER_PG, {"folios": list(after), "lasts": list(after.values())})
+    rows: list[sa.Row[Any]] = []
+    ids = list(after)
+    for n in range(0, len(ids), CHUNK):
+        chunk = ids[n : n + CHUNK]
+        lowest = min(after[f] for f in chunk)
+        query = sa.select(folio_lines).where(
+            among(folio_lines.c.folio_id, chunk, conn.dialect), folio_lines.c.position > lowest
+        )
+        rows.extend(r for r in conn.execute(query) if r.position > after[r.folio_id])
+    return rows
 
 
 def _previous(conn: sa.Connection, feed_prefix: str, folio_ids: list[str]) -> dict[str, Lines]:
@@ -152,14 +178,20 @@ def _lines(doc: str | None) -> Lines | None:
 def _grown(old: Lines, added: Lines, count_last: tuple[int, int]) -> Lines | None:
     """The document's lines and the added ones, or None when they are not the table's."""
     count, last = count_last
-    old_last = max((_position(line) for line in old), default=0)
+    old_last = _last(old)
     new_positions = [_position(line) for line in added]
     if count != len(old) + len(added) or any(p <= old_last for p in new_positions):
         return None
     if last != max([old_last, *new_positions]):
         return None
+    if not added:
+        return old
     lines: Lines = [*old, *added]
     return sorted(lines, key=lambda line: str(line["id"]))  # the table's key order
+
+
+def _last(lines: Lines) -> int:
+    return max((_position(line) for line in lines), default=0)
 
 
 def _position(line: JSON) -> int:

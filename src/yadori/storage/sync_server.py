@@ -53,6 +53,9 @@ class SyncServer:
     ) -> dict[str, JSON]:
         """Aggregates changed since the cursor, and the origin's results since its last."""
         limit = max(1, min(limit, MAX_PAGE))
+        # What replayed batches changed is published now, once each (decision 0037): the feed
+        # read next holds every change committed before this pull.
+        self._bus.in_unit(property_id, lambda uow: uow.ledger.publish_marked())
         with self._engine.connect() as conn:
             changes = feed_since(conn, property_id, since, limit)
             results = results_after(conn, origin, results_after_no, limit)

@@ -276,6 +276,16 @@ sync_origins = sa.Table(
     sa.Column("last_seen_at", UTCDateTime, nullable=False),
 )
 
+# Aggregates changed by replayed batches and not yet written to the feed: the next pull of
+# their property publishes them, once each however many batches changed them (decision 0037).
+sync_dirty = sa.Table(
+    "sync_dirty",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),  # as sync_feed's: "<property>/<kind>:<id>"
+    sa.Column("property_id", ID, nullable=False),
+    sa.Index("ix_sync_dirty_property", "property_id"),
+)
+
 sync_feed = sa.Table(
     "sync_feed",
     metadata,

@@ -86,7 +86,7 @@ class SqlUnitOfWork:
         self.folios = SqlFolios(conn, pid, touched)
         self.tickets = SqlTickets(conn, pid, touched)
         self.staff = SqlStaff(conn, pid, touched)
-        self.ledger = SqlLedger(conn, pid, self.folios.appended)
+        self.ledger = SqlLedger(conn, pid)
         self.menu = SqlMenu(conn, pid, touched)
         self.stock = SqlStock(conn, pid, touched)
         self.orders = SqlOrders(conn, pid, touched)

@@ -35,10 +35,6 @@ class SqlFolios:
         # insert before its connection runs any other statement, and before it commits.
         self._unwritten: list[dict[str, object]] = []
         self._new: list[dict[str, object]] = []  # folios added, written the same way
-        # Every line appended in this transaction, by folio: central's feed grows a folio's
-        # document by them (storage/grown_folios.py). Never forgotten: a line rolled back
-        # with its savepoint is simply not found there.
-        self.appended: dict[str, set[str]] = {}
 
     def forget(self) -> None:
         """Drop what was read and not written (a savepoint was rolled back)."""
@@ -119,7 +115,6 @@ class SqlFolios:
         if position is None:
             position = self._conn.execute(_NEXT_POSITION, {"folio_id": folio_id}).scalar_one()
         self._next_position[folio_id] = position + 1
-        self.appended.setdefault(folio_id, set()).add(line.id)
         self._unwritten.append(
             {
                 "id": line.id,

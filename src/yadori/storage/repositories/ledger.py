@@ -7,7 +7,7 @@ the chain of each origin's batches, and the change feed.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +21,7 @@ from yadori.storage.bulk import insert_rows
 from yadori.storage.grown_folios import CACHE, grown_lines, kept_as
 from yadori.storage.repositories.outbox import advance_counter
 from yadori.storage.sql import among
-from yadori.storage.tables import sync_applied, sync_feed, sync_origins
+from yadori.storage.tables import sync_applied, sync_dirty, sync_feed, sync_origins
 from yadori.sync import canonical
 from yadori.sync.canonical import JSON
 
@@ -36,6 +36,10 @@ _FEED_UPSERT = {
             for column in ("property_id", "version", "doc", "crc32")
         },
     )
+    for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", pg_dialect))
+}
+_MARK = {
+    name: dialect.insert(sync_dirty).on_conflict_do_nothing(index_elements=[sync_dirty.c.key])
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", pg_dialect))
 }
 
@@ -53,16 +57,9 @@ class FeedRow:
 class SqlLedger:
     """The ledger on one connection (central's unit of work)."""
 
-    def __init__(
-        self,
-        conn: sa.Connection,
-        property_id: str,
-        appended: Mapping[str, Collection[str]] | None = None,
-    ) -> None:
+    def __init__(self, conn: sa.Connection, property_id: str) -> None:
         self._conn = conn
         self._property_id = property_id
-        # folio id → ids of the lines appended to it in this transaction (see grown_folios)
-        self._appended = appended if appended is not None else {}
         self._to_keep: list[tuple[str, int, list[dict[str, JSON]]]] = []  # kept at commit
 
     def result_of(self, origin: str, seq: int) -> LedgerEntry | None:
@@ -121,11 +118,9 @@ class SqlLedger:
         wanted = sorted(k for k in set(keys) if aggregates.carried(k))
         if not wanted:
             return
-        prefix, chosen = f"{self._property_id}/folio:", set(wanted)
+        prefix = f"{self._property_id}/folio:"
         lines = grown_lines(
-            self._conn,
-            prefix,
-            {f: ids for f, ids in self._appended.items() if f"folio:{f}" in chosen},
+            self._conn, prefix, (k.partition(":")[2] for k in wanted if k.startswith("folio:"))
         )
         known = {("folio_lines", folio_id): found for folio_id, found in lines.items()}
         docs = aggregates.snapshot_many(self._conn, wanted, known)
@@ -149,6 +144,41 @@ class SqlLedger:
                 kept.append((kept_as(self._conn, feed_key), first + n, doc["folio_lines"]))
         self._conn.execute(_FEED_UPSERT[self._conn.dialect.name], rows)
         self._to_keep.extend(kept)
+
+    def mark(self, keys: Iterable[str]) -> None:
+        """Mark aggregates changed, to be published by the next pull of the property.
+
+        A replayed batch marks what it changed instead of publishing it: a recovery's batches
+        change the same folios and rooms over and over, and each is then published once.
+        """
+        wanted = sorted(k for k in set(keys) if aggregates.carried(k))
+        if wanted:
+            pid = self._property_id
+            rows = [{"key": f"{pid}/{key}", "property_id": pid} for key in wanted]
+            self._conn.execute(_MARK[self._conn.dialect.name], rows)
+
+    def publish_marked(self) -> int:
+        """Publish the property's marked aggregates and clear their marks; how many.
+
+        The marks are locked first: two pulls publish one after the other, and a batch that
+        marks an aggregate again while it is published waits, so its mark stays for the next.
+        """
+        query = (
+            sa.select(sync_dirty.c.key)
+            .where(sync_dirty.c.property_id == self._property_id)
+            .order_by(sync_dirty.c.key)
+            .with_for_update()
+        )
+        keys = list(self._conn.execute(query).scalars())
+        if not keys:
+            return 0
+        self.publish(key.partition("/")[2] for key in keys)
+        for n in range(0, len(keys), 500):
+            chunk = keys[n : n + 500]
+            self._conn.execute(
+                sa.delete(sync_dirty).where(among(sync_dirty.c.key, chunk, self._conn.dialect))
+            )
+        return len(keys)
 
     def committed(self) -> None:
         """The transaction committed: keep its folio documents for growing them next time."""
