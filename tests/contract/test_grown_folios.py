@@ -7,6 +7,8 @@ whole snapshot's. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -184,5 +186,84 @@ def test_documents_of_a_rolled_back_transaction_are_never_grown_from(
     with unit(hotel) as uow:
         apply(uow, folio_id, ("post", 0, 333))
         uow.ledger.publish(uow.touched())
+        uow.commit()
+    assert published(hotel, folio_id) == snapshot(hotel, folio_id)
+
+
+def _waiting_on_a_lock(hotel: Hotel) -> bool:
+    """Whether another session of the hotel's database waits for a lock."""
+    with hotel.node.engine.connect() as conn:
+        query = sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
+        return bool(conn.execute(query).scalar_one())
+
+
+def test_a_pull_publishing_while_a_batch_marks_loses_no_change(
+    hotel: Hotel, folios: list[str]
+) -> None:
+    """A batch marks a folio already marked and posts to it; a pull publishing meanwhile waits
+    for the batch, so its document has the batch's line (PostgreSQL: concurrent writers)."""
+    if hotel.node.engine.dialect.name != "postgresql":
+        return  # SQLite has one writer at a time: nothing runs meanwhile
+    folio_id = folios[0]
+    with unit(hotel) as uow:
+        uow.ledger.mark([f"folio:{folio_id}"])
+        uow.commit()
+    with unit(hotel) as batch, ThreadPoolExecutor(1) as pool:
+        apply(batch, folio_id, ("post", 0, 4_321))
+        batch.ledger.mark([f"folio:{folio_id}"])
+        batch.flush()
+
+        def pull() -> int:
+            with unit(hotel) as uow:
+                published = uow.ledger.publish_marked()
+                uow.commit()
+            return published
+
+        pulling = pool.submit(pull)
+        deadline = time.monotonic() + 10
+        while not _waiting_on_a_lock(hotel):
+            assert not pulling.done(), "the pull did not wait for the batch"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        batch.commit()
+        assert pulling.result(timeout=10) == 1
+    assert published(hotel, folio_id) == snapshot(hotel, folio_id)
+    with unit(hotel) as uow:
+        assert uow.ledger.publish_marked() == 0
+
+
+def test_a_batch_marking_while_a_pull_publishes_leaves_its_mark(
+    hotel: Hotel, folios: list[str]
+) -> None:
+    """The pull took the marks; a batch marking the folio then waits for the pull and leaves
+    a new mark, so the next pull publishes its change (PostgreSQL: concurrent writers)."""
+    if hotel.node.engine.dialect.name != "postgresql":
+        return  # SQLite has one writer at a time: nothing runs meanwhile
+    folio_id = folios[0]
+    with unit(hotel) as uow:
+        uow.ledger.mark([f"folio:{folio_id}"])
+        uow.commit()
+    with unit(hotel) as pull, ThreadPoolExecutor(1) as pool:
+        assert pull.ledger.publish_marked() == 1
+
+        def batch() -> None:
+            with unit(hotel) as uow:
+                apply(uow, folio_id, ("post", 0, 1_234))
+                uow.ledger.mark([f"folio:{folio_id}"])
+                uow.commit()
+
+        marking = pool.submit(batch)
+        deadline = time.monotonic() + 10
+        while not _waiting_on_a_lock(hotel):
+            assert not marking.done(), "the batch did not wait for the pull"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        pull.commit()
+        marking.result(timeout=10)
+    with unit(hotel) as uow:
+        assert uow.ledger.publish_marked() == 1
         uow.commit()
     assert published(hotel, folio_id) == snapshot(hotel, folio_id)

@@ -38,10 +38,17 @@ _FEED_UPSERT = {
     )
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", pg_dialect))
 }
+# A mark that is already there is written again (not skipped): the write locks it, so a pull
+# publishing the property waits for this transaction before it takes the mark (see
+# publish_marked).
 _MARK = {
-    name: dialect.insert(sync_dirty).on_conflict_do_nothing(index_elements=[sync_dirty.c.key])
+    name: dialect.insert(sync_dirty).on_conflict_do_update(
+        index_elements=[sync_dirty.c.key],
+        set_={"property_id": dialect.insert(sync_dirty).excluded.property_id},
+    )
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", pg_dialect))
 }
+_TAKE_MARKS = sa.delete(sync_dirty).where(sync_dirty.c.property_id == sa.bindparam("pid"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,24 +167,17 @@ class SqlLedger:
     def publish_marked(self) -> int:
         """Publish the property's marked aggregates and clear their marks; how many.
 
-        The marks are locked first: two pulls publish one after the other, and a batch that
-        marks an aggregate again while it is published waits, so its mark stays for the next.
+        The marks are taken (deleted) before anything is read: a batch that marked one and has
+        not committed holds it locked, so this waits for that batch and then reads its changes;
+        a batch that marks one after this took it waits for this transaction and leaves a new
+        mark for the next pull. No change is left unpublished without a mark.
         """
-        query = (
-            sa.select(sync_dirty.c.key)
-            .where(sync_dirty.c.property_id == self._property_id)
-            .order_by(sync_dirty.c.key)
-            .with_for_update()
+        taken = self._conn.execute(
+            _TAKE_MARKS.returning(sync_dirty.c.key), {"pid": self._property_id}
         )
-        keys = list(self._conn.execute(query).scalars())
-        if not keys:
-            return 0
-        self.publish(key.partition("/")[2] for key in keys)
-        for n in range(0, len(keys), 500):
-            chunk = keys[n : n + 500]
-            self._conn.execute(
-                sa.delete(sync_dirty).where(among(sync_dirty.c.key, chunk, self._conn.dialect))
-            )
+        keys = sorted(taken.scalars())
+        if keys:
+            self.publish(key.partition("/")[2] for key in keys)
         return len(keys)
 
     def committed(self) -> None:
