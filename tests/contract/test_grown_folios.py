@@ -8,7 +8,7 @@ whole snapshot's. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -190,14 +190,27 @@ def test_documents_of_a_rolled_back_transaction_are_never_grown_from(
     assert published(hotel, folio_id) == snapshot(hotel, folio_id)
 
 
-def _waiting_on_a_lock(hotel: Hotel) -> bool:
-    """Whether another session of the hotel's database waits for a lock."""
-    with hotel.node.engine.connect() as conn:
-        query = sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock'"
-        )
-        return bool(conn.execute(query).scalar_one())
+def _marked(hotel: Hotel, folio_id: str) -> None:
+    """Mark the folio, committed (as an earlier batch would have)."""
+    with unit(hotel) as uow:
+        uow.ledger.mark([f"folio:{folio_id}"])
+        uow.commit()
+
+
+def _wait_until_blocked(hotel: Hotel, other: Future[object], who: str) -> None:
+    """Return once a session of the hotel's database waits for a lock (``other``'s)."""
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        with hotel.node.engine.connect() as conn:
+            if conn.execute(query).scalar_one():
+                return
+        assert not other.done(), f"the {who} did not wait"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
 
 
 def test_a_pull_publishing_while_a_batch_marks_loses_no_change(
@@ -208,9 +221,7 @@ def test_a_pull_publishing_while_a_batch_marks_loses_no_change(
     if hotel.node.engine.dialect.name != "postgresql":
         return  # SQLite has one writer at a time: nothing runs meanwhile
     folio_id = folios[0]
-    with unit(hotel) as uow:
-        uow.ledger.mark([f"folio:{folio_id}"])
-        uow.commit()
+    _marked(hotel, folio_id)
     with unit(hotel) as batch, ThreadPoolExecutor(1) as pool:
         apply(batch, folio_id, ("post", 0, 4_321))
         batch.ledger.mark([f"folio:{folio_id}"])
@@ -223,11 +234,7 @@ def test_a_pull_publishing_while_a_batch_marks_loses_no_change(
             return published
 
         pulling = pool.submit(pull)
-        deadline = time.monotonic() + 10
-        while not _waiting_on_a_lock(hotel):
-            assert not pulling.done(), "the pull did not wait for the batch"
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        _wait_until_blocked(hotel, pulling, "pull")
         batch.commit()
         assert pulling.result(timeout=10) == 1
     assert published(hotel, folio_id) == snapshot(hotel, folio_id)
@@ -243,9 +250,7 @@ def test_a_batch_marking_while_a_pull_publishes_leaves_its_mark(
     if hotel.node.engine.dialect.name != "postgresql":
         return  # SQLite has one writer at a time: nothing runs meanwhile
     folio_id = folios[0]
-    with unit(hotel) as uow:
-        uow.ledger.mark([f"folio:{folio_id}"])
-        uow.commit()
+    _marked(hotel, folio_id)
     with unit(hotel) as pull, ThreadPoolExecutor(1) as pool:
         assert pull.ledger.publish_marked() == 1
 
@@ -256,11 +261,7 @@ def test_a_batch_marking_while_a_pull_publishes_leaves_its_mark(
                 uow.commit()
 
         marking = pool.submit(batch)
-        deadline = time.monotonic() + 10
-        while not _waiting_on_a_lock(hotel):
-            assert not marking.done(), "the batch did not wait for the pull"
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        _wait_until_blocked(hotel, marking, "batch")
         pull.commit()
         marking.result(timeout=10)
     with unit(hotel) as uow:

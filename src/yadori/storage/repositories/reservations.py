@@ -63,17 +63,6 @@ _HOLDERS = (
 # Holders are read ahead for the nights of the reservations a batch read, when they span a
 # short stretch (a batch of one day's check-ins, moves and departures).
 _HOLDERS_AT_MOST = timedelta(days=62)
-_SOLD = (
-    sa.select(reservation_nights.c.night, sa.func.count())
-    .join(reservations, reservations.c.id == reservation_nights.c.reservation_id)
-    .where(
-        reservation_nights.c.room_type_id == sa.bindparam("type_id"),
-        reservation_nights.c.night.between(sa.bindparam("first"), sa.bindparam("last")),
-        reservation_nights.c.active.is_(True),
-        reservations.c.status.in_(_ACTIVE),
-    )
-    .group_by(reservation_nights.c.night)
-)
 _SOLD_OF_TYPES = (
     sa.select(reservation_nights.c.room_type_id, reservation_nights.c.night, sa.func.count())
     .join(reservations, reservations.c.id == reservation_nights.c.reservation_id)
@@ -312,8 +301,8 @@ class SqlReservations:
         missing = [n for n in wanted if (room_type_id, n) not in self._sold]
         if missing:
             first, last = min(missing), max(missing) + _SOLD_AHEAD
-            params = {"type_id": room_type_id, "first": first, "last": last}
-            found: dict[date, int] = dict(self._conn.execute(_SOLD, params).all())
+            params = {"types": [room_type_id], "first": first, "last": last}
+            found = {n: count for _, n, count in self._conn.execute(_SOLD_OF_TYPES, params)}
             for night in _days(first, last):
                 self._sold.setdefault((room_type_id, night), found.get(night, 0))
         return {n: self._sold[room_type_id, n] for n in wanted if self._sold[room_type_id, n]}
