@@ -7,8 +7,7 @@ whole snapshot's. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from support.hotel import Hotel
+from support.locks import wait_until_blocked
 from yadori.domain.folio import FolioLine, LineKind
 from yadori.domain.ids import new_id
 from yadori.storage import aggregates, grown_folios
@@ -197,22 +197,6 @@ def _marked(hotel: Hotel, folio_id: str) -> None:
         uow.commit()
 
 
-def _wait_until_blocked(hotel: Hotel, other: Future[object], who: str) -> None:
-    """Return once a session of the hotel's database waits for a lock (``other``'s)."""
-    query = sa.text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock'"
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        with hotel.node.engine.connect() as conn:
-            if conn.execute(query).scalar_one():
-                return
-        assert not other.done(), f"the {who} did not wait"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-
-
 def test_a_pull_publishing_while_a_batch_marks_loses_no_change(
     hotel: Hotel, folios: list[str]
 ) -> None:
@@ -234,7 +218,7 @@ def test_a_pull_publishing_while_a_batch_marks_loses_no_change(
             return published
 
         pulling = pool.submit(pull)
-        _wait_until_blocked(hotel, pulling, "pull")
+        wait_until_blocked(hotel.node.engine, pulling, "pull")
         batch.commit()
         assert pulling.result(timeout=10) == 1
     assert published(hotel, folio_id) == snapshot(hotel, folio_id)
@@ -261,7 +245,7 @@ def test_a_batch_marking_while_a_pull_publishes_leaves_its_mark(
                 uow.commit()
 
         marking = pool.submit(batch)
-        _wait_until_blocked(hotel, marking, "batch")
+        wait_until_blocked(hotel.node.engine, marking, "batch")
         pull.commit()
         marking.result(timeout=10)
     with unit(hotel) as uow:

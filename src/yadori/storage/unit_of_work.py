@@ -32,6 +32,10 @@ from yadori.storage.repositories.rooms import SqlProperties, SqlRooms, SqlRoomTy
 from yadori.storage.repositories.staff import SqlStaff
 from yadori.storage.repositories.tickets import SqlTickets
 
+_PROPERTY_LOCK = sa.text("SELECT pg_advisory_xact_lock(:ns, hashtext(:pid))").bindparams(
+    ns=0x59414452  # "YADR": keeps these keys apart from any other advisory lock
+)
+
 
 class SqlUnitOfWork:
     """A transaction on the node's database, scoped to one property."""
@@ -72,10 +76,23 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         try:
             conn = self._engine.connect()
-            conn.info[READ_ONLY] = self._read_only
-            self._tx = conn.begin()
         except sa_exc.OperationalError as exc:
             raise StorageUnavailable(f"the database cannot be reached: {exc.orig}") from exc
+        try:
+            conn.info[READ_ONLY] = self._read_only
+            self._tx = conn.begin()
+            if not self._read_only and conn.dialect.name == "postgresql":
+                # One writer per property at a time, as BEGIN IMMEDIATE gives the edge's
+                # SQLite: a replayed batch counts sold nights and room holders in memory
+                # (decisions 0033, 0036), and two bookings of the last room must not both see
+                # it free (decision 0038).
+                conn.execute(_PROPERTY_LOCK, {"pid": self.property_id})
+        except BaseException as exc:
+            conn.info.pop(READ_ONLY, None)
+            conn.close()
+            if isinstance(exc, sa_exc.OperationalError):
+                raise StorageUnavailable(f"the database did not answer: {exc.orig}") from exc
+            raise
         self._conn = conn
         pid, touched = self.property_id, self._touched
         self.properties = SqlProperties(conn, pid, touched)
