@@ -1,21 +1,26 @@
-"""Batched inserts: COPY on PostgreSQL, executemany elsewhere.
+"""Batched writes: COPY and unnest on PostgreSQL, executemany elsewhere.
 
 Central writes a replayed batch's results, folio lines and bookings by the thousand. Through
 ``executemany`` every row costs SQLAlchemy's parameter processing, psycopg's dumping and one
-executor run on the server; ``COPY … FROM STDIN`` streams them as one statement. Values pass
-through each column's bind processor first (a UTC datetime, a Decimal as text), exactly as an
-insert would, and a clash is raised as SQLAlchemy's IntegrityError, as an insert's would be.
+executor run on the server; ``COPY … FROM STDIN`` streams inserts as one statement. Upserts and
+updates cannot be copied: they go as one statement over ``unnest`` of one array per column.
+Values pass through each column's bind processor first (a UTC datetime, a Decimal as text),
+exactly as an insert would, and a clash is raised as SQLAlchemy's IntegrityError, as an
+insert's would be.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
 
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 COPY_FROM = 50  # fewer rows go through executemany: COPY's set-up is not worth it
+UNNEST_FROM = 8  # fewer rows go through executemany: one round trip each is as quick
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, object]]) -> None:
@@ -43,3 +48,100 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, o
                 )
     except psycopg.IntegrityError as exc:
         raise sa_exc.IntegrityError(statement, None, exc) from exc
+
+
+def upsert_rows(
+    conn: sa.Connection,
+    statement: sa.Executable,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, object]],
+    *,
+    key: Sequence[str],
+) -> None:
+    """Insert the rows, each updating the one already there with the same ``key``.
+
+    ``statement`` is the dialect's ``INSERT … ON CONFLICT (key) DO UPDATE`` of the other
+    columns, run per row where unnest is not used. The keys of ``rows`` must be distinct:
+    PostgreSQL updates a row once per statement.
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql" or len(rows) < UNNEST_FROM:
+        conn.execute(statement, list(rows))
+        return
+    names = tuple(rows[0])
+    sql, params = _unnest(conn, table, names, rows)
+    others = [n for n in names if n not in key]
+    quote = conn.dialect.identifier_preparer.quote
+    conflict = f"ON CONFLICT ({', '.join(map(quote, key))})"
+    action = ", ".join(f"{quote(n)} = EXCLUDED.{quote(n)}" for n in others)
+    columns = ", ".join(map(quote, names))
+    target = conn.dialect.identifier_preparer.format_table(table)
+    conn.exec_driver_sql(
+        f"INSERT INTO {target} ({columns}) SELECT * FROM {sql} {conflict} "  # noqa: S608 - names from the table's metadata, values bound
+        + (f"DO UPDATE SET {action}" if action else "DO NOTHING"),
+        params,
+    )
+
+
+def update_rows(
+    conn: sa.Connection,
+    statement: sa.Executable,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, object]],
+    *,
+    by: tuple[str, str],
+) -> None:
+    """Update rows by their key: each row's ``by[0]`` value names the ``by[1]`` column.
+
+    ``statement`` is the ``UPDATE … WHERE by[1] = :by[0]`` run per row where unnest is not
+    used; every other name of the rows is a column set. A key that names no row updates none.
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql" or len(rows) < UNNEST_FROM:
+        conn.execute(statement, list(rows))
+        return
+    param, column = by
+    names = tuple(rows[0])
+    sql, params = _unnest(conn, table, tuple(column if n == param else n for n in names), rows)
+    quote = conn.dialect.identifier_preparer.quote
+    alias = ", ".join(f"u_{n}" for n in names)
+    sets = ", ".join(f"{quote(n)} = u.u_{n}" for n in names if n != param)
+    target = conn.dialect.identifier_preparer.format_table(table)
+    conn.exec_driver_sql(
+        f"UPDATE {target} SET {sets} FROM {sql} AS u({alias}) "  # noqa: S608 - names from the table's metadata, values bound
+        f"WHERE {target}.{quote(column)} = u.u_{param}",
+        params,
+    )
+
+
+def _unnest(
+    conn: sa.Connection,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    rows: Sequence[Mapping[str, object]],
+) -> tuple[str, dict[str, object]]:
+    """``unnest(%(a0)s::type[], …)`` and its arrays: one per column, values bound as its own.
+
+    Strings are passed as text arrays, never cast to their column's length: an explicit cast
+    would cut a value too long, where the insert or update refuses it (as executemany does).
+    """
+    params: dict[str, object] = {}
+    casts = []
+    for n, (column, name) in enumerate(zip(columns, rows[0], strict=True)):
+        process = table.c[column].type.bind_processor(conn.dialect)
+        values = [row[name] for row in rows]
+        if process is not None:
+            values = [None if v is None else process(v) for v in values]
+        params[f"a{n}"] = values
+        casts.append(f"%(a{n})b::{_array_type(conn.dialect, table.c[column].type)}")
+    return f"unnest({', '.join(casts)})", params
+
+
+@cache
+def _array_type(dialect: sa.Dialect, type_: sa.types.TypeEngine[Any]) -> str:
+    impl = type_.dialect_impl(dialect)
+    if isinstance(impl, sa.String):
+        return "text[]"
+    return f"{impl.compile(dialect=dialect)}[]"

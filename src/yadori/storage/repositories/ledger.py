@@ -17,7 +17,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from yadori.services.sync_ports import LedgerEntry
 from yadori.storage import aggregates
-from yadori.storage.bulk import insert_rows
+from yadori.storage.bulk import insert_rows, upsert_rows
 from yadori.storage.grown_folios import CACHE, grown_lines, kept_as
 from yadori.storage.repositories.outbox import advance_counter
 from yadori.storage.sql import among
@@ -149,7 +149,7 @@ class SqlLedger:
             )
             if key.startswith("folio:") and doc is not None:
                 kept.append((kept_as(self._conn, feed_key), first + n, doc["folio_lines"]))
-        self._conn.execute(_FEED_UPSERT[self._conn.dialect.name], rows)
+        upsert_rows(self._conn, _FEED_UPSERT[self._conn.dialect.name], sync_feed, rows, key=["key"])
         self._to_keep.extend(kept)
 
     def mark(self, keys: Iterable[str]) -> None:
@@ -162,7 +162,7 @@ class SqlLedger:
         if wanted:
             pid = self._property_id
             rows = [{"key": f"{pid}/{key}", "property_id": pid} for key in wanted]
-            self._conn.execute(_MARK[self._conn.dialect.name], rows)
+            upsert_rows(self._conn, _MARK[self._conn.dialect.name], sync_dirty, rows, key=["key"])
 
     def publish_marked(self) -> int:
         """Publish the property's marked aggregates and clear their marks; how many.

@@ -11,7 +11,7 @@ from yadori.domain.accommodation_tax import Exemption
 from yadori.domain.errors import UnknownReservation
 from yadori.domain.registry import RegistryEntry
 from yadori.domain.reservations import ACTIVE, NightPrice, Reservation, ReservationStatus
-from yadori.storage.bulk import insert_rows
+from yadori.storage.bulk import insert_rows, update_rows
 from yadori.storage.repositories.reservations_known import Known, RoomHolds
 from yadori.storage.sql import among
 from yadori.storage.tables import registry_entries, reservation_nights, reservations, room_nights
@@ -118,7 +118,7 @@ class SqlReservations:
             insert_rows(self._conn, reservation_nights, nights)
         if self._saved:
             saved, self._saved = list(self._saved.values()), {}
-            self._conn.execute(_SAVE, saved)
+            update_rows(self._conn, _SAVE, reservations, saved, by=("b_id", "id"))
         if self._registry:
             registry, self._registry = self._registry, {}
             for chunk in _chunks(list(registry), 500):

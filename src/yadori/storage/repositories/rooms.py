@@ -9,6 +9,7 @@ from yadori.domain.errors import NotFound, UnknownRoom, UnknownRoomType
 from yadori.domain.money import Rounding
 from yadori.domain.property import Property
 from yadori.domain.rooms import Condition, Occupancy, Room, RoomType, Service
+from yadori.storage.bulk import update_rows
 from yadori.storage.sql import among
 from yadori.storage.tables import properties, room_types, rooms
 
@@ -150,7 +151,7 @@ class SqlRooms:
         """Write the rooms saved since the last flush, in one statement."""
         if self._unwritten:
             rows, self._unwritten = list(self._unwritten.values()), {}
-            self._conn.execute(_ROOM_SAVE, rows)
+            update_rows(self._conn, _ROOM_SAVE, rooms, rows, by=("b_id", "id"))
 
     def read_ahead(self, room_ids: list[str]) -> None:
         """Lock and read rooms about to be written."""
