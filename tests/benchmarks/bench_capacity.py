@@ -200,10 +200,10 @@ class FirstN:
         """The store's pending front while the budget lasts."""
         return self._store.pending() if self._left > 0 else []
 
-    def mark_sent(self, ids: list[str]) -> None:
+    def mark_sent(self, ids: list[str], state: dict[str, str] | None = None) -> None:
         """Count what was pushed."""
         self._left -= len(ids)
-        self._store.mark_sent(ids)
+        self._store.mark_sent(ids, state)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._store, name)

@@ -83,3 +83,19 @@ def test_choosing_marking_and_acknowledging_never_scan_the_outbox(
         assert not any(d.startswith("SCAN outbox") for d in details), (sql, details)
         if "outbox.id IN" in sql or "outbox.id = " in sql:
             assert any("autoindex_outbox_1 (id=?)" in d for d in details), (sql, details)
+
+
+def test_marking_sent_stores_the_chain_state_in_the_same_commit(
+    edge_hotel: Hotel, edge: Yadori, statements: list[tuple[str, object]]
+) -> None:
+    """The answered batch is marked sent and the batch chain's place stored in one transaction:
+    a crash leaves both or neither (no batch marked sent under an older chain number)."""
+    edge_hotel.book()
+    store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
+    ids = [p.id for p in store.pending()]
+    statements.clear()
+    store.mark_sent(ids, {"batch_no": "7", "batch_crc": "123"})
+    assert sum(1 for sql, _ in statements if sql.startswith("BEGIN")) == 1
+    assert not store.has_unsent()
+    assert store.state()["batch_no"] == "7"
+    assert store.state()["batch_crc"] == "123"

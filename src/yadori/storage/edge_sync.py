@@ -126,14 +126,19 @@ class EdgeSyncStore:
             query = sa.select(outbox.c.seq).where(outbox.c.state == PENDING).limit(1)
             return conn.execute(query).first() is not None
 
-    def mark_sent(self, ids: list[str]) -> None:
-        """Central answered for these: wait for their results in the next pull."""
+    def mark_sent(self, ids: list[str], state: dict[str, str] | None = None) -> None:
+        """Central answered for these: wait for their results in the next pull.
+
+        ``state`` (the batch chain's place, say) is stored in the same transaction: one commit.
+        """
         with self._engine.begin() as conn:
             conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id.in_(ids), _STATE_UNINDEXED == PENDING)
                 .values(state=SENT)
             )
+            if state:
+                self._set_state(conn, state)
 
     def reset_sent(self) -> None:
         """Sent mutations whose result never came are sent again (central dedups them)."""

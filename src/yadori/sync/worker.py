@@ -42,8 +42,8 @@ class Store(Protocol):
         """Mutations waiting for central's result."""
         ...
 
-    def mark_sent(self, ids: list[str]) -> None:
-        """Central answered for these."""
+    def mark_sent(self, ids: list[str], state: dict[str, str] | None = None) -> None:
+        """Central answered for these; ``state`` is stored in the same transaction."""
         ...
 
     def reset_sent(self) -> None:
@@ -178,13 +178,13 @@ class SyncWorker:
     def _acknowledged(
         self, answer: dict[str, JSON], ids: list[str], number: int, crc: int, report: CycleReport
     ) -> None:
-        self._store.mark_sent(ids)
-        self._store.set_state(
+        self._store.mark_sent(
+            ids,
             {
                 "batch_no": str(number),
                 "batch_crc": str(crc),
                 "last_push_ok": self._now().isoformat(),
-            }
+            },
         )
         report.pushed += len(ids)
         report.batches += 1
