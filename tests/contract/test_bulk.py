@@ -18,7 +18,8 @@ from yadori.domain.folio import FolioLine, LineKind
 from yadori.domain.ids import new_id
 from yadori.storage import bulk
 from yadori.storage.engine import make_engine
-from yadori.storage.tables import properties
+from yadori.storage.repositories.ledger import _FEED_UPSERT
+from yadori.storage.tables import properties, sync_feed
 from yadori.storage.unit_of_work import SqlUnitOfWorkFactory
 
 JST = timezone(timedelta(hours=9))
@@ -170,8 +171,12 @@ def test_rows_updated_in_bulk_change_only_the_rows_named(node: Yadori, size: int
         for row in changed
     ]
     saves.append({**saves[0], "b_id": new_id()})  # names no row: updates none
-    with node.engine.begin() as conn:
-        bulk.update_rows(conn, _UPDATE, properties, saves, by=("b_id", "id"))
+    statements = sent(
+        node, lambda conn: bulk.update_rows(conn, _UPDATE, properties, saves, by=("b_id", "id"))
+    )
+    unnested = node.engine.dialect.name == "postgresql" and len(saves) >= bulk.UNNEST_FROM
+    assert len(statements) == 1
+    assert ("unnest(" in statements[0]) is unnested
     found = stored(node)
     assert found[str(untouched["id"])] == untouched
     assert all(found[str(row["id"])] == {**row, "name_ja": "新"} for row in changed)
@@ -185,16 +190,42 @@ def test_a_value_too_long_is_refused_not_cut(pg_url: str) -> None:
     engine = make_engine(pg_url)
     try:
         rows = [property_row(n) for n in range(MANY)]
-        rows[-1]["code"] = "X" * 17
-        with pytest.raises(sa.exc.DataError), engine.begin() as conn:
-            bulk.upsert_rows(conn, _UPSERT["postgresql"], properties, rows, key=["id"])
+        for too_long in ({"code": "X" * 17}, {"service_charge_rate": Decimal("0." + "1" * 40)}):
+            with pytest.raises(sa.exc.DataError), engine.begin() as conn:  # noqa: PT012
+                bad = [*rows[:-1], {**rows[-1], **too_long}]
+                bulk.upsert_rows(conn, _UPSERT["postgresql"], properties, bad, key=["id"])
         with engine.begin() as conn:
-            bulk.insert_rows(conn, properties, rows[:-1])
-        saves = [{"b_id": row["id"], "code": "Y" * 17} for row in rows[:-1]]
+            bulk.insert_rows(conn, properties, rows)
+        saves = [{"b_id": row["id"], "code": "Y" * 17} for row in rows]
         with pytest.raises(sa.exc.DataError), engine.begin() as conn:
             bulk.update_rows(conn, _UPDATE, properties, saves, by=("b_id", "id"))
         with engine.connect() as conn:
             codes = conn.execute(sa.select(properties.c.code)).scalars().all()
-        assert sorted(codes) == sorted(str(row["code"]) for row in rows[:-1])
+        assert sorted(codes) == sorted(str(row["code"]) for row in rows)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("size", [2, MANY])
+def test_nulls_upserted_in_bulk_read_back_as_nulls(node: Yadori, size: int) -> None:
+    """Feed rows, every other one a tombstone (no document), over rows that had one."""
+    rows = [
+        {
+            "key": f"p/room:{n}",
+            "property_id": "p",
+            "version": 10_000 + n,
+            "doc": None if n % 2 else f'{{"n":{n}}}',
+            "crc32": n,
+        }
+        for n in range(size)
+    ]
+    with node.engine.begin() as conn:
+        bulk.insert_rows(
+            conn, sync_feed, [{**r, "doc": "{}", "version": r["version"] + size} for r in rows]
+        )
+        upsert = _FEED_UPSERT[conn.dialect.name]
+        bulk.upsert_rows(conn, upsert, sync_feed, rows, key=["key"])
+    with node.engine.connect() as conn:
+        query = sa.select(sync_feed).where(sync_feed.c.property_id == "p").order_by(sync_feed.c.key)
+        found = [dict(r._mapping) for r in conn.execute(query)]
+    assert found == sorted(rows, key=lambda r: str(r["key"]))

@@ -27,7 +27,7 @@ from yadori.services.errors import StorageUnavailable
 from yadori.storage.engine import make_engine
 from yadori.storage.migrate import current_revision, head_revision, upgrade
 from yadori.storage.tables import folio_lines, metadata
-from yadori.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
+from yadori.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory, writers_waiting
 from yadori.sync.mutation import Mutation, Priority, make_mutation
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -294,14 +294,15 @@ def test_concurrent_charges_on_one_folio_all_land_in_order(hotel: Hotel) -> None
 
 
 def _wait_for_lock_waiter(engine: sa.Engine, waiters: int = 1) -> None:
-    """Return once ``waiters`` sessions of this PostgreSQL database wait on a row lock."""
+    """Return once ``waiters`` writers wait: on a lock of this PostgreSQL database, or (since
+    decision 0038) in this process for their property, before taking a connection."""
     query = sa.text(
         "SELECT count(*) FROM pg_stat_activity "
         "WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
     for _ in range(500):
         with engine.connect() as conn:
-            if conn.execute(query).scalar_one() >= waiters:
+            if conn.execute(query).scalar_one() + writers_waiting(engine) >= waiters:
                 return
         threading.Event().wait(0.01)
     pytest.fail("the blocked writer never waited on the lock")
@@ -316,8 +317,8 @@ def test_a_mutation_is_stamped_after_the_mutations_it_depends_on(hotel: Hotel) -
         args=(c.SetRoomCondition(room_id=hotel.rooms["101"], condition=Condition.INSPECTED),),
     )
     if hotel.node.engine.dialect.name == "postgresql":
-        # The check-in takes its sequence number, then waits on the reservation's row lock;
-        # the inspection then waits behind it for the node's sequence.
+        # Both wait for the writer holding the property (decision 0038), the check-in first;
+        # each takes its sequence number and its HLC stamp only once it holds the property.
         with factory(hotel)(hotel.property_id) as blocker:
             blocker.reservations.get(booking.id, for_update=True)
             check_in.start()
@@ -359,7 +360,7 @@ def test_two_units_taking_a_new_counters_first_values_both_succeed(hotel: Hotel)
         assert first.counters.next("invoice") == 1
         writer.start()
         if on_postgres:
-            _wait_for_lock_waiter(hotel.node.engine)  # blocked on the uncommitted first row
+            _wait_for_lock_waiter(hotel.node.engine)  # blocked behind the first writer
         else:
             threading.Event().wait(0.1)  # BEGIN IMMEDIATE: waiting for the write lock
         first.commit()

@@ -9,11 +9,13 @@ commit. Readers never wait, nor do writers of other properties.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from support.hotel import ACTOR, TODAY, Hotel, build_hotel
 from support.locks import wait_until_blocked
@@ -21,8 +23,10 @@ from yadori.bootstrap import NodeConfig, bootstrap
 from yadori.domain.errors import DomainError, RoomNotAvailable
 from yadori.domain.ids import new_id
 from yadori.services import commands as c
+from yadori.services.errors import StorageUnavailable
 from yadori.services.ports import UnitOfWork
-from yadori.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
+from yadori.storage import unit_of_work
+from yadori.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory, writers_waiting
 from yadori.sync.hlc import Timestamp
 from yadori.sync.mutation import Mutation, Priority, make_mutation
 
@@ -54,7 +58,7 @@ def sold(hotel: Hotel, room_type_id: str) -> dict[object, int]:
 
 def test_a_write_unit_waits_for_another_of_the_same_property(central: Hotel) -> None:
     order: list[str] = []
-    with unit(central) as first, ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(1) as pool, unit(central) as first:
 
         def second() -> None:
             with unit(central) as uow:
@@ -70,7 +74,7 @@ def test_a_write_unit_waits_for_another_of_the_same_property(central: Hotel) -> 
 
 
 def test_readers_and_writers_of_other_properties_do_not_wait(central: Hotel) -> None:
-    with unit(central), ThreadPoolExecutor(2) as pool:
+    with ThreadPoolExecutor(2) as pool, unit(central):
 
         def read() -> int:
             with unit(central, read_only=True) as uow:
@@ -94,6 +98,50 @@ def test_the_lock_ends_with_a_rolled_back_unit(central: Hotel) -> None:
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(write).result(timeout=5)
+
+
+def test_writers_waiting_for_their_property_hold_no_connection(central: Hotel) -> None:
+    """More writers queue on one property than the pool has connections: they wait without
+    one, so the writer they wait for can still take a second connection (a trust lookup)."""
+    waiting = 25  # the pool holds 10 connections and 10 more on overflow
+    engine = central.node.engine
+    with ThreadPoolExecutor(waiting) as pool, unit(central) as first:
+
+        def write() -> None:
+            with unit(central) as uow:
+                uow.commit()
+
+        writers = [pool.submit(write) for _ in range(waiting)]
+        deadline = time.monotonic() + 10
+        while writers_waiting(engine) < waiting - 1:  # one may hold the property meanwhile
+            assert time.monotonic() < deadline, f"{writers_waiting(engine)} writers waiting"
+            time.sleep(0.01)
+        assert engine.pool.checkedout() <= 2  # type: ignore[attr-defined]
+        with engine.connect() as conn:  # the first writer can still read beside its unit
+            assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1
+        first.commit()
+    for writer in writers:
+        writer.result(timeout=10)
+
+
+def test_a_writer_gives_up_when_its_property_stays_held(
+    central: Hotel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(unit_of_work, "WRITER_WAIT_S", 0.2)
+
+    def write() -> None:
+        with unit(central) as uow:
+            uow.commit()
+
+    with (
+        ThreadPoolExecutor(1) as pool,
+        unit(central),
+        pytest.raises(StorageUnavailable, match="try again"),
+    ):
+        pool.submit(write).result(timeout=10)
+    pool = ThreadPoolExecutor(1)
+    with pool:
+        pool.submit(write).result(timeout=10)  # free again once the holder ended
 
 
 def booking(hotel: Hotel, room_type_id: str, number: str | None = None) -> c.CreateReservation:

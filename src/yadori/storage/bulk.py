@@ -106,12 +106,12 @@ def update_rows(
     names = tuple(rows[0])
     sql, params = _unnest(conn, table, tuple(column if n == param else n for n in names), rows)
     quote = conn.dialect.identifier_preparer.quote
-    alias = ", ".join(f"u_{n}" for n in names)
-    sets = ", ".join(f"{quote(n)} = u.u_{n}" for n in names if n != param)
+    alias = ", ".join(f"c{n}" for n in range(len(names)))  # positional: no name can clash
+    sets = ", ".join(f"{quote(name)} = u.c{n}" for n, name in enumerate(names) if name != param)
     target = conn.dialect.identifier_preparer.format_table(table)
     conn.exec_driver_sql(
         f"UPDATE {target} SET {sets} FROM {sql} AS u({alias}) "  # noqa: S608 - names from the table's metadata, values bound
-        f"WHERE {target}.{quote(column)} = u.u_{param}",
+        f"WHERE {target}.{quote(column)} = u.c{names.index(param)}",
         params,
     )
 
@@ -142,6 +142,8 @@ def _unnest(
 @cache
 def _array_type(dialect: sa.Dialect, type_: sa.types.TypeEngine[Any]) -> str:
     impl = type_.dialect_impl(dialect)
+    while isinstance(impl, sa.TypeDecorator):  # DecimalText is a String(32) underneath
+        impl = impl.load_dialect_impl(dialect)
     if isinstance(impl, sa.String):
         return "text[]"
     return f"{impl.compile(dialect=dialect)}[]"

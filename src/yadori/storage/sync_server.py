@@ -10,16 +10,9 @@ from sqlalchemy.engine import Engine
 
 from yadori.auth.errors import NodeUnauthenticated, WrongProperty
 from yadori.services.bus import MessageBus
-from yadori.services.ports import UnitOfWork
 from yadori.services.sync_apply import CentralSync
 from yadori.services.sync_ports import LedgerEntry
-from yadori.storage.repositories.ledger import (
-    FeedRow,
-    advance_chain,
-    feed_since,
-    results_after,
-)
-from yadori.storage.unit_of_work import SqlUnitOfWork
+from yadori.storage.repositories.ledger import advance_chain, feed_since, results_after
 from yadori.sync.canonical import JSON
 from yadori.sync.protocol import decode_batch
 
@@ -60,22 +53,12 @@ class SyncServer:
     ) -> dict[str, JSON]:
         """Aggregates changed since the cursor, and the origin's results since its last."""
         limit = max(1, min(limit, MAX_PAGE))
-
-        def publish_and_read(
-            uow: UnitOfWork,
-        ) -> tuple[list[FeedRow], list[tuple[int, LedgerEntry]]]:
-            # What replayed batches changed is published first, once each (decision 0037):
-            # the feed read next holds every change committed before this pull, and this
-            # pull's own documents.
-            uow.ledger.publish_marked()
-            assert isinstance(uow, SqlUnitOfWork)  # noqa: S101 - central's bus makes these
-            conn = uow.connection
-            return (
-                feed_since(conn, property_id, since, limit),
-                results_after(conn, origin, results_after_no, limit),
-            )
-
-        changes, results = self._bus.in_unit(property_id, publish_and_read)
+        # What replayed batches changed is published now, once each (decision 0037): the feed
+        # read next holds every change committed before this pull.
+        self._bus.in_unit(property_id, lambda uow: uow.ledger.publish_marked())
+        with self._engine.connect() as conn:
+            changes = feed_since(conn, property_id, since, limit)
+            results = results_after(conn, origin, results_after_no, limit)
         return {
             "changes": [
                 {"key": c.key, "version": c.version, "doc": c.doc, "crc32": c.crc32}

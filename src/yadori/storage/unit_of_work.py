@@ -8,6 +8,8 @@ becomes StorageUnavailable.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -35,6 +37,56 @@ from yadori.storage.repositories.tickets import SqlTickets
 _PROPERTY_LOCK = sa.text("SELECT pg_advisory_xact_lock(:ns, hashtext(:pid))").bindparams(
     ns=0x59414452  # "YADR": keeps these keys apart from any other advisory lock
 )
+
+WRITER_WAIT_S = 30.0  # how long a writer waits for its property before giving up
+
+
+class _Gates:
+    """One in-process lock per property of one database.
+
+    Central's writers of a property queue here, holding no pooled connection, before they take
+    the property's advisory lock (which still orders them against other processes). A queue of
+    waiters holding a connection each could empty the pool that the writer they wait for needs.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self.waiting = 0
+
+    def enter(self, property_id: str) -> threading.Lock:
+        """The property's lock, acquired; StorageUnavailable after WRITER_WAIT_S."""
+        with self._guard:
+            gate = self._locks.setdefault(property_id, threading.Lock())
+            self.waiting += 1
+        try:
+            got = gate.acquire(timeout=WRITER_WAIT_S)
+        finally:
+            with self._guard:
+                self.waiting -= 1
+        if not got:
+            raise StorageUnavailable(
+                f"another change to this property has held it for {WRITER_WAIT_S:.0f} s; "
+                "try again in a moment"
+            )
+        return gate
+
+
+_GATES: weakref.WeakKeyDictionary[Engine, _Gates] = weakref.WeakKeyDictionary()
+_GATES_GUARD = threading.Lock()
+
+
+def _gates(engine: Engine) -> _Gates:
+    with _GATES_GUARD:
+        found = _GATES.get(engine)
+        if found is None:
+            found = _GATES[engine] = _Gates()
+        return found
+
+
+def writers_waiting(engine: Engine) -> int:
+    """Writers of this process waiting for their property on this database (for tests)."""
+    return _gates(engine).waiting
 
 
 class SqlUnitOfWork:
@@ -72,16 +124,23 @@ class SqlUnitOfWork:
         self._tx: sa.RootTransaction | None = None
         self._touched: set[str] = set()
         self._flushing = False
+        self._gate: threading.Lock | None = None
 
     def __enter__(self) -> Self:
+        serialised = not self._read_only and self._engine.dialect.name == "postgresql"
+        if serialised:
+            self._gate = _gates(self._engine).enter(self.property_id)
         try:
             conn = self._engine.connect()
-        except sa_exc.OperationalError as exc:
-            raise StorageUnavailable(f"the database cannot be reached: {exc.orig}") from exc
+        except BaseException as exc:
+            self._leave()
+            if isinstance(exc, sa_exc.OperationalError):
+                raise StorageUnavailable(f"the database cannot be reached: {exc.orig}") from exc
+            raise
         try:
             conn.info[READ_ONLY] = self._read_only
             self._tx = conn.begin()
-            if not self._read_only and conn.dialect.name == "postgresql":
+            if serialised:
                 # One writer per property at a time, as BEGIN IMMEDIATE gives the edge's
                 # SQLite: a replayed batch counts sold nights and room holders in memory
                 # (decisions 0033, 0036), and two bookings of the last room must not both see
@@ -90,6 +149,7 @@ class SqlUnitOfWork:
         except BaseException as exc:
             conn.info.pop(READ_ONLY, None)
             conn.close()
+            self._leave()
             if isinstance(exc, sa_exc.OperationalError):
                 raise StorageUnavailable(f"the database did not answer: {exc.orig}") from exc
             raise
@@ -129,12 +189,18 @@ class SqlUnitOfWork:
         finally:
             self._conn.info.pop(READ_ONLY, None)
             self._conn.close()
+            self._leave()  # after the transaction ended: the next writer sees it all
         if isinstance(exc, sa_exc.IntegrityError):
             raise _integrity_error(exc) from exc
         if isinstance(exc, sa_exc.DataError):
             raise InvalidInput(f"a value does not fit its column: {exc.orig}") from exc
         if isinstance(exc, sa_exc.OperationalError):
             raise StorageUnavailable(f"the database did not answer: {exc.orig}") from exc
+
+    def _leave(self) -> None:
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.release()
 
     def flush(self) -> None:
         """Write what the repositories hold back (batched inserts and updates).
@@ -177,6 +243,7 @@ class SqlUnitOfWork:
             raise _integrity_error(exc) from exc
         except sa_exc.OperationalError as exc:
             raise StorageUnavailable(f"the commit failed: {exc.orig}") from exc
+        self._leave()  # the advisory lock ended with the transaction: so does the queue's
         self.ledger.committed()
 
     @contextmanager
