@@ -254,11 +254,6 @@ class EdgeSyncStore:
         with self._engine.connect() as conn:
             return {r.name: r.value for r in conn.execute(sa.select(sync_state))}
 
-    def set_state(self, values: dict[str, str]) -> None:
-        """Store sync values."""
-        with self._engine.begin() as conn:
-            self._set_state(conn, values)
-
     @staticmethod
     def _set_state(conn: sa.Connection, values: dict[str, str]) -> None:
         for name, value in values.items():

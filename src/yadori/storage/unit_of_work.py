@@ -130,14 +130,9 @@ class SqlUnitOfWork:
         serialised = not self._read_only and self._engine.dialect.name == "postgresql"
         if serialised:
             self._gate = _gates(self._engine).enter(self.property_id)
+        conn: sa.Connection | None = None
         try:
             conn = self._engine.connect()
-        except BaseException as exc:
-            self._leave()
-            if isinstance(exc, sa_exc.OperationalError):
-                raise StorageUnavailable(f"the database cannot be reached: {exc.orig}") from exc
-            raise
-        try:
             conn.info[READ_ONLY] = self._read_only
             self._tx = conn.begin()
             if serialised:
@@ -147,11 +142,13 @@ class SqlUnitOfWork:
                 # it free (decision 0038).
                 conn.execute(_PROPERTY_LOCK, {"pid": self.property_id})
         except BaseException as exc:
-            conn.info.pop(READ_ONLY, None)
-            conn.close()
+            if conn is not None:
+                conn.info.pop(READ_ONLY, None)
+                conn.close()
             self._leave()
             if isinstance(exc, sa_exc.OperationalError):
-                raise StorageUnavailable(f"the database did not answer: {exc.orig}") from exc
+                how = "cannot be reached" if self._tx is None else "did not answer"
+                raise StorageUnavailable(f"the database {how}: {exc.orig}") from exc
             raise
         self._conn = conn
         pid, touched = self.property_id, self._touched

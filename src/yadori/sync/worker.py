@@ -65,10 +65,6 @@ class Store(Protocol):
         """Stored sync values."""
         ...
 
-    def set_state(self, values: dict[str, str]) -> None:
-        """Store sync values."""
-        ...
-
 
 class Transport(Protocol):
     """What the worker needs from the link to central (sync/http_transport.py)."""
