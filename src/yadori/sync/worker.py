@@ -2,8 +2,9 @@
 
 One cycle: mutations sent before but never answered are queued again (central dedups them);
 batches are pushed in lane order, never a mutation before its dependencies; then the change
-feed and this edge's results are pulled and applied in one transaction per page. A failed call
-ends the cycle and tells the connectivity monitor; nothing is lost, the next cycle resumes.
+feed and this edge's results are pulled and applied in one transaction per page, the next page
+asked for while one is applied. A failed call ends the cycle and tells the connectivity
+monitor; nothing is lost, the next cycle resumes.
 """
 
 from __future__ import annotations
@@ -191,42 +192,72 @@ class SyncWorker:
             )
 
     def _pull_all(self, report: CycleReport) -> None:
-        for property_id in self._properties():
-            more = True
-            while more:
-                more = self._pull_page(property_id, report)
+        with ThreadPoolExecutor(1, thread_name_prefix="yadori-pull") as pool:
+            for property_id in self._properties():
+                self._pull_property(property_id, report, pool)
 
-    def _pull_page(self, property_id: str, report: CycleReport) -> bool:
+    def _pull_property(
+        self, property_id: str, report: CycleReport, pool: ThreadPoolExecutor
+    ) -> None:
+        """Pull page after page; the next is asked for while this one is applied.
+
+        Pages are still applied one at a time and in order, each with the cursor it brings
+        (only the last is applied for good, the others set aside). The next page's request
+        needs only this page's cursor, so central reads it while the edge writes this one; if
+        that request fails, this page is applied and stored all the same, and the error ends
+        the cycle afterwards.
+        """
         state = self._store.state()
         cursor_name = f"cursor:{property_id}"
-        params: dict[str, str | int] = {
+        since, results_no = int(state.get(cursor_name, "0")), int(state.get("results_no", "0"))
+        asked = pool.submit(self._transport.pull, self._pull_params(property_id, since, results_no))
+        while True:
+            answer = asked.result()
+            changes = [_change(property_id, c) for c in _list(answer, "changes")]
+            results = [_result(r) for r in _list(answer, "results")]
+            since = _int(answer.get("cursor"), since)
+            results_no = _int(answer.get("results_no"), results_no)
+            new_state = {
+                cursor_name: str(since),
+                "results_no": str(results_no),
+                "last_pull_ok": self._now().isoformat(),
+            }
+            server_hlc = answer.get("hlc")
+            if isinstance(server_hlc, str) and server_hlc:
+                # Kept, so that a restarted edge never stamps a change before one it has seen.
+                new_state["hlc_seen"] = str(self._hlc.observe(Timestamp.parse(server_hlc)))
+            more = answer.get("more") is True
+            if more:
+                params = self._pull_params(property_id, since, results_no)
+                asked = pool.submit(self._transport.pull, params)
+                time.sleep(0)  # let the puller take the interpreter and ask at once
+            self._store.apply_pull(changes, results, new_state, final=not more)
+            report.pulled_changes += len(changes)
+            report.results += len(results)
+            if not more:
+                return
+
+    def _pull_params(self, property_id: str, since: int, results_no: int) -> dict[str, str | int]:
+        return {
             "origin": self._origin,
             "property": property_id,
-            "since": int(state.get(cursor_name, "0")),
-            "results_after": int(state.get("results_no", "0")),
+            "since": since,
+            "results_after": results_no,
             "limit": self._config.page_size,
         }
-        answer = self._transport.pull(params)
-        changes = [_change(property_id, c) for c in _list(answer, "changes")]
-        results = [_result(r) for r in _list(answer, "results")]
-        new_state = {
-            cursor_name: str(answer.get("cursor", params["since"])),
-            "results_no": str(answer.get("results_no", params["results_after"])),
-            "last_pull_ok": self._now().isoformat(),
-        }
-        server_hlc = answer.get("hlc")
-        if isinstance(server_hlc, str) and server_hlc:
-            # Kept, so that a restarted edge never stamps a change before one it has seen.
-            new_state["hlc_seen"] = str(self._hlc.observe(Timestamp.parse(server_hlc)))
-        more = answer.get("more") is True
-        self._store.apply_pull(changes, results, new_state, final=not more)
-        report.pulled_changes += len(changes)
-        report.results += len(results)
-        return more
 
 
 def _ms_since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
+
+
+def _int(value: JSON, default: int) -> int:
+    """A cursor from the answer (``default`` if it has none)."""
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise SyncError("the pull answer has a cursor that is not an integer")
+    return value
 
 
 def _list(answer: dict[str, JSON], name: str) -> list[JSON]:

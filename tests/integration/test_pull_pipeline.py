@@ -1,0 +1,151 @@
+"""The worker asks for the next pull page while it applies one; pages still apply in order.
+
+A real edge (SQLite, its real store) with 25 real mutations pushed; the transport answers the
+push as central would and serves this edge's results in pages of 10. Applying page n waits
+until the request for page n + 1 has arrived, or a while: a worker that asks only after
+applying never lets that happen in time, and no thread timing decides the outcome.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from support.hotel import Hotel
+from yadori.bootstrap import Yadori
+from yadori.domain.ids import new_id
+from yadori.services import commands as c
+from yadori.storage.edge_sync import EdgeSyncStore
+from yadori.sync.canonical import JSON
+from yadori.sync.errors import LinkDown
+from yadori.sync.protocol import PulledChange, PulledResult, decode_batch
+from yadori.sync.worker import SyncWorker, WorkerConfig
+
+PATIENCE_S = 2.0  # how long applying a page waits to see the next one asked for
+PAGE = 10
+
+
+@dataclass
+class Central:
+    """Answers pushes; serves the pushed mutations' results, PAGE at a time."""
+
+    sent: list[str] = field(default_factory=list)  # mutation ids, in the order pushed
+    asked: list[int] = field(default_factory=list)  # results_after of each pull request
+    fail_after: int | None = None  # refuse pull requests after this many
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def push(self, body: bytes, crc: int) -> dict[str, JSON]:
+        batch = decode_batch(body, crc)
+        self.sent += [i.mutation.id for i in batch.items if i.mutation.id not in self.sent]
+        return {"results": [{"result": "applied"} for _ in batch.items], "chain_ok": True}
+
+    def pull(self, params: dict[str, str | int]) -> dict[str, JSON]:
+        after = int(params["results_after"])
+        with self.arrived:
+            self.asked.append(after)
+            self.arrived.notify_all()
+        if self.fail_after is not None and len(self.asked) > self.fail_after:
+            raise LinkDown("the link went down")
+        page = self.sent[after : after + int(params["limit"])]
+        return {
+            "changes": [],
+            "results": [{"mutation_id": m, "result": "applied", "tickets": []} for m in page],
+            "cursor": int(params["since"]),
+            "results_no": after + len(page),
+            "more": len(page) == int(params["limit"]),
+            "hlc": "",
+        }
+
+    def wait_for_request(self, count: int) -> bool:
+        """Whether the ``count``th pull request arrives in time."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.asked) >= count, PATIENCE_S)
+
+
+@dataclass
+class Applied:
+    """What each apply of a page saw."""
+
+    finals: list[bool] = field(default_factory=list)
+    results: list[list[str]] = field(default_factory=list)
+    next_asked_meanwhile: int = 0
+
+
+def _worker_with(
+    edge_hotel: Hotel, edge: Yadori, central: Central
+) -> tuple[SyncWorker, EdgeSyncStore, Applied]:
+    folio_id = edge_hotel.folio_id(edge_hotel.book())
+    for amount in range(100, 2_500, 100):
+        edge_hotel.run(
+            c.PostCharge(
+                folio_id=folio_id, line_id=new_id(), category="misc", description="x", amount=amount
+            )
+        )
+    store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
+    applied = Applied()
+    apply_pull = store.apply_pull
+
+    def watched_apply(
+        changes: list[PulledChange],
+        results: list[PulledResult],
+        state: dict[str, str],
+        *,
+        final: bool = True,
+    ) -> int:
+        page = len(applied.finals) + 1
+        if not final and central.wait_for_request(page + 1):
+            applied.next_asked_meanwhile += 1
+        applied.finals.append(final)
+        applied.results.append([r.mutation_id for r in results])
+        return apply_pull(changes, results, state, final=final)
+
+    store.apply_pull = watched_apply  # type: ignore[method-assign]
+    worker = SyncWorker(
+        store,
+        central,
+        origin="edge1",
+        properties=lambda: [edge_hotel.property_id],
+        hlc=edge.bus.hlc,
+        now=lambda: datetime.now(UTC),
+        config=WorkerConfig(batch_size=100, page_size=PAGE),
+    )
+    return worker, store, applied
+
+
+def test_the_next_page_is_asked_for_while_one_is_applied(edge_hotel: Hotel, edge: Yadori) -> None:
+    """25 results (and the booking's) in pages of 10: each page but the last overlapped."""
+    central = Central()
+    worker, store, applied = _worker_with(edge_hotel, edge, central)
+    queued = store.pending_count()
+    report = worker.cycle()
+    pages = -(-(queued + 1) // PAGE)  # a last page of fewer than PAGE says there is no more
+    assert report.results == queued == len(central.sent)
+    assert applied.finals == [False] * (pages - 1) + [True]  # in order, only the last final
+    assert applied.next_asked_meanwhile == pages - 1
+    assert central.asked == [PAGE * n for n in range(pages)]  # each from the page before
+    assert [m for page in applied.results for m in page] == central.sent
+    assert store.pending_count() == 0
+    assert store.state()["results_no"] == str(queued)
+
+
+def test_a_failed_request_for_the_next_page_leaves_this_one_applied(
+    edge_hotel: Hotel, edge: Yadori
+) -> None:
+    """The link fails on the second page's request: the first is applied and its cursor kept,
+    the cycle fails, and the next cycle resumes from there."""
+    central = Central(fail_after=1)
+    worker, store, applied = _worker_with(edge_hotel, edge, central)
+    queued = store.pending_count()
+    with pytest.raises(LinkDown):
+        worker.cycle()
+    assert applied.finals == [False]
+    assert store.state()["results_no"] == str(PAGE)
+    assert store.pending_count() == queued - PAGE
+    central.fail_after = None
+    worker.cycle()  # what was sent and not answered is sent again; central knows it
+    assert central.asked[:3] == [0, PAGE, PAGE]
+    assert store.pending_count() == 0
+    assert store.state()["results_no"] == str(queued)
