@@ -106,6 +106,36 @@ def test_two_pushes_of_one_batch_at_once_apply_it_once(central: Yadori, tmp_path
     edge.close()
 
 
+def test_a_batch_of_old_and_new_mutations_applies_only_the_new(
+    central: Yadori, tmp_path: Path
+) -> None:
+    """A resend after a lost answer carries what central applied and what it never saw, in
+    one run: the old ones get their recorded results back and are not applied again, the new
+    ones are applied, each in its place."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    hotel = build_hotel(edge)
+    _charges(hotel, 30)
+    items = tuple(_setup_items(edge, hotel))
+    trust_actor(central, hotel.property_id, ACTOR)
+    sync = CentralSync(central.bus, _Clock())
+    first = sync.apply(items[:-20])
+    # old and new interleaved, as a later batch chosen by lanes may hold them
+    mixed = items[-20:-10] + items[:-20] + items[-10:]
+    second = sync.apply(mixed)
+    assert [e.mutation_id for e in second] == [i.mutation.id for i in mixed]
+    by_id = {e.mutation_id: e for e in second}
+    assert [by_id[e.mutation_id] for e in first] == first  # the recorded results, unchanged
+    assert {e.result for e in second} == {"applied"}
+    folio_id = str(items[-1].mutation.args["folio_id"])
+    lines = central.bus.read(hotel.property_id, lambda uow: uow.folios.get(folio_id).lines)
+    assert len(lines) == 30  # every charge once
+    recorded = central.bus.read(
+        hotel.property_id, lambda uow: uow.ledger.results_of("e1", [i.mutation.seq for i in items])
+    )
+    assert len(recorded) == len(items)
+    edge.close()
+
+
 class _Clock:
     def now(self) -> datetime:
         return datetime.now(UTC)

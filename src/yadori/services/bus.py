@@ -142,10 +142,11 @@ class MessageBus:
         mutations: Sequence[Mutation],
         system: str,
         on_each: Callable[[UnitOfWork, Mutation, Replayed | DomainError], None],
-        before_commit: Callable[[UnitOfWork, list[Replayed | DomainError]], None],
+        before_commit: Callable[[UnitOfWork, list[Replayed | DomainError | None]], None],
         *,
         read_ahead: frozenset[str] = frozenset(),
-    ) -> list[Replayed | DomainError]:
+        applied_before: Callable[[UnitOfWork], frozenset[str]] | None = None,
+    ) -> list[Replayed | DomainError | None]:
         """Apply several mutations in one transaction.
 
         First optimistically, with no savepoints (refusals are rare); if any mutation is
@@ -154,8 +155,11 @@ class MessageBus:
         sees every outcome and ``before_commit`` records them, in the same transaction. One
         commit for the whole run; each changed aggregate is published once. The aggregates in
         ``read_ahead`` are locked and read at the start, in a few statements.
+
+        ``applied_before`` names, inside the transaction (so after the property's writer lock),
+        the mutations applied by an earlier push: they are left out, their outcome None.
         """
-        hooks = (on_each, before_commit)
+        hooks = (on_each, before_commit, applied_before)
         try:
             return self._replay_run(property_id, mutations, system, hooks, read_ahead, False)
         except _Refused:
@@ -168,20 +172,28 @@ class MessageBus:
         system: str,
         hooks: tuple[
             Callable[[UnitOfWork, Mutation, Replayed | DomainError], None],
-            Callable[[UnitOfWork, list[Replayed | DomainError]], None],
+            Callable[[UnitOfWork, list[Replayed | DomainError | None]], None],
+            Callable[[UnitOfWork], frozenset[str]] | None,
         ],
         read_ahead: frozenset[str],
         savepoints: bool,
-    ) -> list[Replayed | DomainError]:
-        on_each, before_commit = hooks
-        outcomes: list[Replayed | DomainError] = []
+    ) -> list[Replayed | DomainError | None]:
+        on_each, before_commit, applied_before = hooks
+        outcomes: list[Replayed | DomainError | None] = []
         commands = [_decoded(m) for m in mutations]
         with self._uow_factory(property_id) as uow:
+            known = frozenset() if applied_before is None else applied_before(uow)
             uow.read_ahead(read_ahead)
             uow.reservations.count_ahead(
-                span for cmd in commands if isinstance(cmd, Command) for span in cmd.counts_sold()
+                span
+                for m, cmd in zip(mutations, commands, strict=True)
+                if isinstance(cmd, Command) and m.id not in known
+                for span in cmd.counts_sold()
             )
             for mutation, command in zip(mutations, commands, strict=True):
+                if mutation.id in known:
+                    outcomes.append(None)
+                    continue
                 outcome: Replayed | DomainError
                 if savepoints:
                     try:

@@ -31,8 +31,10 @@ class CentralSync:
     def apply(self, items: tuple[BatchItem, ...], system: str = "edge") -> list[LedgerEntry]:
         """Apply each item once, in the order sent (dependencies come first).
 
-        If a run's transaction loses a race with a concurrent push of the same batch, each of
-        its items is applied on its own (finding the results the other push recorded).
+        A run finds the results recorded before inside its own transaction, after the
+        property's writer lock, and replays only the rest. Should it still lose a race with a
+        concurrent push of the same batch (a backend without that lock), each of its items is
+        applied on its own (finding the results the other push recorded).
         """
         done: dict[str, LedgerEntry] = {}
         for property_id, run in _runs(items):
@@ -46,26 +48,40 @@ class CentralSync:
         self, property_id: str, run: list[BatchItem], system: str
     ) -> dict[str, LedgerEntry]:
         origin = run[0].mutation.origin
-        seqs = [i.mutation.seq for i in run]
-        known = self._bus.read(property_id, lambda uow: dict(uow.ledger.results_of(origin, seqs)))
-        done = {i.mutation.id: known[i.mutation.seq] for i in run if i.mutation.seq in known}
-        todo = {i.mutation.id: i for i in run if i.mutation.id not in done}
-        mutations = [i.mutation for i in todo.values()]
+        by_seq = {i.mutation.seq: i for i in run}
+        mutations = [i.mutation for i in run]
+        done: dict[str, LedgerEntry] = {}
+
+        def applied_before(uow: UnitOfWork) -> frozenset[str]:
+            # read under the property's writer lock: a resend racing its first push waits
+            # for it and finds its results here
+            found = uow.ledger.results_of(origin, list(by_seq))
+            done.clear()
+            done.update({by_seq[seq].mutation.id: entry for seq, entry in found.items()})
+            return frozenset(done)
 
         def on_each(uow: UnitOfWork, m: Mutation, outcome: Replayed | DomainError) -> None:
             if isinstance(outcome, DomainError):
-                uow.ledger.mark(todo[m.id].aggregates)  # the edge gets central's state back
+                uow.ledger.mark(by_seq[m.seq].aggregates)  # the edge gets central's state back
 
-        def before_commit(uow: UnitOfWork, outcomes: list[Replayed | DomainError]) -> None:
-            entries = [_entry(m, o) for m, o in zip(mutations, outcomes, strict=True)]
-            uow.ledger.record_many(entries, [m.name for m in mutations], self._clock.now())
+        def before_commit(uow: UnitOfWork, outcomes: list[Replayed | DomainError | None]) -> None:
+            new = [(m, o) for m, o in zip(mutations, outcomes, strict=True) if o is not None]
+            entries = [_entry(m, o) for m, o in new]
+            uow.ledger.record_many(entries, [m.name for m, _ in new], self._clock.now())
 
-        if mutations:
-            keys = frozenset(k for i in todo.values() for k in i.aggregates)
-            outcomes = self._bus.replay_batch(
-                property_id, mutations, system, on_each, before_commit, read_ahead=keys
-            )
-            done.update({m.id: _entry(m, o) for m, o in zip(mutations, outcomes, strict=True)})
+        keys = frozenset(k for i in run for k in i.aggregates)
+        outcomes = self._bus.replay_batch(
+            property_id,
+            mutations,
+            system,
+            on_each,
+            before_commit,
+            read_ahead=keys,
+            applied_before=applied_before,
+        )
+        for m, outcome in zip(mutations, outcomes, strict=True):
+            if outcome is not None:
+                done[m.id] = _entry(m, outcome)
         return done
 
     def _apply_one(self, item: BatchItem, system: str) -> LedgerEntry:

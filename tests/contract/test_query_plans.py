@@ -1,0 +1,70 @@
+"""PostgreSQL plans each statement for its own parameters, however often it has run (0041).
+
+psycopg prepares a statement after five runs on a connection; PostgreSQL may then switch to a
+generic plan, made once for any parameters. For ``seq = ANY(:array)`` on a table analysed while
+small, that plan can scan every row against every element of the array: a replay's lookup of
+its batch's results went from 0.6 ms to 45 ms as the table grew during a recovery.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from yadori.storage import engine as engines
+from yadori.storage.sql import among
+
+probe = sa.Table(
+    "plan_probe",
+    sa.MetaData(),
+    sa.Column("origin", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("payload", sa.Text, nullable=False),
+)
+
+
+def _plans_after_many_lookups(pg_url: str) -> list[tuple[int, int]]:
+    """(generic, custom) plans of the lookup, run 20 times on one connection over a table
+    analysed empty and filled since (as a central's results after a day of sync)."""
+    engine = engines.make_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            probe.create(conn)
+            conn.execute(sa.text("ANALYZE plan_probe"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO plan_probe SELECT 'edge1', g, repeat('x', 100) "
+                    "FROM generate_series(1, 20000) AS g"
+                )
+            )
+        with engine.connect() as conn:
+            for n in range(20):
+                seqs = range(30_000 + n * 500, 30_500 + n * 500)  # none there: a new batch
+                query = sa.select(probe).where(
+                    probe.c.origin == "edge1", among(probe.c.seq, seqs, conn.dialect)
+                )
+                assert conn.execute(query).all() == []
+            rows = conn.execute(
+                sa.text(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                    "WHERE statement LIKE '%plan_probe%'"
+                )
+            ).all()
+        return [(int(g), int(c)) for g, c in rows]
+    finally:
+        engine.dispose()
+
+
+def test_a_lookup_run_many_times_is_planned_for_its_own_values(pg_url: str) -> None:
+    plans = _plans_after_many_lookups(pg_url)
+    assert plans, "psycopg prepared the lookup (it runs it 20 times)"
+    assert all(generic == 0 for generic, _ in plans), plans
+
+
+def test_without_the_setting_postgresql_switches_to_one_generic_plan(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the setting prevents (so the test above can fail)."""
+    monkeypatch.setattr(engines, "PLAN_CACHE_MODE", "auto")
+    plans = _plans_after_many_lookups(pg_url)
+    assert any(generic > 0 for generic, _ in plans), plans
