@@ -20,12 +20,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 READ_ONLY = "yadori_read_only"
-# psycopg prepares a statement run five times on a connection; PostgreSQL may then plan it
-# once for any parameters. For ``column = ANY(:array)`` on a table that grew since it was last
-# analysed, that generic plan can be a sequential scan testing every row against every array
-# element: 45 ms instead of 0.6 for 500 seqs among 20,000 results (decision 0041). Each
-# execution is planned for its own parameters; the parse is still saved.
-PLAN_CACHE_MODE = "force_custom_plan"
+# psycopg prepares a statement once it has run five times on a connection, and PostgreSQL may
+# then plan it once for any parameters. For ``column = ANY(:array)`` over rows whose statistics
+# are stale (a new edge's results at central, say), that generic plan scanned every row of the
+# origin against every array element: 45 ms instead of 0.6 for 500 seqs among 20,000 results
+# (decision 0041). Our statements are never prepared: each is planned for its own parameters.
+PREPARE_THRESHOLD: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ def make_engine(url: str, sqlite: SqliteOptions | None = None) -> Engine:
             _psycopg(url),
             pool_pre_ping=True,
             pool_size=10,
-            connect_args={"options": f"-c plan_cache_mode={PLAN_CACHE_MODE}"},
+            connect_args={"prepare_threshold": PREPARE_THRESHOLD},
         )
     if not url.startswith("sqlite"):
         raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
