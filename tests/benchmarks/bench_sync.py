@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests dir, f
 
 from support.auth import trust_actor
 from support.nodes import central_process, proxy_to
-from yadori.bootstrap import NodeConfig, Yadori, bootstrap
+from yadori.bootstrap import NodeConfig, Yadori, bootstrap, tune_gc
 from yadori.cli.demo_hotel import guests_for
 from yadori.cli.enrol import enroll, enrolment_token
 from yadori.domain.errors import DomainError
@@ -346,7 +346,7 @@ class World:
 
 def edge_at(path: Path, central_url: str, pid: str, synchronous: str = "FULL") -> Yadori:
     """An edge in process on ``path`` syncing with central_url (its monitor not started)."""
-    return bootstrap(
+    node = bootstrap(
         NodeConfig(
             "edge",
             "edge1",
@@ -358,6 +358,8 @@ def edge_at(path: Path, central_url: str, pid: str, synchronous: str = "FULL") -
             key_dir=str(path.parent / "keys" / "edge1"),  # enrolled once, by build_world
         )
     )
+    tune_gc()  # as `yadori edge` does at start
+    return node
 
 
 def build_world(workdir: Path, template: str, sizes: tuple[int, ...]) -> World:
