@@ -23,6 +23,7 @@ for every run, so each run starts from the same state.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import queue
@@ -358,8 +359,15 @@ def edge_at(path: Path, central_url: str, pid: str, synchronous: str = "FULL") -
             key_dir=str(path.parent / "keys" / "edge1"),  # enrolled once, by build_world
         )
     )
-    tune_gc()  # as `yadori edge` does at start
+    _tune_gc_once()
     return node
+
+
+@functools.cache
+def _tune_gc_once() -> None:
+    """The collector tuned as `yadori edge` tunes it at start, once for the process (each call
+    freezes what is alive then, for good)."""
+    tune_gc()
 
 
 def build_world(workdir: Path, template: str, sizes: tuple[int, ...]) -> World:

@@ -57,14 +57,14 @@ def _plans_after_many_lookups(pg_url: str) -> list[tuple[int, int]]:
 
 
 def test_a_lookup_run_many_times_is_planned_for_its_own_values(pg_url: str) -> None:
-    plans = _plans_after_many_lookups(pg_url)
-    assert all(generic == 0 for generic, _ in plans), plans  # none prepared, none generic
+    assert _plans_after_many_lookups(pg_url) == []  # never prepared: no generic plan to use
 
 
 def test_without_the_setting_postgresql_switches_to_one_generic_plan(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What the setting prevents (so the test above can fail)."""
+    """What the setting prevents (so the test above can fail). Whether PostgreSQL picks the
+    generic plan is its cost model's call: this holds on PostgreSQL 15, as run here and in CI."""
     monkeypatch.setattr(engines, "PREPARE_THRESHOLD", 5)  # psycopg's default
     plans = _plans_after_many_lookups(pg_url)
     assert any(generic > 0 for generic, _ in plans), plans

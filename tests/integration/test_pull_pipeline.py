@@ -2,8 +2,8 @@
 
 A real edge (SQLite, its real store) with 25 real mutations pushed; the transport answers the
 push as central would and serves this edge's results in pages of 10. Applying page n waits
-until the request for page n + 1 has arrived, or a while: a worker that asks only after
-applying never lets that happen in time, and no thread timing decides the outcome.
+until the request for page n + 1 has arrived, or 10 s: a worker that asks only after applying
+never lets that happen, and a correct one asks within milliseconds.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from support.hotel import Hotel
 from yadori.bootstrap import Yadori
 from yadori.domain.ids import new_id
 from yadori.services import commands as c
-from yadori.storage.edge_sync import EdgeSyncStore
+from yadori.storage.edge_sync import CorruptChange, EdgeSyncStore
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import LinkDown
 from yadori.sync.protocol import PulledChange, PulledResult, decode_batch
 from yadori.sync.worker import SyncWorker, WorkerConfig
 
-PATIENCE_S = 2.0  # how long applying a page waits to see the next one asked for
+PATIENCE_S = 10.0  # how long applying a page waits to see the next one asked for
 PAGE = 10
 
 
@@ -131,7 +131,7 @@ def test_the_next_page_is_asked_for_while_one_is_applied(edge_hotel: Hotel, edge
     assert store.state()["results_no"] == str(queued)
 
 
-def test_a_failed_request_for_the_next_page_leaves_this_one_applied(
+def test_a_failed_request_for_the_next_page_leaves_this_one_taken(
     edge_hotel: Hotel, edge: Yadori
 ) -> None:
     """The link fails on the second page's request: the first is applied and its cursor kept,
@@ -147,5 +147,31 @@ def test_a_failed_request_for_the_next_page_leaves_this_one_applied(
     central.fail_after = None
     worker.cycle()  # what was sent and not answered is sent again; central knows it
     assert central.asked[:3] == [0, PAGE, PAGE]
+    assert store.pending_count() == 0
+    assert store.state()["results_no"] == str(queued)
+
+
+def test_a_page_that_fails_to_apply_moves_no_cursor_and_drops_the_next(
+    edge_hotel: Hotel, edge: Yadori
+) -> None:
+    """Taking the first page fails while the second is asked for: the cycle fails, nothing of
+    either page is kept, and the next cycle pulls from the same cursors."""
+    central = Central()
+    worker, store, _ = _worker_with(edge_hotel, edge, central)
+    queued = store.pending_count()
+    taking = store.apply_pull
+
+    def failing(*args: object, **kwargs: object) -> int:
+        assert central.wait_for_request(2)  # the next page was asked for meanwhile
+        raise CorruptChange("a page that does not check")
+
+    store.apply_pull = failing  # type: ignore[assignment]
+    with pytest.raises(CorruptChange):
+        worker.cycle()
+    assert "results_no" not in store.state()
+    assert store.pending_count() == queued
+    store.apply_pull = taking  # type: ignore[method-assign]
+    worker.cycle()
+    assert central.asked[2] == 0  # from the start again
     assert store.pending_count() == 0
     assert store.state()["results_no"] == str(queued)

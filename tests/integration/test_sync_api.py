@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -15,6 +18,7 @@ from typer.testing import CliRunner
 
 from support.auth import bearer, node_headers, provision_edge_keys, token_for, trust_actor
 from support.hotel import ACTOR, Hotel, build_hotel
+from support.locks import wait_until_blocked
 from yadori.api.app import create_app
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.main import app as cli
@@ -22,6 +26,8 @@ from yadori.cli.status_view import show_status
 from yadori.domain.ids import new_id
 from yadori.services import commands as c
 from yadori.services.sync_apply import CentralSync
+from yadori.storage.repositories.ledger import SqlLedger
+from yadori.sync.mutation import Actor
 from yadori.sync.protocol import CRC_HEADER, Batch, BatchItem, encode_batch
 
 
@@ -83,14 +89,26 @@ def _setup_items(edge: Yadori, hotel: Hotel) -> list[BatchItem]:
     return [BatchItem(hotel.property_id, m, ()) for m in rows]
 
 
-def test_two_pushes_of_one_batch_at_once_apply_it_once(central: Yadori, tmp_path: Path) -> None:
-    """The same batch pushed twice concurrently: every mutation applied once, same results."""
+def test_two_pushes_of_one_batch_at_once_apply_it_once(
+    central: Yadori, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same batch pushed twice concurrently: every mutation applied once, same results.
+    The second waits at the property's writer lock and finds the first one's results there:
+    it never falls back to applying its items one by one (decision 0041)."""
     edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
     hotel = build_hotel(edge)
     _charges(hotel, 30)
     items = tuple(_setup_items(edge, hotel))  # the hotel's set-up and the 30 charges
     trust_actor(central, hotel.property_id, ACTOR)
     sync = CentralSync(central.bus, _Clock())
+    one_by_one: list[str] = []
+    apply_one = CentralSync._apply_one
+
+    def counted(self: CentralSync, item: BatchItem, system: str) -> object:
+        one_by_one.append(item.mutation.id)
+        return apply_one(self, item, system)
+
+    monkeypatch.setattr(CentralSync, "_apply_one", counted)
     answers: list[list[object]] = []
     threads = [threading.Thread(target=lambda: answers.append(sync.apply(items))) for _ in range(2)]
     for t in threads:
@@ -99,10 +117,55 @@ def test_two_pushes_of_one_batch_at_once_apply_it_once(central: Yadori, tmp_path
         t.join(timeout=60)
     assert len(answers) == 2
     assert answers[0] == answers[1]
+    assert one_by_one == []
     applied = central.bus.read(
         hotel.property_id, lambda uow: uow.ledger.results_of("e1", [i.mutation.seq for i in items])
     )
     assert len(applied) == len(items)
+    edge.close()
+
+
+def test_a_resend_that_arrives_mid_apply_waits_and_finds_the_results(
+    central: Yadori, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resend of a batch arrives while central is still applying the batch (its answer
+    was lost to a timeout). It waits at the property's writer lock, then finds every result
+    recorded: nothing applied twice, no fall-back to applying items one by one (0041)."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    hotel = build_hotel(edge)
+    _charges(hotel, 10)
+    items = tuple(_setup_items(edge, hotel))
+    trust_actor(central, hotel.property_id, ACTOR)
+    sync = CentralSync(central.bus, _Clock())
+    recording, go = threading.Event(), threading.Event()
+    record_many = SqlLedger.record_many
+
+    def held(self: SqlLedger, *args: Any, **kwargs: Any) -> None:
+        if not recording.is_set():  # the first push, inside its transaction
+            recording.set()
+            assert go.wait(10)
+        record_many(self, *args, **kwargs)
+
+    one_by_one: list[str] = []
+    apply_one = CentralSync._apply_one
+
+    def counted(self: CentralSync, item: BatchItem, system: str) -> object:
+        one_by_one.append(item.mutation.id)
+        return apply_one(self, item, system)
+
+    monkeypatch.setattr(SqlLedger, "record_many", held)
+    monkeypatch.setattr(CentralSync, "_apply_one", counted)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(sync.apply, items)
+        assert recording.wait(10)
+        resend = pool.submit(sync.apply, items)
+        wait_until_blocked(central.engine, resend, "resend")  # type: ignore[arg-type]
+        go.set()
+        assert first.result(timeout=30) == resend.result(timeout=30)
+    assert one_by_one == []
+    folio_id = str(items[-1].mutation.args["folio_id"])
+    lines = central.bus.read(hotel.property_id, lambda uow: uow.folios.get(folio_id).lines)
+    assert len(lines) == 10
     edge.close()
 
 
@@ -111,7 +174,8 @@ def test_a_batch_of_old_and_new_mutations_applies_only_the_new(
 ) -> None:
     """A resend after a lost answer carries what central applied and what it never saw, in
     one run: the old ones get their recorded results back and are not applied again, the new
-    ones are applied, each in its place."""
+    ones are applied, each in its place. One new one is refused (an unknown token), so the
+    run is redone with savepoints, and the old ones are still left out."""
     edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
     hotel = build_hotel(edge)
     _charges(hotel, 30)
@@ -120,15 +184,18 @@ def test_a_batch_of_old_and_new_mutations_applies_only_the_new(
     sync = CentralSync(central.bus, _Clock())
     first = sync.apply(items[:-20])
     # old and new interleaved, as a later batch chosen by lanes may hold them
-    mixed = items[-20:-10] + items[:-20] + items[-10:]
+    stranger = items[-5]
+    refused = replace(stranger, mutation=replace(stranger.mutation, actor=Actor("x", "unknown")))
+    mixed = items[-20:-10] + items[:-20] + items[-10:-5] + (refused,) + items[-4:]
     second = sync.apply(mixed)
     assert [e.mutation_id for e in second] == [i.mutation.id for i in mixed]
     by_id = {e.mutation_id: e for e in second}
     assert [by_id[e.mutation_id] for e in first] == first  # the recorded results, unchanged
-    assert {e.result for e in second} == {"applied"}
+    assert by_id[refused.mutation.id].result == "rejected"
+    assert {e.result for e in second if e.mutation_id != refused.mutation.id} == {"applied"}
     folio_id = str(items[-1].mutation.args["folio_id"])
     lines = central.bus.read(hotel.property_id, lambda uow: uow.folios.get(folio_id).lines)
-    assert len(lines) == 30  # every charge once
+    assert len(lines) == 29  # every charge once, the refused one not at all
     recorded = central.bus.read(
         hotel.property_id, lambda uow: uow.ledger.results_of("e1", [i.mutation.seq for i in items])
     )

@@ -157,7 +157,8 @@ class MessageBus:
         ``read_ahead`` are locked and read at the start, in a few statements.
 
         ``applied_before`` names, inside the transaction (so after the property's writer lock),
-        the mutations applied by an earlier push: they are left out, their outcome None.
+        the mutations applied by an earlier push: they are left out, their outcome None. When
+        that is all of them, nothing is read ahead or written.
         """
         hooks = (on_each, before_commit, applied_before)
         try:
@@ -183,6 +184,8 @@ class MessageBus:
         commands = [_decoded(m) for m in mutations]
         with self._uow_factory(property_id) as uow:
             known = frozenset() if applied_before is None else applied_before(uow)
+            if known.issuperset(m.id for m in mutations):
+                return [None] * len(mutations)  # a resend of what was applied: nothing to do
             uow.read_ahead(read_ahead)
             uow.reservations.count_ahead(
                 span

@@ -32,9 +32,9 @@ class CentralSync:
         """Apply each item once, in the order sent (dependencies come first).
 
         A run finds the results recorded before inside its own transaction, after the
-        property's writer lock, and replays only the rest. Should it still lose a race with a
-        concurrent push of the same batch (a backend without that lock), each of its items is
-        applied on its own (finding the results the other push recorded).
+        property's writer lock, and replays only the rest. Should recording its results still
+        clash with ones already there (a batch naming one mutation twice, say), each of its
+        items is applied on its own, finding the results recorded before.
         """
         done: dict[str, LedgerEntry] = {}
         for property_id, run in _runs(items):

@@ -201,11 +201,12 @@ class SyncWorker:
     ) -> None:
         """Pull page after page; the next is asked for while this one is applied.
 
-        Pages are still applied one at a time and in order, each with the cursor it brings
-        (only the last is applied for good, the others set aside). The next page's request
-        needs only this page's cursor, so central reads it while the edge writes this one; if
-        that request fails, this page is applied and stored all the same, and the error ends
-        the cycle afterwards.
+        Pages are still taken one at a time and in order, each with the cursors it brings (its
+        results applied; its documents restored on the last page, set aside on the others).
+        The next page's request needs only this page's cursors, so central reads it while the
+        edge writes this one. If that request fails, this page is taken and its cursors stored
+        all the same, and the error ends the cycle afterwards; if taking this page fails, the
+        answer to the request in flight is dropped and the cursors stay where they were.
         """
         state = self._store.state()
         cursor_name = f"cursor:{property_id}"
