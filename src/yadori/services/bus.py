@@ -72,7 +72,6 @@ class Replayed:
     result: ReplayResult
     changes: dict[str, object]
     tickets: tuple[str, ...]
-    aggregates: frozenset[str]
 
 
 class MessageBus:
@@ -239,7 +238,6 @@ class MessageBus:
             stamp=RegisterStamp(SYSTEM_PRIORITY.get(system, 0), mutation.hlc, mutation.origin),
             replay=True,
         )
-        before = uow.touched()
         HANDLERS[type(command)](command, uow, ctx)
         tickets = tuple(_open_ticket(uow, c, ctx.at) for c in ctx.conflicts)
         result = ReplayResult.APPLIED
@@ -247,7 +245,7 @@ class MessageBus:
             result = ReplayResult.APPLIED_WITH_CHANGES
         if tickets:
             result = ReplayResult.CONFLICT
-        return Replayed(result, dict(ctx.changes), tickets, uow.touched() - before)
+        return Replayed(result, dict(ctx.changes), tickets)
 
     def in_unit(self, property_id: str, work: Callable[[UnitOfWork], T]) -> T:
         """Run some bookkeeping in its own committed unit of work (no command, no mutation)."""

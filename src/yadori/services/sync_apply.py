@@ -64,13 +64,17 @@ class CentralSync:
             if isinstance(outcome, DomainError):
                 uow.ledger.mark(by_seq[m.seq].aggregates)  # the edge gets central's state back
 
+        recorded: dict[str, LedgerEntry] = {}
+
         def before_commit(uow: UnitOfWork, outcomes: list[Replayed | DomainError | None]) -> None:
             new = [(m, o) for m, o in zip(mutations, outcomes, strict=True) if o is not None]
             entries = [_entry(m, o) for m, o in new]
             uow.ledger.record_many(entries, [m.name for m, _ in new], self._clock.now())
+            recorded.clear()
+            recorded.update((e.mutation_id, e) for e in entries)
 
         keys = frozenset(k for i in run for k in i.aggregates)
-        outcomes = self._bus.replay_batch(
+        self._bus.replay_batch(
             property_id,
             mutations,
             system,
@@ -79,9 +83,7 @@ class CentralSync:
             read_ahead=keys,
             applied_before=applied_before,
         )
-        for m, outcome in zip(mutations, outcomes, strict=True):
-            if outcome is not None:
-                done[m.id] = _entry(m, outcome)
+        done.update(recorded)  # what before_commit recorded, in the transaction that committed
         return done
 
     def _apply_one(self, item: BatchItem, system: str) -> LedgerEntry:
