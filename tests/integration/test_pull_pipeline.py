@@ -16,8 +16,6 @@ import pytest
 
 from support.hotel import Hotel
 from yadori.bootstrap import Yadori
-from yadori.domain.ids import new_id
-from yadori.services import commands as c
 from yadori.storage.edge_sync import CorruptChange, EdgeSyncStore
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import LinkDown
@@ -77,13 +75,7 @@ class Applied:
 def _worker_with(
     edge_hotel: Hotel, edge: Yadori, central: Central
 ) -> tuple[SyncWorker, EdgeSyncStore, Applied]:
-    folio_id = edge_hotel.folio_id(edge_hotel.book())
-    for amount in range(100, 2_500, 100):
-        edge_hotel.run(
-            c.PostCharge(
-                folio_id=folio_id, line_id=new_id(), category="misc", description="x", amount=amount
-            )
-        )
+    edge_hotel.charges(range(100, 2_500, 100))
     store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
     applied = Applied()
     apply_pull = store.apply_pull

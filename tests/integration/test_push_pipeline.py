@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 
 from support.hotel import Hotel
 from yadori.bootstrap import Yadori
-from yadori.domain.ids import new_id
-from yadori.services import commands as c
 from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.sync.canonical import JSON
 from yadori.sync.protocol import decode_batch
@@ -63,13 +61,7 @@ def test_batches_go_in_order_chained_and_the_next_is_prepared_meanwhile(
     edge_hotel: Hotel, edge: Yadori
 ) -> None:
     """25 charges in batches of 10: three batches, each after the one before was answered."""
-    folio_id = edge_hotel.folio_id(edge_hotel.book())
-    for amount in range(100, 2_600, 100):
-        edge_hotel.run(
-            c.PostCharge(
-                folio_id=folio_id, line_id=new_id(), category="misc", description="x", amount=amount
-            )
-        )
+    edge_hotel.charges(range(100, 2_600, 100))
     store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
     queued = store.pending_count()
     central = Central()

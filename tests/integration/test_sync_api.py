@@ -23,7 +23,6 @@ from yadori.api.app import create_app
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.main import app as cli
 from yadori.cli.status_view import show_status
-from yadori.domain.ids import new_id
 from yadori.services import commands as c
 from yadori.services.sync_apply import CentralSync
 from yadori.storage.repositories.ledger import SqlLedger
@@ -39,19 +38,40 @@ def central(pg_url: str) -> Iterator[Yadori]:
     node.close()
 
 
+def _pushed_by_an_edge(
+    central: Yadori, tmp_path: Path, charges: int
+) -> tuple[Yadori, Hotel, tuple[BatchItem, ...], CentralSync]:
+    """An edge's hotel set-up and ``charges`` charges, as pushed items, and central's side."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    hotel = build_hotel(edge)
+    _charges(hotel, charges)
+    items = tuple(_setup_items(edge, hotel))
+    trust_actor(central, hotel.property_id, ACTOR)
+    return edge, hotel, items, CentralSync(central.bus, _Clock())
+
+
+@pytest.fixture
+def one_by_one(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the mutations central falls back to applying one by one (after a run's
+    results clashed with ones recorded meanwhile)."""
+    applied: list[str] = []
+    apply_one = CentralSync._apply_one
+
+    def counted(self: CentralSync, item: BatchItem, system: str) -> object:
+        applied.append(item.mutation.id)
+        return apply_one(self, item, system)
+
+    monkeypatch.setattr(CentralSync, "_apply_one", counted)
+    return applied
+
+
 def _charges(hotel: Hotel, n: int) -> list[BatchItem]:
     """n charges made at the edge, as pushed items."""
-    reservation = hotel.book()
-    folio_id = hotel.folio_id(reservation)
-    items = []
-    for _ in range(n):
-        outcome = hotel.run(
-            c.PostCharge(
-                folio_id=folio_id, line_id=new_id(), category="misc", description="x", amount=100
-            )
-        )
-        items.append(BatchItem(hotel.property_id, outcome.mutation, (f"folio:{folio_id}",)))
-    return items
+    folio_id = hotel.folio_id(hotel.book())
+    return [
+        BatchItem(hotel.property_id, outcome.mutation, (f"folio:{folio_id}",))
+        for outcome in hotel.charges([100] * n, folio_id)
+    ]
 
 
 def test_central_endpoints(central: Yadori, tmp_path: Path) -> None:
@@ -90,25 +110,12 @@ def _setup_items(edge: Yadori, hotel: Hotel) -> list[BatchItem]:
 
 
 def test_two_pushes_of_one_batch_at_once_apply_it_once(
-    central: Yadori, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    central: Yadori, tmp_path: Path, one_by_one: list[str]
 ) -> None:
     """The same batch pushed twice concurrently: every mutation applied once, same results.
     The second waits at the property's writer lock and finds the first one's results there:
     it never falls back to applying its items one by one (decision 0041)."""
-    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
-    hotel = build_hotel(edge)
-    _charges(hotel, 30)
-    items = tuple(_setup_items(edge, hotel))  # the hotel's set-up and the 30 charges
-    trust_actor(central, hotel.property_id, ACTOR)
-    sync = CentralSync(central.bus, _Clock())
-    one_by_one: list[str] = []
-    apply_one = CentralSync._apply_one
-
-    def counted(self: CentralSync, item: BatchItem, system: str) -> object:
-        one_by_one.append(item.mutation.id)
-        return apply_one(self, item, system)
-
-    monkeypatch.setattr(CentralSync, "_apply_one", counted)
+    edge, hotel, items, sync = _pushed_by_an_edge(central, tmp_path, 30)
     answers: list[list[object]] = []
     threads = [threading.Thread(target=lambda: answers.append(sync.apply(items))) for _ in range(2)]
     for t in threads:
@@ -126,17 +133,12 @@ def test_two_pushes_of_one_batch_at_once_apply_it_once(
 
 
 def test_a_resend_that_arrives_mid_apply_waits_and_finds_the_results(
-    central: Yadori, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    central: Yadori, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_by_one: list[str]
 ) -> None:
     """The resend of a batch arrives while central is still applying the batch (its answer
     was lost to a timeout). It waits at the property's writer lock, then finds every result
     recorded: nothing applied twice, no fall-back to applying items one by one (0041)."""
-    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
-    hotel = build_hotel(edge)
-    _charges(hotel, 10)
-    items = tuple(_setup_items(edge, hotel))
-    trust_actor(central, hotel.property_id, ACTOR)
-    sync = CentralSync(central.bus, _Clock())
+    edge, hotel, items, sync = _pushed_by_an_edge(central, tmp_path, 10)
     recording, go = threading.Event(), threading.Event()
     record_many = SqlLedger.record_many
 
@@ -146,15 +148,7 @@ def test_a_resend_that_arrives_mid_apply_waits_and_finds_the_results(
             assert go.wait(10)
         record_many(self, *args, **kwargs)
 
-    one_by_one: list[str] = []
-    apply_one = CentralSync._apply_one
-
-    def counted(self: CentralSync, item: BatchItem, system: str) -> object:
-        one_by_one.append(item.mutation.id)
-        return apply_one(self, item, system)
-
     monkeypatch.setattr(SqlLedger, "record_many", held)
-    monkeypatch.setattr(CentralSync, "_apply_one", counted)
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(sync.apply, items)
         assert recording.wait(10)
@@ -176,12 +170,7 @@ def test_a_batch_of_old_and_new_mutations_applies_only_the_new(
     one run: the old ones get their recorded results back and are not applied again, the new
     ones are applied, each in its place. One new one is refused (an unknown token), so the
     run is redone with savepoints, and the old ones are still left out."""
-    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
-    hotel = build_hotel(edge)
-    _charges(hotel, 30)
-    items = tuple(_setup_items(edge, hotel))
-    trust_actor(central, hotel.property_id, ACTOR)
-    sync = CentralSync(central.bus, _Clock())
+    edge, hotel, items, sync = _pushed_by_an_edge(central, tmp_path, 30)
     first = sync.apply(items[:-20])
     # old and new interleaved, as a later batch chosen by lanes may hold them
     stranger = items[-5]

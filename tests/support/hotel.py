@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -65,6 +66,18 @@ class Hotel:
         guests = tuple(guest(i) for i in range(adults or reservation.adults))
         cmd = c.CheckIn(reservation_id=reservation.id, room_id=self.rooms[room], guests=guests)
         return self.run(cmd).value(Reservation)
+
+    def charges(self, amounts: Iterable[int], folio_id: str | None = None) -> list[Outcome]:
+        """Post a misc charge of each amount to the folio (a new booking's if none given)."""
+        folio = folio_id or self.folio_id(self.book())
+        return [
+            self.run(
+                c.PostCharge(
+                    folio_id=folio, line_id=new_id(), category="misc", description="x", amount=a
+                )
+            )
+            for a in amounts
+        ]
 
     def folio_id(self, reservation: Reservation) -> str:
         """The folio of a reservation."""
