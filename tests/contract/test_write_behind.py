@@ -163,6 +163,32 @@ def test_read_ahead_locks_and_reads_folios_and_rooms_in_a_few_statements(hotel: 
     assert [line_count(hotel, f) for f in folios] == [1, 1, 1]
 
 
+def test_read_ahead_takes_each_folios_next_position_with_the_folio(hotel: Hotel) -> None:
+    """A folio with lines continues after its last one, an empty folio starts at 1, and both
+    are read (and locked) in one statement."""
+    long_stay, empty = new_folio(hotel), new_folio(hotel)
+    hotel.charges([100, 200, 300], long_stay)
+    statements: list[str] = []
+    with factory(hotel)(hotel.property_id) as uow:
+        sa.event.listen(
+            uow.connection, "before_cursor_execute", lambda *a: statements.append(str(a[2]))
+        )
+        uow.read_ahead([f"folio:{long_stay}", f"folio:{empty}"])
+        assert len(statements) == 1
+        for folio_id in (long_stay, empty):
+            uow.folios.append(folio_id, charge(), actor="s", at=NOW)
+        uow.commit()
+    with hotel.node.engine.connect() as conn:
+        last = dict(
+            conn.execute(
+                sa.select(folio_lines.c.folio_id, sa.func.max(folio_lines.c.position))
+                .where(folio_lines.c.folio_id.in_([long_stay, empty]))
+                .group_by(folio_lines.c.folio_id)
+            ).all()
+        )
+    assert last == {long_stay: 4, empty: 1}
+
+
 def test_sellable_counts_follow_a_room_taken_out_of_order_in_the_same_unit(hotel: Hotel) -> None:
     """Counts read once per transaction are read again after a room's service changes."""
     room_id = hotel.rooms["101"]

@@ -14,6 +14,14 @@ from yadori.storage.sql import among
 from yadori.storage.tables import folio_lines, folios
 
 # Statements built once (see rooms.py).
+# a folio's last line position, beside the folio: PostgreSQL and SQLite read it as the last
+# entry of the (folio_id, position) index, not by reading every line of a long stay
+_LAST_POSITION = (
+    sa.select(sa.func.max(folio_lines.c.position))
+    .where(folio_lines.c.folio_id == folios.c.id)
+    .scalar_subquery()
+    .label("last_position")
+)
 _NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(folio_lines.c.position), 0) + 1).where(
     folio_lines.c.folio_id == sa.bindparam("folio_id")
 )
@@ -58,24 +66,20 @@ class SqlFolios:
         for n in range(0, len(wanted), 500):
             chunk = wanted[n : n + 500]
             query = (
-                sa.select(folios)
+                sa.select(folios, _LAST_POSITION)
                 .where(
                     folios.c.property_id == self._property_id,
                     among(folios.c.id, chunk, self._conn.dialect),
                 )
                 .order_by(folios.c.id)
-                .with_for_update()
+                .with_for_update(of=folios)
             )
             for row in self._conn.execute(query):
                 self._locked[row.id] = _folio(row, ())
-                self._next_position.setdefault(row.id, 1)
-            positions = (
-                sa.select(folio_lines.c.folio_id, sa.func.max(folio_lines.c.position))
-                .where(among(folio_lines.c.folio_id, chunk, self._conn.dialect))
-                .group_by(folio_lines.c.folio_id)
-            )
-            for folio_id, last in self._conn.execute(positions):
-                self._next_position[folio_id] = last + 1
+                if row.last_position is None:
+                    self._next_position.setdefault(row.id, 1)
+                else:
+                    self._next_position[row.id] = row.last_position + 1
 
     def get(self, folio_id: str, *, for_update: bool = False, lines: bool = True) -> Folio:
         """One folio, with its lines unless ``lines`` is false; UnknownFolio when it is not here.
