@@ -189,6 +189,32 @@ def test_read_ahead_takes_each_folios_next_position_with_the_folio(hotel: Hotel)
     assert last == {long_stay: 4, empty: 1}
 
 
+def test_read_ahead_after_lines_appended_in_the_same_unit_continues_after_them(
+    hotel: Hotel,
+) -> None:
+    """Lines appended and not yet written, then the folio read ahead (as a replay's later run
+    of the same transaction would): the next line takes the next position, no gap, no clash."""
+    folio_id = new_folio(hotel)
+    hotel.charges([100], folio_id)
+    statements: list[str] = []
+    with factory(hotel)(hotel.property_id) as uow:
+        uow.folios.append(folio_id, charge(), actor="s", at=NOW)
+        sa.event.listen(
+            uow.connection, "before_cursor_execute", lambda *a: statements.append(str(a[2]))
+        )
+        uow.folios.read_ahead([folio_id])  # writes the line held back, then reads the folio
+        assert any("last_position" in sql for sql in statements)
+        uow.folios.append(folio_id, charge(), actor="s", at=NOW)
+        uow.commit()
+    with hotel.node.engine.connect() as conn:
+        positions = conn.execute(
+            sa.select(folio_lines.c.position)
+            .where(folio_lines.c.folio_id == folio_id)
+            .order_by(folio_lines.c.position)
+        ).scalars()
+        assert list(positions) == [1, 2, 3]
+
+
 def test_sellable_counts_follow_a_room_taken_out_of_order_in_the_same_unit(hotel: Hotel) -> None:
     """Counts read once per transaction are read again after a room's service changes."""
     room_id = hotel.rooms["101"]

@@ -15,7 +15,11 @@ from yadori.storage.tables import folio_lines, folios
 
 # Statements built once (see rooms.py).
 # a folio's last line position, beside the folio: PostgreSQL and SQLite read it as the last
-# entry of the (folio_id, position) index, not by reading every line of a long stay
+# entry of the (folio_id, position) index, not by reading every line of a long stay. Should the
+# FOR UPDATE wait for another writer's lock on a folio, this subquery keeps the statement's
+# snapshot and misses that writer's lines: safe only because a write unit takes its property's
+# lock before its first statement (decision 0038; SQLite has one writer at a time). A miss
+# would be refused by the (folio_id, position) key, never stored.
 _LAST_POSITION = (
     sa.select(sa.func.max(folio_lines.c.position))
     .where(folio_lines.c.folio_id == folios.c.id)
