@@ -14,7 +14,10 @@ from yadori.storage.sql import among
 from yadori.storage.tables import folio_lines, folios
 
 # Statements built once (see rooms.py).
-# a folio's last line position, beside the folio: PostgreSQL and SQLite read it as the last
+_NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(folio_lines.c.position), 0) + 1).where(
+    folio_lines.c.folio_id == sa.bindparam("folio_id")
+)
+# A folio's last line position, beside the folio: PostgreSQL and SQLite read it as the last
 # entry of the (folio_id, position) index, not by reading every line of a long stay. Should the
 # FOR UPDATE wait for another writer's lock on a folio, this subquery keeps the statement's
 # snapshot and misses that writer's lines: safe only because a write unit takes its property's
@@ -25,9 +28,6 @@ _LAST_POSITION = (
     .where(folio_lines.c.folio_id == folios.c.id)
     .scalar_subquery()
     .label("last_position")
-)
-_NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(folio_lines.c.position), 0) + 1).where(
-    folio_lines.c.folio_id == sa.bindparam("folio_id")
 )
 
 

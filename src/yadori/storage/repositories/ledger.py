@@ -95,7 +95,8 @@ class SqlLedger:
                 among(sync_applied.c.seq, seqs, self._conn.dialect),
             )
         )
-        return {row[1]: _entry(*row) for row in rows}
+        entries = (_entry(*row) for row in rows)
+        return {entry.seq: entry for entry in entries}
 
     def record_many(self, entries: list[LedgerEntry], names: list[str], at: datetime) -> None:
         """Record results, in the same transaction as their effects, in one statement."""
