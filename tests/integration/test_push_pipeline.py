@@ -13,8 +13,11 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import pytest
+
 from support.hotel import Hotel
 from yadori.bootstrap import Yadori
+from yadori.storage import edge_sync
 from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.sync.canonical import JSON
 from yadori.sync.protocol import decode_batch
@@ -32,6 +35,7 @@ class Central:
     looks: int = 0  # the worker's looks at the queue so far
     looked: threading.Condition = field(default_factory=threading.Condition)
     prepared_meanwhile: int = 0
+    last: list[bool] = field(default_factory=list)  # each batch: sent as the push's last?
 
     def look(self) -> None:
         """The worker looked at the queue (to prepare its next batch)."""
@@ -50,6 +54,7 @@ class Central:
             if self.looked.wait_for(lambda: self.looks > batch.number, PATIENCE_S):
                 self.prepared_meanwhile += 1
         self.batches.append((batch.number, crc, [i.mutation.id for i in batch.items]))
+        self.last.append(batch.last)
         self.in_flight.clear()
         return {"results": [{"result": "applied"} for _ in batch.items], "chain_ok": True}
 
@@ -58,9 +63,13 @@ class Central:
 
 
 def test_batches_go_in_order_chained_and_the_next_is_prepared_meanwhile(
-    edge_hotel: Hotel, edge: Yadori
+    edge_hotel: Hotel, edge: Yadori, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """25 charges in batches of 10: three batches, each after the one before was answered."""
+    """25 charges in batches of 10: three batches, each after the one before was answered;
+    only the third says it is the last (central then publishes at once, decision 0042). The
+    store looks at a window of two batches of the queue, as in production (1,000 for 500): with
+    one batch in flight, what is left of the window fits one batch, and yet more waits."""
+    monkeypatch.setattr(edge_sync, "SCAN", 20)
     edge_hotel.charges(range(100, 2_600, 100))
     store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
     queued = store.pending_count()
@@ -93,3 +102,4 @@ def test_batches_go_in_order_chained_and_the_next_is_prepared_meanwhile(
     assert store.state()["batch_no"] == str(number)
     assert store.state()["batch_crc"] == str(crc)
     assert not store.has_unsent()
+    assert central.last == [False] * (len(central.batches) - 1) + [True]

@@ -3,6 +3,7 @@ and central applying the same batch from two pushes at once."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from rich.console import Console
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -25,7 +27,8 @@ from yadori.cli.main import app as cli
 from yadori.cli.status_view import show_status
 from yadori.services import commands as c
 from yadori.services.sync_apply import CentralSync
-from yadori.storage.repositories.ledger import SqlLedger
+from yadori.storage.repositories.ledger import SqlLedger, chain
+from yadori.storage.tables import sync_dirty, sync_feed
 from yadori.sync.mutation import Actor
 from yadori.sync.protocol import CRC_HEADER, Batch, BatchItem, encode_batch
 
@@ -190,6 +193,49 @@ def test_a_batch_of_old_and_new_mutations_applies_only_the_new(
     )
     assert len(recorded) == len(items)
     edge.close()
+
+
+def test_a_last_batch_is_published_in_its_own_transaction(central: Yadori, tmp_path: Path) -> None:
+    """Each batch is applied, recorded and placed in its origin's chain in one transaction;
+    one that is not the last leaves what it changed marked for the next pull, as before; the
+    push's last batch publishes its changes and the earlier marks in that same transaction,
+    and the pull after it finds nothing marked and commits nothing (decision 0042)."""
+    edge, hotel, items, _ = _pushed_by_an_edge(central, tmp_path, 6)
+    server, pid = central.sync_server, hotel.property_id
+    assert server is not None
+    folio = f"{pid}/folio:{items[-1].mutation.args['folio_id']}"
+    commits: list[object] = []
+    sa.event.listen(central.engine, "commit", commits.append)
+    first, first_crc = encode_batch(Batch("e1", 1, 0, items[:-3]))
+    assert server.push(first, first_crc, "e1", (pid,))["chain_ok"] is True
+    assert len(commits) == 1
+    assert folio in _marked(central)
+    assert _feed(central, folio) is None
+    last, last_crc = encode_batch(Batch("e1", 2, first_crc, items[-3:], last=True))
+    assert server.push(last, last_crc, "e1", (pid,))["chain_ok"] is True
+    assert len(commits) == 2
+    assert _marked(central) == []
+    doc = _feed(central, folio)
+    assert doc is not None
+    assert len(doc["folio_lines"]) == 6  # type: ignore[arg-type]
+    page = server.pull("e1", pid, 0, 0, 2_000)
+    assert len(commits) == 2  # nothing to publish: no writer lock, no transaction
+    assert folio.partition("/")[2] in {c["key"] for c in page["changes"]}  # type: ignore[index, union-attr]
+    assert len(page["results"]) == len(items)  # type: ignore[arg-type]
+    with central.engine.connect() as conn:
+        assert chain(conn, "e1") == (last_crc, 2, 0)
+    edge.close()
+
+
+def _marked(node: Yadori) -> list[str]:
+    with node.engine.connect() as conn:
+        return list(conn.execute(sa.select(sync_dirty.c.key)).scalars())
+
+
+def _feed(node: Yadori, key: str) -> dict[str, object] | None:
+    with node.engine.connect() as conn:
+        doc = conn.execute(sa.select(sync_feed.c.doc).where(sync_feed.c.key == key)).scalar()
+    return None if doc is None else json.loads(doc)
 
 
 class _Clock:

@@ -45,6 +45,17 @@ def test_round_trip() -> None:
     assert items_crc(batch.items) == items_crc(decode_batch(body, crc).items)
 
 
+def test_the_last_batch_of_a_push_says_so() -> None:
+    """``last`` travels with the batch; a batch that is not the last has the bytes it always
+    had (an older central reads it as before, and one without the field is not the last)."""
+    last = Batch("e1", 7, 123, (item(1),), last=True)
+    body, crc = encode_batch(last)
+    assert decode_batch(body, crc).last is True
+    raw = zlib.decompress(encode_batch(Batch("e1", 7, 123, (item(1),)))[0])
+    assert b'"last"' not in raw
+    assert decode_batch(zlib.compress(raw), zlib.crc32(raw)).last is False
+
+
 def test_damaged_batches_are_refused() -> None:
     """A wrong CRC, bytes that do not inflate, non-JSON, or a tampered mutation: BatchCorrupt."""
     body, crc = encode_batch(Batch("e1", 1, 0, (item(1),)))

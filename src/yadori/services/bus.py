@@ -145,6 +145,7 @@ class MessageBus:
         *,
         read_ahead: frozenset[str] = frozenset(),
         applied_before: Callable[[UnitOfWork], frozenset[str]] | None = None,
+        publish_now: bool = False,
     ) -> list[Replayed | DomainError | None]:
         """Apply several mutations in one transaction.
 
@@ -158,12 +159,16 @@ class MessageBus:
         ``applied_before`` names, inside the transaction (so after the property's writer lock),
         the mutations applied by an earlier push: they are left out, their outcome None. When
         that is all of them, nothing is read ahead or written.
+
+        ``publish_now`` (the last batch of a push, decision 0042): instead of marking what it
+        changed, the run publishes it in its own transaction with every aggregate marked before.
         """
         hooks = (on_each, before_commit, applied_before)
+        run = (read_ahead, publish_now)
         try:
-            return self._replay_run(property_id, mutations, system, hooks, read_ahead, False)
+            return self._replay_run(property_id, mutations, system, hooks, run, False)
         except _Refused:
-            return self._replay_run(property_id, mutations, system, hooks, read_ahead, True)
+            return self._replay_run(property_id, mutations, system, hooks, run, True)
 
     def _replay_run(  # noqa: PLR0917 - private, two call sites
         self,
@@ -175,10 +180,11 @@ class MessageBus:
             Callable[[UnitOfWork, list[Replayed | DomainError | None]], None],
             Callable[[UnitOfWork], frozenset[str]] | None,
         ],
-        read_ahead: frozenset[str],
+        run: tuple[frozenset[str], bool],
         savepoints: bool,
     ) -> list[Replayed | DomainError | None]:
         on_each, before_commit, applied_before = hooks
+        read_ahead, publish_now = run
         outcomes: list[Replayed | DomainError | None] = []
         commands = [_decoded(m) for m in mutations]
         with self._uow_factory(property_id) as uow:
@@ -211,7 +217,10 @@ class MessageBus:
                 on_each(uow, mutation, outcome)
                 outcomes.append(outcome)
             before_commit(uow, outcomes)
-            self._publish(uow, later=True)
+            if publish_now and self._node.role == "central":
+                uow.ledger.publish_marked(also=uow.touched())
+            else:
+                self._publish(uow, later=True)
             uow.commit()
         return outcomes
 

@@ -12,13 +12,14 @@ the change feed by the next pull: once each, however many batches changed it.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 
 from yadori.domain.errors import AlreadyExists, DomainError
 from yadori.services.bus import MessageBus, Replayed, ReplayResult
 from yadori.services.ports import Clock, UnitOfWork
 from yadori.services.sync_ports import LedgerEntry
 from yadori.sync.mutation import Mutation
-from yadori.sync.protocol import BatchItem
+from yadori.sync.protocol import Batch, BatchItem
 
 
 class CentralSync:
@@ -36,17 +37,34 @@ class CentralSync:
         clash with ones already there (a batch naming one mutation twice, say), each of its
         items is applied on its own, finding the results recorded before.
         """
+        return self._apply(items, system, None).results
+
+    def apply_batch(self, batch: Batch, crc: int, system: str = "edge") -> Applied:
+        """Apply a pushed batch's items (as ``apply``) and place it in its origin's chain.
+
+        The chain is advanced in the last run's transaction, with its effects and results;
+        a last batch's run also publishes what it and earlier batches changed (decision 0042).
+        Where the last run left that undone (a resend of what was applied, a fall-back to
+        applying items one by one), ``chained`` is None and the caller advances the chain.
+        """
+        return self._apply(batch.items, system, _Last(batch, crc))
+
+    def _apply(self, items: tuple[BatchItem, ...], system: str, last: _Last | None) -> Applied:
         done: dict[str, LedgerEntry] = {}
-        for property_id, run in _runs(items):
+        runs = _runs(items)
+        chained: bool | None = None
+        for n, (property_id, run) in enumerate(runs):
+            at_end = last if n == len(runs) - 1 else None
             try:
-                done.update(self._apply_run(property_id, run, system))
+                found, chained = self._apply_run(property_id, run, system, at_end)
+                done.update(found)
             except AlreadyExists:
                 done.update({i.mutation.id: self._apply_one(i, system) for i in run})
-        return [done[i.mutation.id] for i in items]
+        return Applied([done[i.mutation.id] for i in items], chained)
 
     def _apply_run(
-        self, property_id: str, run: list[BatchItem], system: str
-    ) -> dict[str, LedgerEntry]:
+        self, property_id: str, run: list[BatchItem], system: str, last: _Last | None
+    ) -> tuple[dict[str, LedgerEntry], bool | None]:
         origin = run[0].mutation.origin
         by_seq = {i.mutation.seq: i for i in run}
         mutations = [i.mutation for i in run]
@@ -65,13 +83,20 @@ class CentralSync:
                 uow.ledger.mark(by_seq[m.seq].aggregates)  # the edge gets central's state back
 
         recorded: dict[str, LedgerEntry] = {}
+        chained: list[bool] = []
 
         def before_commit(uow: UnitOfWork, outcomes: list[Replayed | DomainError | None]) -> None:
             new = [(m, o) for m, o in zip(mutations, outcomes, strict=True) if o is not None]
             entries = [_entry(m, o) for m, o in new]
-            uow.ledger.record_many(entries, [m.name for m, _ in new], self._clock.now())
+            at = self._clock.now()
+            uow.ledger.record_many(entries, [m.name for m, _ in new], at)
             recorded.clear()
             recorded.update((e.mutation_id, e) for e in entries)
+            if last is not None:
+                b = last.batch
+                chained[:] = [
+                    uow.ledger.advance_chain(b.origin, b.number, last.crc, b.prev_crc, at)
+                ]
 
         keys = frozenset(k for i in run for k in i.aggregates)
         self._bus.replay_batch(
@@ -82,9 +107,11 @@ class CentralSync:
             before_commit,
             read_ahead=keys,
             applied_before=applied_before,
+            publish_now=last is not None and last.batch.last,
         )
-        done.update(recorded)  # what before_commit recorded, in the transaction that committed
-        return done
+        # what before_commit recorded and placed, in the transaction that committed
+        done.update(recorded)
+        return done, chained[0] if chained else None
 
     def _apply_one(self, item: BatchItem, system: str) -> LedgerEntry:
         m = item.mutation
@@ -118,6 +145,26 @@ class CentralSync:
         with contextlib.suppress(AlreadyExists):  # a concurrent push of the batch recorded it
             self._bus.in_unit(item.property_id, record)
         return entry
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """A pushed batch applied.
+
+    A result per item, in order, and the batch's place in its origin's chain (None when it
+    was not taken in the last run's transaction).
+    """
+
+    results: list[LedgerEntry]
+    chained: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Last:
+    """The batch whose last run advances the chain (and publishes, if the batch is last)."""
+
+    batch: Batch
+    crc: int
 
 
 def _entry(m: Mutation, outcome: Replayed | DomainError) -> LedgerEntry:

@@ -91,8 +91,14 @@ class SyncLedger(Protocol):
         """Mark aggregates changed, for the next pull of the property to publish."""
         ...
 
-    def publish_marked(self) -> int:
-        """Publish the property's marked aggregates (once each) and clear the marks."""
+    def publish_marked(self, also: Iterable[str] = ()) -> int:
+        """Publish the marked aggregates and ``also`` these (once each); how many were marked."""
+        ...
+
+    def advance_chain(
+        self, origin: str, number: int, crc: int, prev_crc: int, at: datetime
+    ) -> bool:
+        """Place a batch in its origin's chain; False when the chain was broken."""
         ...
 
     def record_many(self, entries: list[LedgerEntry], names: list[str], at: datetime) -> None:

@@ -110,6 +110,18 @@ class EdgeSyncStore:
             for i in ids
         ]
 
+    def unsent_beyond(self, n: int) -> bool:
+        """Whether more than ``n`` mutations wait to be pushed (an index probe ``n`` deep)."""
+        with self._engine.connect() as conn:
+            query = (
+                sa.select(outbox.c.seq)
+                .where(outbox.c.state == PENDING)
+                .order_by(outbox.c.priority, outbox.c.seq)
+                .offset(n)
+                .limit(1)
+            )
+            return conn.execute(query).first() is not None
+
     def pending_count(self) -> int:
         """Mutations still waiting for central's result (sent or not)."""
         with self._engine.connect() as conn:

@@ -12,7 +12,12 @@ from yadori.auth.errors import NodeUnauthenticated, WrongProperty
 from yadori.services.bus import MessageBus
 from yadori.services.sync_apply import CentralSync
 from yadori.services.sync_ports import LedgerEntry
-from yadori.storage.repositories.ledger import advance_chain, feed_since, results_after
+from yadori.storage.repositories.ledger import (
+    advance_chain,
+    feed_since,
+    has_marks,
+    results_after,
+)
 from yadori.sync.canonical import JSON
 from yadori.sync.protocol import decode_batch
 
@@ -41,22 +46,26 @@ class SyncServer:
         foreign = {i.property_id for i in batch.items} - set(properties)
         if foreign:
             raise WrongProperty(f"this edge is not enrolled for property {sorted(foreign)[0]}")
-        results = self._central.apply(batch.items)
-        with self._engine.begin() as conn:
-            chained = advance_chain(
-                conn, batch.origin, batch.number, crc, batch.prev_crc, self._now()
-            )
-        return {"results": [_result(r) for r in results], "chain_ok": chained}
+        applied = self._central.apply_batch(batch, crc)
+        chained = applied.chained
+        if chained is None:  # not placed in the last run's transaction: in one of its own
+            with self._engine.begin() as conn:
+                chained = advance_chain(
+                    conn, batch.origin, batch.number, crc, batch.prev_crc, self._now()
+                )
+        return {"results": [_result(r) for r in applied.results], "chain_ok": chained}
 
     def pull(
         self, origin: str, property_id: str, since: int, results_after_no: int, limit: int
     ) -> dict[str, JSON]:
         """Aggregates changed since the cursor, and the origin's results since its last."""
         limit = max(1, min(limit, MAX_PAGE))
-        # What replayed batches changed is published now, once each (decision 0037): the feed
-        # read next holds every change committed before this pull.
-        self._bus.in_unit(property_id, lambda uow: uow.ledger.publish_marked())
         with self._engine.connect() as conn:
+            # What replayed batches changed is published now, once each (decision 0037): the
+            # feed read next holds every change committed before this pull. Nothing marked (a
+            # push's last batch published at once, decision 0042): no writer lock to wait for.
+            if has_marks(conn, property_id):
+                self._bus.in_unit(property_id, lambda uow: uow.ledger.publish_marked())
             changes = feed_since(conn, property_id, since, limit)
             results = results_after(conn, origin, results_after_no, limit)
         return {

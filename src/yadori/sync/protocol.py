@@ -1,10 +1,10 @@
 """The push/pull wire format, sans I/O: batches with CRC32 chains, compressed.
 
 A push batch is canonical JSON — the origin, the batch's number, the CRC of the origin's
-previous batch, and items (a mutation with its own CRC, its property and the aggregates it
-touched) — compressed with zlib; the batch's CRC32 covers the uncompressed bytes and travels in
-a header. Central refuses a batch whose CRC or any mutation's CRC does not match: the edge
-resends it, nothing is applied from it.
+previous batch, items (a mutation with its own CRC, its property and the aggregates it
+touched), and whether it is the last of its push — compressed with zlib; the batch's CRC32
+covers the uncompressed bytes and travels in a header. Central refuses a batch whose CRC or
+any mutation's CRC does not match: the edge resends it, nothing is applied from it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ class Batch:
     number: int
     prev_crc: int
     items: tuple[BatchItem, ...]
+    # Nothing else was waiting when it was sent: central publishes what it changed at once
+    # (decision 0042), for the pull that follows. Left out of the bytes when False.
+    last: bool = False
 
 
 def mutation_to_json(m: Mutation) -> dict[str, JSON]:
@@ -81,21 +84,22 @@ def _int(value: JSON) -> int:
 
 def encode_batch(batch: Batch) -> tuple[bytes, int]:
     """The compressed body of a batch and its CRC32 (of the uncompressed canonical bytes)."""
-    raw = canonical.encode_plain(  # mutations are plain JSON values already
-        {
-            "origin": batch.origin,
-            "number": batch.number,
-            "prev_crc": batch.prev_crc,
-            "items": [
-                {
-                    "property_id": i.property_id,
-                    "aggregates": list(i.aggregates),
-                    "mutation": mutation_to_json(i.mutation),
-                }
-                for i in batch.items
-            ],
-        }
-    )
+    fields: dict[str, JSON] = {
+        "origin": batch.origin,
+        "number": batch.number,
+        "prev_crc": batch.prev_crc,
+        "items": [
+            {
+                "property_id": i.property_id,
+                "aggregates": list(i.aggregates),
+                "mutation": mutation_to_json(i.mutation),
+            }
+            for i in batch.items
+        ],
+    }
+    if batch.last:
+        fields["last"] = True
+    raw = canonical.encode_plain(fields)  # mutations are plain JSON values already
     return zlib.compress(raw, 6), zlib.crc32(raw)
 
 
@@ -119,7 +123,11 @@ def decode_batch(body: bytes, crc: int) -> Batch:
         raise BatchCorrupt(f"{len(bad)} mutation(s) fail their CRC32, first {bad[0]}")
     try:
         return Batch(
-            str(obj.get("origin")), _int(obj.get("number")), _int(obj.get("prev_crc")), items
+            str(obj.get("origin")),
+            _int(obj.get("number")),
+            _int(obj.get("prev_crc")),
+            items,
+            last=obj.get("last") is True,
         )
     except ValueError as exc:
         raise BatchCorrupt(f"a malformed batch header: {exc}") from exc

@@ -39,6 +39,10 @@ class Store(Protocol):
         """Whether anything waits to be pushed."""
         ...
 
+    def unsent_beyond(self, n: int) -> bool:
+        """Whether more than ``n`` mutations wait to be pushed."""
+        ...
+
     def pending_count(self) -> int:
         """Mutations waiting for central's result."""
         ...
@@ -156,7 +160,14 @@ class SyncWorker:
                 chosen = choose_batch(front, self._config.batch_size)
                 ids = [p.id for p in chosen]
                 if ids:
-                    batch = Batch(self._origin, number + 1, crc, tuple(self._store.items(ids)))
+                    # Nothing else waits (the front read may be a window of the queue, the
+                    # batch in flight part of it): central then publishes this batch's
+                    # changes and those of the batches before at once, for the pull (0042).
+                    last = len(chosen) == len(front) and not self._store.unsent_beyond(
+                        len(chosen) + len(sending)
+                    )
+                    items = tuple(self._store.items(ids))
+                    batch = Batch(self._origin, number + 1, crc, items, last=last)
                     body, next_crc = encode_batch(batch)
                 answered = None
                 if flying is not None:

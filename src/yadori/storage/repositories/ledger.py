@@ -172,8 +172,8 @@ class SqlLedger:
             rows = [{"key": f"{pid}/{key}", "property_id": pid} for key in wanted]
             upsert_rows(self._conn, _MARK[self._conn.dialect.name], sync_dirty, rows, key=["key"])
 
-    def publish_marked(self) -> int:
-        """Publish the property's marked aggregates and clear their marks; how many.
+    def publish_marked(self, also: Iterable[str] = ()) -> int:
+        """Publish the marked aggregates and ``also`` these, once each; how many were marked.
 
         The marks are taken (deleted) before anything is read: a batch that marked one and has
         not committed holds it locked, so this waits for that batch and then reads its changes;
@@ -184,9 +184,16 @@ class SqlLedger:
             _TAKE_MARKS.returning(sync_dirty.c.key), {"pid": self._property_id}
         )
         keys = sorted(taken.scalars())
-        if keys:
-            self.publish(key.partition("/")[2] for key in keys)
+        wanted = {key.partition("/")[2] for key in keys} | set(also)
+        if wanted:
+            self.publish(wanted)
         return len(keys)
+
+    def advance_chain(
+        self, origin: str, number: int, crc: int, prev_crc: int, at: datetime
+    ) -> bool:
+        """Place a batch in its origin's chain, in this transaction (see ``advance_chain``)."""
+        return advance_chain(self._conn, origin, number, crc, prev_crc, at)
 
     def committed(self) -> None:
         """The transaction committed: keep its folio documents for growing them next time."""
@@ -223,6 +230,16 @@ def feed_since(conn: sa.Connection, property_id: str, since: int, limit: int) ->
         .limit(limit)
     )
     return [FeedRow(r.key.partition("/")[2], r.version, r.doc, r.crc32) for r in rows]
+
+
+def has_marks(conn: sa.Connection, property_id: str) -> bool:
+    """Whether any of the property's aggregates wait to be published.
+
+    A plain read: a mark not yet committed is not seen, and the batch that made it is not
+    part of this pull.
+    """
+    query = sa.select(sync_dirty.c.key).where(sync_dirty.c.property_id == property_id).limit(1)
+    return conn.execute(query).first() is not None
 
 
 def chain(conn: sa.Connection, origin: str) -> tuple[int, int, int]:
