@@ -43,27 +43,36 @@ def property_row(n: int) -> dict[str, object]:
     }
 
 
-def test_rows_inserted_in_bulk_read_back_as_written(node: Yadori) -> None:
-    """Decimals as their text, dates, and every column of every row, on both backends."""
-    rows = [property_row(n) for n in range(ROWS)]
+@pytest.mark.parametrize("size", [2, bulk.UNNEST_FROM + 4, ROWS])
+def test_rows_inserted_in_bulk_read_back_as_written(node: Yadori, size: int) -> None:
+    """Decimals as their text, dates, and every column of every row, on both backends: a few
+    rows by executemany, more over unnest, many by COPY (on PostgreSQL)."""
+    rows = [property_row(n) for n in range(size)]
     columns = set(rows[0])
     statements: list[str] = []
     with node.engine.begin() as conn:
         sa.event.listen(conn, "before_cursor_execute", lambda *a: statements.append(str(a[2])))
         bulk.insert_rows(conn, properties, rows)
-    copied = node.engine.dialect.name == "postgresql"
+    copied = node.engine.dialect.name == "postgresql" and size >= bulk.COPY_FROM
     assert len(statements) == (0 if copied else 1)  # COPY runs on the driver's cursor
+    unnested = (
+        node.engine.dialect.name == "postgresql" and bulk.UNNEST_FROM <= size < bulk.COPY_FROM
+    )
+    assert any("unnest(" in s for s in statements) is unnested
     with node.engine.connect() as conn:
         found = {
             r.id: r._mapping
             for r in conn.execute(sa.select(properties).where(properties.c.code.like("BULK%")))
         }
-    assert len(found) == ROWS
+    assert len(found) == size
     for row in rows:
         assert {k: found[str(row["id"])][k] for k in columns} == row
 
 
-def test_a_clash_in_a_bulk_insert_is_already_exists_and_writes_nothing(hotel: Hotel) -> None:
+@pytest.mark.parametrize("size", [bulk.UNNEST_FROM + 4, ROWS])
+def test_a_clash_in_a_bulk_insert_is_already_exists_and_writes_nothing(
+    hotel: Hotel, size: int
+) -> None:
     """Lines posted in bulk, one of them a line that exists: the whole flush is refused."""
     folio_id = hotel.folio_id(hotel.book())
     factory = SqlUnitOfWorkFactory(hotel.node.engine, lambda: NOW)
@@ -78,7 +87,7 @@ def test_a_clash_in_a_bulk_insert_is_already_exists_and_writes_nothing(hotel: Ho
 
     def again() -> None:
         with factory(hotel.property_id) as uow:
-            for _ in range(ROWS):
+            for _ in range(size - 1):
                 uow.folios.append(folio_id, line(new_id()), actor="s", at=NOW)
             uow.folios.append(folio_id, line(first), actor="s", at=NOW)
             uow.commit()

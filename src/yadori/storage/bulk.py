@@ -2,8 +2,9 @@
 
 Central writes a replayed batch's results, folio lines and bookings by the thousand. Through
 ``executemany`` every row costs SQLAlchemy's parameter processing, psycopg's dumping and one
-executor run on the server; ``COPY … FROM STDIN`` streams inserts as one statement. Upserts and
-updates cannot be copied: they go as one statement over ``unnest`` of one array per column.
+executor run on the server; ``COPY … FROM STDIN`` streams inserts as one statement. Upserts,
+updates, and inserts too few for COPY go as one statement over ``unnest`` of one array per
+column.
 Values pass through each column's bind processor first (a UTC datetime, a Decimal as text),
 exactly as an insert would, and a clash is raised as SQLAlchemy's IntegrityError, as an
 insert's would be.
@@ -19,7 +20,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-COPY_FROM = 50  # fewer rows go through executemany: COPY's set-up is not worth it
+COPY_FROM = 50  # fewer rows go over unnest (or executemany): COPY's set-up is not worth it
 UNNEST_FROM = 8  # fewer rows go through executemany: one round trip each is as quick
 
 
@@ -27,8 +28,18 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, o
     """Insert the rows (each with the same keys) in one go."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql" or len(rows) < COPY_FROM:
+    if conn.dialect.name != "postgresql" or len(rows) < UNNEST_FROM:
         conn.execute(sa.insert(table), list(rows))
+        return
+    if len(rows) < COPY_FROM:  # one statement over unnest, not an execution per row
+        names = tuple(rows[0])
+        sql, params = _unnest(conn, table, names, rows)
+        quote = conn.dialect.identifier_preparer.quote
+        target = conn.dialect.identifier_preparer.format_table(table)
+        conn.exec_driver_sql(
+            f"INSERT INTO {target} ({', '.join(map(quote, names))}) SELECT * FROM {sql}",  # noqa: S608 - names from the table's metadata, values bound
+            params,
+        )
         return
     names = list(rows[0])
     processors = [table.c[name].type.bind_processor(conn.dialect) for name in names]
