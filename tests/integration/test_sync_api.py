@@ -227,6 +227,38 @@ def test_a_last_batch_is_published_in_its_own_transaction(central: Yadori, tmp_p
     edge.close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_pull_publishes_what_a_batch_marked_on_either_backend(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A batch that is not the last leaves its changes marked; the pull publishes them and
+    reads them back in the same answer. It looks for marks before it takes the writer's lock,
+    and ends that read first: on SQLite an open read would hold the write lock the publishing
+    needs, and would keep a snapshot from before it."""
+    url = (
+        f"sqlite:///{tmp_path / 'central.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    central = bootstrap(NodeConfig("central", "central", "C", url))
+    try:
+        edge, hotel, items, _ = _pushed_by_an_edge(central, tmp_path, 3)
+        server, pid = central.sync_server, hotel.property_id
+        assert server is not None
+        body, crc = encode_batch(Batch("e1", 1, 0, items))
+        server.push(body, crc, "e1", (pid,))
+        folio = f"{pid}/folio:{items[-1].mutation.args['folio_id']}"
+        assert folio in _marked(central)
+        page = server.pull("e1", pid, 0, 0, 2_000)
+        assert _marked(central) == []
+        pulled = {c["key"]: c for c in page["changes"]}  # type: ignore[index, union-attr]
+        doc = json.loads(str(pulled[folio.partition("/")[2]]["doc"]))  # type: ignore[index]
+        assert len(doc["folio_lines"]) == 3
+        edge.close()
+    finally:
+        central.close()
+
+
 def _marked(node: Yadori) -> list[str]:
     with node.engine.connect() as conn:
         return list(conn.execute(sa.select(sync_dirty.c.key)).scalars())

@@ -65,6 +65,9 @@ class SyncServer:
             # feed read next holds every change committed before this pull. Nothing marked (a
             # push's last batch published at once, decision 0042): no writer lock to wait for.
             if has_marks(conn, property_id):
+                # That read ends first: on SQLite it holds the write lock that publishing
+                # takes, and its snapshot would not see what publishing writes.
+                conn.rollback()
                 self._bus.in_unit(property_id, lambda uow: uow.ledger.publish_marked())
             changes = feed_since(conn, property_id, since, limit)
             results = results_after(conn, origin, results_after_no, limit)
