@@ -99,21 +99,26 @@ def test_a_clash_in_a_bulk_insert_is_already_exists_and_writes_nothing(
     assert [entry.id for entry in lines] == [first]
 
 
-def test_datetimes_inserted_in_bulk_keep_their_instant(hotel: Hotel) -> None:
-    """A line posted at 09:00 in Tokyo reads back as 00:00 UTC, whichever way it was written."""
+@pytest.mark.parametrize("size", [bulk.UNNEST_FROM + 4, ROWS])
+def test_datetimes_inserted_in_bulk_keep_their_instant(hotel: Hotel, size: int) -> None:
+    """A line posted at 09:00 in Tokyo reads back as 00:00 UTC, whichever way it was written;
+    every line reads back as posted (over unnest or by COPY on PostgreSQL)."""
     folio_id = hotel.folio_id(hotel.book())
     factory = SqlUnitOfWorkFactory(hotel.node.engine, lambda: NOW)
+    posted = [FolioLine(new_id(), LineKind.CHARGE, "misc", "x", n, NOW.date()) for n in range(size)]
     with factory(hotel.property_id) as uow:
-        for n in range(ROWS):
-            line = FolioLine(new_id(), LineKind.CHARGE, "misc", "x", n, NOW.date())
+        for n, line in enumerate(posted):
             uow.folios.append(folio_id, line, actor="s", at=NOW + timedelta(seconds=n))
         uow.commit()
     with hotel.node.engine.connect() as conn:
         query = sa.text("SELECT posted_at FROM folio_lines WHERE folio_id = :f ORDER BY position")
         stamps = [v for (v,) in conn.execute(query, {"f": folio_id})]
-    assert len(stamps) == ROWS
+    assert len(stamps) == size
     first = stamps[0] if isinstance(stamps[0], datetime) else datetime.fromisoformat(stamps[0])
     assert first == NOW
+    with factory(hotel.property_id, read_only=True) as uow:
+        lines = uow.folios.get(folio_id).lines
+    assert list(lines) == posted
 
 
 # --- upserts and updates (unnest on PostgreSQL) -------------------------------------------------

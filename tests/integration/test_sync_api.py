@@ -259,6 +259,37 @@ def test_a_pull_publishes_what_a_batch_marked_on_either_backend(
         central.close()
 
 
+def test_a_pull_waits_for_the_writer_holding_no_connection(central: Yadori, tmp_path: Path) -> None:
+    """A pull that finds marks waits for the property's writer before it publishes them, and
+    holds no pooled connection meanwhile (a queue of pulls holding one each could empty the
+    pool the writer needs); once the writer is done it publishes and answers."""
+    edge, hotel, items, _ = _pushed_by_an_edge(central, tmp_path, 3)
+    server, pid = central.sync_server, hotel.property_id
+    assert server is not None
+    body, crc = encode_batch(Batch("e1", 1, 0, items))
+    server.push(body, crc, "e1", (pid,))
+    assert _marked(central)
+    holding, done = threading.Event(), threading.Event()
+
+    def hold(_: object) -> None:
+        holding.set()
+        assert done.wait(10)
+
+    pool = central.engine.pool
+    with ThreadPoolExecutor(2) as threads:
+        writer = threads.submit(central.bus.in_unit, pid, hold)
+        assert holding.wait(10)
+        pull = threads.submit(server.pull, "e1", pid, 0, 0, 2_000)
+        wait_until_blocked(central.engine, pull, "pull")  # type: ignore[arg-type]
+        assert pool.checkedout() == 1  # type: ignore[attr-defined] # the writer's, no more
+        done.set()
+        writer.result(timeout=10)
+        page = pull.result(timeout=10)
+    assert _marked(central) == []
+    assert len(page["results"]) == len(items)  # type: ignore[arg-type]
+    edge.close()
+
+
 def _marked(node: Yadori) -> list[str]:
     with node.engine.connect() as conn:
         return list(conn.execute(sa.select(sync_dirty.c.key)).scalars())

@@ -31,21 +31,18 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, o
     if conn.dialect.name != "postgresql" or len(rows) < UNNEST_FROM:
         conn.execute(sa.insert(table), list(rows))
         return
+    names = tuple(rows[0])
+    preparer = conn.dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(name) for name in names)
     if len(rows) < COPY_FROM:  # one statement over unnest, not an execution per row
-        names = tuple(rows[0])
         sql, params = _unnest(conn, table, names, rows)
-        quote = conn.dialect.identifier_preparer.quote
-        target = conn.dialect.identifier_preparer.format_table(table)
         conn.exec_driver_sql(
-            f"INSERT INTO {target} ({', '.join(map(quote, names))}) SELECT * FROM {sql}",  # noqa: S608 - names from the table's metadata, values bound
+            f"INSERT INTO {preparer.format_table(table)} ({columns}) SELECT * FROM {sql}",  # noqa: S608 - names from the table's metadata, values bound
             params,
         )
         return
-    names = list(rows[0])
     processors = [table.c[name].type.bind_processor(conn.dialect) for name in names]
-    quote = conn.dialect.identifier_preparer
-    columns = ", ".join(quote.quote(name) for name in names)
-    statement = f"COPY {quote.format_table(table)} ({columns}) FROM STDIN"
+    statement = f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN"
     driver = conn.connection.driver_connection
     assert driver is not None  # noqa: S101 - an open connection has its driver's
     try:

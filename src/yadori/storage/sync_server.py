@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from yadori.auth.errors import NodeUnauthenticated, WrongProperty
 from yadori.services.bus import MessageBus
@@ -60,17 +60,31 @@ class SyncServer:
     ) -> dict[str, JSON]:
         """Aggregates changed since the cursor, and the origin's results since its last."""
         limit = max(1, min(limit, MAX_PAGE))
+        # What replayed batches changed is published now, once each (decision 0037): the feed
+        # read next holds every change committed before this pull. When nothing is marked (a
+        # push's last batch published at once, decision 0042), the page is read on the
+        # connection that looked, and no writer is waited for. Otherwise that connection goes
+        # back to the pool first: a writer must not wait for its property holding one (a
+        # queue of them could empty the pool), and on SQLite its read would hold the write
+        # lock that publishing takes.
         with self._engine.connect() as conn:
-            # What replayed batches changed is published now, once each (decision 0037): the
-            # feed read next holds every change committed before this pull. Nothing marked (a
-            # push's last batch published at once, decision 0042): no writer lock to wait for.
-            if has_marks(conn, property_id):
-                # That read ends first: on SQLite it holds the write lock that publishing
-                # takes, and its snapshot would not see what publishing writes.
-                conn.rollback()
-                self._bus.in_unit(property_id, lambda uow: uow.ledger.publish_marked())
-            changes = feed_since(conn, property_id, since, limit)
-            results = results_after(conn, origin, results_after_no, limit)
+            if not has_marks(conn, property_id):
+                return self._page(conn, origin, property_id, since, results_after_no, limit)
+        self._bus.in_unit(property_id, lambda uow: uow.ledger.publish_marked())
+        with self._engine.connect() as conn:
+            return self._page(conn, origin, property_id, since, results_after_no, limit)
+
+    def _page(  # noqa: PLR0917 - the pull's parameters, on a connection
+        self,
+        conn: Connection,
+        origin: str,
+        property_id: str,
+        since: int,
+        results_after_no: int,
+        limit: int,
+    ) -> dict[str, JSON]:
+        changes = feed_since(conn, property_id, since, limit)
+        results = results_after(conn, origin, results_after_no, limit)
         return {
             "changes": [
                 {"key": c.key, "version": c.version, "doc": c.doc, "crc32": c.crc32}
