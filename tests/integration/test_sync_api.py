@@ -135,6 +135,33 @@ def test_two_pushes_of_one_batch_at_once_apply_it_once(
     edge.close()
 
 
+def test_a_last_batch_pushed_twice_at_once_is_placed_and_published_once(
+    central: Yadori, tmp_path: Path, one_by_one: list[str]
+) -> None:
+    """The push's last batch sent twice at once (a resend racing its first push): one applies,
+    records, places and publishes it in its transaction; the other waits for the property's
+    writer, finds every result, writes nothing, and places the batch as a resend (decision
+    0042): both answers alike, the chain one batch long with no break, nothing left marked."""
+    edge, hotel, items, _ = _pushed_by_an_edge(central, tmp_path, 10)
+    server, pid = central.sync_server, hotel.property_id
+    assert server is not None
+    body, crc = encode_batch(Batch("e1", 1, 0, items, last=True))
+    with ThreadPoolExecutor(2) as threads:
+        pushes = [threads.submit(server.push, body, crc, "e1", (pid,)) for _ in range(2)]
+        answers = [p.result(timeout=60) for p in pushes]
+    assert answers[0] == answers[1]
+    assert answers[0]["chain_ok"] is True
+    assert one_by_one == []
+    with central.engine.connect() as conn:
+        assert chain(conn, "e1") == (crc, 1, 0)
+    assert _marked(central) == []
+    folio = f"{pid}/folio:{items[-1].mutation.args['folio_id']}"
+    doc = _feed(central, folio)
+    assert doc is not None
+    assert len(doc["folio_lines"]) == 10  # type: ignore[arg-type]
+    edge.close()
+
+
 def test_a_resend_that_arrives_mid_apply_waits_and_finds_the_results(
     central: Yadori, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_by_one: list[str]
 ) -> None:
