@@ -3,6 +3,7 @@ and central applying the same batch from two pushes at once."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from yadori.cli.status_view import show_status
 from yadori.services import commands as c
 from yadori.services.sync_apply import CentralSync
 from yadori.storage.repositories.ledger import SqlLedger, chain
-from yadori.storage.tables import sync_dirty, sync_feed
+from yadori.storage.tables import outbox, sync_dirty, sync_feed
 from yadori.sync.mutation import Actor
 from yadori.sync.protocol import CRC_HEADER, Batch, BatchItem, encode_batch
 
@@ -251,6 +252,47 @@ def test_a_last_batch_is_published_in_its_own_transaction(central: Yadori, tmp_p
     assert len(page["results"]) == len(items)  # type: ignore[arg-type]
     with central.engine.connect() as conn:
         assert chain(conn, "e1") == (last_crc, 2, 0)
+    edge.close()
+
+
+def test_a_last_batch_of_two_properties_publishes_the_last_runs_and_marks_the_first(
+    central: Yadori, tmp_path: Path
+) -> None:
+    """One batch holding two properties' runs, sent as the last: the first run marks what it
+    changed for that property's next pull; the last run publishes its own property's changes
+    and places the batch in the chain (decision 0042). A pull of each property then serves its
+    documents, and nothing is left marked."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    first, second = build_hotel(edge), build_hotel(edge)
+    for hotel in (first, second):
+        trust_actor(central, hotel.property_id, ACTOR)
+    made = {m.id: m for m in edge.bus.read(first.property_id, lambda uow: uow.outbox.all())}  # type: ignore[attr-defined]
+    with edge.engine.connect() as conn:
+        query = sa.select(outbox.c.id, outbox.c.property_id, outbox.c.aggregates)
+        rows = conn.execute(query.order_by(outbox.c.seq)).all()
+    items = tuple(
+        BatchItem(
+            r.property_id, made[r.id], tuple(k.partition("/")[2] for k in json.loads(r.aggregates))
+        )
+        for r in rows
+    )
+    runs = [pid for pid, _ in itertools.groupby(i.property_id for i in items)]
+    assert runs == [first.property_id, second.property_id]
+    server, both = central.sync_server, (first.property_id, second.property_id)
+    assert server is not None
+    body, crc = encode_batch(Batch("e1", 1, 0, items, last=True))
+    answer = server.push(body, crc, "e1", both)
+    assert {r["result"] for r in answer["results"]} == {"applied"}  # type: ignore[index, union-attr]
+    assert answer["chain_ok"] is True
+    with central.engine.connect() as conn:
+        assert chain(conn, "e1") == (crc, 1, 0)
+    marked = _marked(central)
+    assert marked
+    assert all(key.startswith(f"{first.property_id}/") for key in marked)
+    for pid in both:
+        page = server.pull("e1", pid, 0, 0, 2_000)
+        assert f"property:{pid}" in {c["key"] for c in page["changes"]}  # type: ignore[index, union-attr]
+    assert _marked(central) == []
     edge.close()
 
 
