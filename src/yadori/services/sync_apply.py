@@ -6,7 +6,9 @@ a batch sent twice is applied once. A run of one property's mutations shares one
 with a savepoint each. A mutation refused for good is recorded as ``rejected`` with its reason,
 and the aggregates it would have touched are re-published, so the edge converges to central's
 state; it never blocks the mutations after it. What a batch changed is marked, and published to
-the change feed by the next pull: once each, however many batches changed it.
+the change feed by the next pull: once each, however many batches changed it. The push's last
+batch publishes instead, with what the batches before it marked, and a batch's place in its
+origin's chain is stored in its last run's transaction (decision 0042).
 """
 
 from __future__ import annotations
