@@ -194,6 +194,44 @@ def test_a_resend_that_arrives_mid_apply_waits_and_finds_the_results(
     edge.close()
 
 
+def test_a_batch_naming_a_mutation_twice_falls_back_to_one_by_one_and_is_still_placed(
+    central: Yadori, tmp_path: Path, one_by_one: list[str]
+) -> None:
+    """A push's last batch that names one charge twice: the run's results clash with each
+    other as it records them, so its transaction is rolled back and each item is applied on
+    its own, the second finding the first's result. The charge is posted once, both places
+    answer alike, and the batch still takes its place in the chain, in a transaction of its
+    own (decision 0042); what the items changed reaches the feed by the next pull."""
+    edge, hotel, items, _ = _pushed_by_an_edge(central, tmp_path, 5)
+    server, pid = central.sync_server, hotel.property_id
+    assert server is not None
+    twice = (*items, items[-1])
+    body, crc = encode_batch(Batch("e1", 1, 0, twice, last=True))
+    answer = server.push(body, crc, "e1", (pid,))
+    results = answer["results"]
+    assert isinstance(results, list)
+    assert len(results) == len(twice)
+    assert {r["result"] for r in results} == {"applied"}  # type: ignore[index]
+    assert results[-1] == results[-2]
+    assert one_by_one == [i.mutation.id for i in twice]
+    assert answer["chain_ok"] is True
+    with central.engine.connect() as conn:
+        assert chain(conn, "e1") == (crc, 1, 0)
+    folio_id = str(items[-1].mutation.args["folio_id"])
+    lines = central.bus.read(pid, lambda uow: uow.folios.get(folio_id).lines)
+    assert len(lines) == 5
+    applied = central.bus.read(
+        pid, lambda uow: uow.ledger.results_of("e1", [i.mutation.seq for i in items])
+    )
+    assert len(applied) == len(items)
+    server.pull("e1", pid, 0, 0, 1_000)
+    assert _marked(central) == []
+    doc = _feed(central, f"{pid}/folio:{folio_id}")
+    assert doc is not None
+    assert len(doc["folio_lines"]) == 5  # type: ignore[arg-type]
+    edge.close()
+
+
 def test_a_batch_of_old_and_new_mutations_applies_only_the_new(
     central: Yadori, tmp_path: Path
 ) -> None:
