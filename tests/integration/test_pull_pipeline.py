@@ -167,3 +167,58 @@ def test_a_page_that_fails_to_apply_moves_no_cursor_and_drops_the_next(
     assert central.asked[2] == 0  # from the start again
     assert store.pending_count() == 0
     assert store.state()["results_no"] == str(queued)
+
+
+def _marking_watched(store: EdgeSyncStore, central: Central) -> list[bool]:
+    """For each batch marked sent: whether the first pull was asked for meanwhile."""
+    seen: list[bool] = []
+    mark_sent = store.mark_sent
+
+    def watched(ids: list[str], state: dict[str, str] | None = None) -> None:
+        seen.append(central.wait_for_request(1))
+        mark_sent(ids, state)
+
+    store.mark_sent = watched  # type: ignore[method-assign]
+    return seen
+
+
+def test_the_first_page_is_asked_for_while_the_last_batch_is_marked_sent(
+    edge_hotel: Hotel, edge: Yadori
+) -> None:
+    """Once central has answered the push's last batch, the pull is asked for at once: the
+    edge marks the batch sent while central reads the page. The page is still applied after
+    the batch is marked, so its results find their mutations sent."""
+    central = Central()
+    worker, store, applied = _worker_with(edge_hotel, edge, central)
+    seen = _marking_watched(store, central)
+    queued = store.pending_count()
+    report = worker.cycle()
+    assert report.batches == 1
+    assert seen == [True]
+    assert central.asked[0] == 0
+    assert applied.finals[-1] is True
+    assert report.results == queued
+    assert store.pending_count() == 0
+    assert store.state()["batch_no"] == "1"
+
+
+def test_a_pull_asked_ahead_that_fails_leaves_the_push_stored(
+    edge_hotel: Hotel, edge: Yadori
+) -> None:
+    """The link fails on the pull asked for while the last batch is marked sent: the batch is
+    marked all the same (its place in the chain stored), the cycle fails, and the next cycle
+    sends the batch again (central knows it: nothing new) and pulls every result."""
+    central = Central(fail_after=0)
+    worker, store, applied = _worker_with(edge_hotel, edge, central)
+    queued = store.pending_count()
+    with pytest.raises(LinkDown):
+        worker.cycle()
+    assert applied.finals == []
+    assert store.state()["batch_no"] == "1"
+    assert store.pending_count() == queued  # sent, waiting for results
+    central.fail_after = None
+    pushed = len(central.sent)
+    report = worker.cycle()
+    assert len(central.sent) == pushed
+    assert report.results == queued
+    assert store.pending_count() == 0

@@ -131,24 +131,36 @@ class SyncWorker:
     def cycle(self) -> CycleReport:
         """Push everything waiting, by lane, then pull everything new. Raises SyncError."""
         report = CycleReport()
-        with self._lock:
+        with self._lock, ThreadPoolExecutor(1, thread_name_prefix="yadori-pull") as pulls:
             self._store.reset_sent()
+            properties = self._properties()
+            ahead: list[_Asked] = []
+
+            def ask_ahead() -> None:
+                if properties:
+                    ahead.append(self._ask_first(properties[0], pulls))
+                    time.sleep(0)  # let the puller take the interpreter and ask at once
+
             started = time.perf_counter()
-            self._push_all(report)
+            self._push_all(report, ask_ahead)
             report.push_ms = _ms_since(started)
             started = time.perf_counter()
-            self._pull_all(report)
+            for n, property_id in enumerate(properties):
+                asked = ahead[0] if n == 0 and ahead else self._ask_first(property_id, pulls)
+                self._pull_property(property_id, report, pulls, asked)
             report.pull_ms = _ms_since(started)
         return report
 
-    def _push_all(self, report: CycleReport) -> None:
+    def _push_all(self, report: CycleReport, ask_ahead: Callable[[], None]) -> None:
         """Push batch after batch; the next is read and encoded while central applies one.
 
         Batches still go one at a time and in order (each names the CRC of the one before, and
         is sent only once central has answered it); only the edge's own work overlaps: the
         next batch is sent before the answered one is marked sent. A crash in between leaves
         both pending, to be sent again (central dedups them, and a batch number at or below
-        the last it saw is a resend, not a break in the chain).
+        the last it saw is a resend, not a break in the chain). Once the last batch is
+        answered, ``ask_ahead`` sends the first pull request before that batch is marked sent:
+        the page needs no cursor the marking changes, and is applied only after it.
         """
         state = self._store.state()
         number, crc = int(state.get("batch_no", "0")), int(state.get("batch_crc", "0"))
@@ -179,6 +191,8 @@ class SyncWorker:
                     flying = (pool.submit(self._transport.push, body, crc), ids, number, crc)
                     time.sleep(0)  # let the sender take the interpreter and send at once
                 if answered is not None:
+                    if not ids:
+                        ask_ahead()
                     self._acknowledged(*answered, report)
                 if not ids:
                     return
@@ -202,13 +216,16 @@ class SyncWorker:
                 1 for r in results if isinstance(r, dict) and r.get("result") == "rejected"
             )
 
-    def _pull_all(self, report: CycleReport) -> None:
-        with ThreadPoolExecutor(1, thread_name_prefix="yadori-pull") as pool:
-            for property_id in self._properties():
-                self._pull_property(property_id, report, pool)
+    def _ask_first(self, property_id: str, pool: ThreadPoolExecutor) -> _Asked:
+        """Send a property's first pull request, from the stored cursors."""
+        state = self._store.state()
+        since = int(state.get(f"cursor:{property_id}", "0"))
+        results_no = int(state.get("results_no", "0"))
+        params = self._pull_params(property_id, since, results_no)
+        return _Asked(pool.submit(self._transport.pull, params), since, results_no)
 
     def _pull_property(
-        self, property_id: str, report: CycleReport, pool: ThreadPoolExecutor
+        self, property_id: str, report: CycleReport, pool: ThreadPoolExecutor, first: _Asked
     ) -> None:
         """Pull page after page; the next is asked for while this one is applied.
 
@@ -219,10 +236,8 @@ class SyncWorker:
         all the same, and the error ends the cycle afterwards; if taking this page fails, the
         answer to the request in flight is dropped and the cursors stay where they were.
         """
-        state = self._store.state()
         cursor_name = f"cursor:{property_id}"
-        since, results_no = int(state.get(cursor_name, "0")), int(state.get("results_no", "0"))
-        asked = pool.submit(self._transport.pull, self._pull_params(property_id, since, results_no))
+        asked, since, results_no = first.future, first.since, first.results_no
         while True:
             answer = asked.result()
             changes = [_change(property_id, c) for c in _list(answer, "changes")]
@@ -257,6 +272,15 @@ class SyncWorker:
             "results_after": results_no,
             "limit": self._config.page_size,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A first pull request in flight, and the cursors it was sent from."""
+
+    future: Future[dict[str, JSON]]
+    since: int
+    results_no: int
 
 
 def _ms_since(started: float) -> int:
