@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -138,22 +139,44 @@ def outbox_row(
     }
 
 
+# A mutation's columns, in the order ``mutation_from_values`` takes them.
+MUTATION_COLUMNS = (
+    outbox.c.id,
+    outbox.c.origin,
+    outbox.c.seq,
+    outbox.c.hlc,
+    outbox.c.name,
+    outbox.c.args,
+    outbox.c.deps,
+    outbox.c.priority,
+    outbox.c.staff_id,
+    outbox.c.token_id,
+    outbox.c.crc32,
+)
+
+
 def mutation_from_row(row: sa.Row[tuple[object, ...]]) -> Mutation:
     """Read a stored mutation back, checksum and all."""
     m = row._mapping
-    args = canonical.decode(m["args"])
-    deps = canonical.decode(m["deps"])
+    return mutation_from_values(tuple(m[c.name] for c in MUTATION_COLUMNS))
+
+
+def mutation_from_values(values: Sequence[Any]) -> Mutation:
+    """A stored mutation from its ``MUTATION_COLUMNS`` values, checksum and all."""
+    mutation_id, origin, seq, hlc, name, args_text, deps_text, priority, staff, token, crc = values
+    args = canonical.decode(args_text)
+    deps = canonical.decode(deps_text)
     assert isinstance(args, dict)  # noqa: S101 - written by outbox_row
     assert isinstance(deps, list)  # noqa: S101 - written by outbox_row
     return Mutation(
-        id=m["id"],
-        origin=m["origin"],
-        seq=m["seq"],
-        hlc=m["hlc"],
-        name=m["name"],
+        id=mutation_id,
+        origin=origin,
+        seq=seq,
+        hlc=hlc,
+        name=name,
         args=args,
         deps=tuple(str(d) for d in deps),
-        priority=Priority(m["priority"]),
-        actor=Actor(m["staff_id"], m["token_id"]),
-        crc32=m["crc32"],
+        priority=Priority(priority),
+        actor=Actor(staff, token),
+        crc32=crc,
     )
