@@ -572,7 +572,8 @@ def recovery_metrics(world: World, workdir: Path, console: Callable[[str], None]
                 if r.cpu is None
                 else (
                     f", CPU s edge {r.cpu.edge:.2f} central {r.cpu.central:.2f} "
-                    f"PostgreSQL {r.cpu.postgres:.2f} (on {os.cpu_count()} cores ≥ {r.cpu.floor:.2f} s)"
+                    f"PostgreSQL {r.cpu.postgres:.2f} "
+                    f"(on {os.cpu_count()} cores ≥ {r.cpu.floor:.2f} s)"
                 )
             )
             console(
