@@ -626,6 +626,41 @@ def test_a_batch_whose_prev_crc_does_not_match_counts_a_chain_break(site: Site) 
     assert len(ledger(site, "edge1")) == 3  # the break is noticed, the mutation applied once
 
 
+def test_a_rebuilt_resend_of_the_latest_batch_carries_the_chain_on(site: Site) -> None:
+    """Central applied batch 3 but its answer never reached the edge (a crash, a timeout); the
+    edge sends batch 3 again, rebuilt with a command made meanwhile, and chains batch 4 from
+    the rebuild's CRC. That is no break: central takes the rebuild's CRC for its latest
+    number. A resend of an older number changes nothing, and a real break still counts."""
+    edge, hotel = site.edge()
+    assert edge.edge_store is not None
+    assert edge.transport is not None
+    guest = hotel.book(nights=2)
+    sync(edge)
+    charge(hotel, hotel.folio_id(guest), 100)
+    sync(edge)
+    assert _chain(site, "edge1")[1:] == (2, 0)
+    prev = int(edge.edge_store.state()["batch_crc"])
+    first = charge(hotel, hotel.folio_id(guest), 200)
+    body, crc = encode_batch(Batch("edge1", 3, prev, tuple(edge.edge_store.items([first.id]))))
+    assert edge.transport.push(body, crc)["chain_ok"] is True  # the answer the edge lost
+    meanwhile = charge(hotel, hotel.folio_id(guest), 300)
+    rebuilt = tuple(edge.edge_store.items([first.id, meanwhile.id]))
+    again, rebuilt_crc = encode_batch(Batch("edge1", 3, prev, rebuilt))
+    assert edge.transport.push(again, rebuilt_crc)["chain_ok"] is True
+    assert _chain(site, "edge1") == (rebuilt_crc, 3, 0)
+    later = charge(hotel, hotel.folio_id(guest), 400)
+    items = tuple(edge.edge_store.items([later.id]))
+    body4, crc4 = encode_batch(Batch("edge1", 4, rebuilt_crc, items))
+    assert edge.transport.push(body4, crc4)["chain_ok"] is True
+    assert _chain(site, "edge1") == (crc4, 4, 0)
+    assert edge.transport.push(body, crc)["chain_ok"] is True  # an older number: a resend
+    assert _chain(site, "edge1") == (crc4, 4, 0)
+    body5, crc5 = encode_batch(Batch("edge1", 5, crc4 ^ 0xFFFF, items))
+    assert edge.transport.push(body5, crc5)["chain_ok"] is False
+    assert _chain(site, "edge1") == (crc5, 5, 1)
+    assert len(ledger(site, "edge1")) == 5  # each mutation applied once
+
+
 def _chain(site: Site, origin: str) -> tuple[int, int, int]:
     with site.engine.connect() as conn:
         row = conn.execute(sa.select(sync_origins).where(sync_origins.c.origin == origin)).one()

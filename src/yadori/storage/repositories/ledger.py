@@ -254,10 +254,19 @@ def advance_chain(  # noqa: PLR0917 - the batch's place in its origin's chain
     """Place a batch in its origin's chain; return False when the chain was broken.
 
     A batch numbered at or below the last one is a resend (its answer was lost): not a break.
-    A new batch whose previous CRC is not the last batch's means one was lost or reordered.
+    A resend of the last number may have been rebuilt with more in it (the edge crashed or
+    timed out before storing the answer), and the edge chains its next batch from that
+    rebuild: its CRC becomes the last one. A new batch whose previous CRC is not the last
+    batch's means one was lost or reordered.
     """
     row = conn.execute(sa.select(sync_origins).where(sync_origins.c.origin == origin)).first()
     if row is not None and number <= row.batches:
+        if number == row.batches and crc != row.last_batch_crc:
+            conn.execute(
+                sa.update(sync_origins)
+                .where(sync_origins.c.origin == origin)
+                .values(last_batch_crc=crc, last_seen_at=at)
+            )
         return True
     broke = row is not None and prev_crc != row.last_batch_crc
     values = {"last_batch_crc": crc, "batches": number, "last_seen_at": at}
