@@ -132,3 +132,27 @@ def test_every_kind_restored_from_its_own_document_writes_nothing(hotel: Hotel) 
         statements = restore(hotel, key, doc)
         assert all(s.lstrip().upper().startswith("SELECT") for s in statements), key
         assert snapshot(hotel, key) == doc
+
+
+def test_a_document_without_a_nullable_column_compares_it_as_null(edge_hotel: Hotel) -> None:
+    """At the edge (where pulls are applied), a document that lacks a nullable column (from a
+    central of an older schema) restores with that column NULL: a folio without its override
+    columns, which the table holds as NULL, only reads; with an override stored, the override
+    is cleared."""
+    hotel = edge_hotel
+    key = f"folio:{hotel.folio_id(hotel.book())}"
+    current = snapshot(hotel, key)
+    assert current is not None
+    older = copy.deepcopy(current)
+    for row in older["folios"]:
+        del row["override_manager_id"], row["override_reason"]
+    statements = restore(hotel, key, older)
+    assert all(s.lstrip().upper().startswith("SELECT") for s in statements)
+    assert snapshot(hotel, key) == current
+    overridden = copy.deepcopy(current)
+    overridden["folios"][0]["override_manager_id"] = "mgr-1"
+    overridden["folios"][0]["override_reason"] = "comped"
+    restore(hotel, key, overridden)
+    assert snapshot(hotel, key) == overridden
+    restore(hotel, key, older)
+    assert snapshot(hotel, key) == current

@@ -10,6 +10,7 @@ rows.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -202,30 +203,51 @@ def _plan_stored(
 
     The rows read are not converted (an edge pulls back thousands of its own rows); each
     document row is made what inserting it would store. A row stored as it would be stored
-    needs no write.
+    needs no write. Rows are compared as tuples in the table's column order.
     """
-    names = [str(c.name) for c in table.columns]
-    key = _primary_key(table)
-    convert = _storers(table, conn.dialect)
-    to_store: dict[tuple[object, ...], tuple[_Row, dict[str, object]]] = {}
+    names, storers = _column_storers(table, conn.dialect)
+    at = [names.index(k) for k in _primary_key(table)]
+    columns = _getter(names)
+    to_store: dict[tuple[object, ...], tuple[_Row, tuple[object, ...]]] = {}
     for doc_row in wanted.values():
-        stored: dict[str, object] = dict(doc_row)
-        for name, store in convert:
-            stored[name] = store(doc_row[name])
-        to_store[tuple(stored[k] for k in key)] = (doc_row, stored)
-    present: dict[tuple[object, ...], dict[str, object]] = {}
+        try:
+            values: list[object] = list(columns(doc_row))
+        except KeyError:  # a document without some column (an older central): taken as NULL
+            values = [doc_row.get(name) for name in names]
+        for i, store in storers:
+            values[i] = store(values[i])  # type: ignore[arg-type] # the document's JSON value
+        stored = tuple(values)
+        to_store[tuple(stored[i] for i in at)] = (doc_row, stored)
+    present: dict[tuple[object, ...], tuple[object, ...]] = {}
     query = _raw_select(table, column)
     for chunk in _chunks(idents):
-        for values in conn.execute(query, {"ids": chunk}):
-            held: dict[str, object] = dict(zip(names, tuple(values), strict=True))
-            present[tuple(held[k] for k in key)] = held
+        for row in conn.execute(query, {"ids": chunk}):
+            held = tuple(row)
+            present[tuple(held[i] for i in at)] = held
     stale = [
-        {k: held[k] for k in key}
+        {names[i]: held[i] for i in at}
         for pk, held in present.items()
         if pk not in to_store or to_store[pk][1] != held
     ]
     fresh = [doc for pk, (doc, stored) in to_store.items() if present.get(pk) != stored]
     return table, stale, fresh  # type: ignore[return-value] # a stale row gives only its key
+
+
+def _getter(names: list[str]) -> Callable[[_Row], tuple[JSON, ...]]:
+    """A function giving a document row's values of these columns, as a tuple."""
+    if len(names) == 1:  # itemgetter of one name gives the value itself
+        name = names[0]
+        return lambda row: (row[name],)
+    return operator.itemgetter(*names)
+
+
+@functools.cache
+def _column_storers(
+    table: sa.Table, dialect: sa.Dialect
+) -> tuple[list[str], list[tuple[int, Callable[[JSON], object]]]]:
+    """The table's column names, and the conversions ``_storers`` gives by column position."""
+    names = [str(c.name) for c in table.columns]
+    return names, [(names.index(name), store) for name, store in _storers(table, dialect)]
 
 
 @functools.cache
