@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from support.hotel import Hotel
+from support.hotel import Hotel, build_hotel
+from yadori.bootstrap import Yadori
 from yadori.domain.ids import new_id
 from yadori.services import commands as c
 from yadori.storage import aggregates
@@ -156,3 +157,23 @@ def test_a_document_without_a_nullable_column_compares_it_as_null(edge_hotel: Ho
     assert snapshot(hotel, key) == overridden
     restore(hotel, key, older)
     assert snapshot(hotel, key) == current
+
+
+def test_a_rate_given_with_trailing_zeros_restores_from_its_document_without_a_write(
+    edge: Yadori,
+) -> None:
+    """A service-charge rate entered as 0.10 is the rate 0.1: the edge stores it as the feed's
+    document writes it, so pulling the property back only reads, and the text stored at every
+    node is the same."""
+    hotel = build_hotel(edge, service_charge="0.10")
+    key = f"property:{hotel.property_id}"
+    doc = snapshot(hotel, key)
+    assert doc is not None
+    assert doc["properties"][0]["service_charge_rate"] == "0.1"
+    statements = restore(hotel, key, doc)
+    assert all(s.lstrip().upper().startswith("SELECT") for s in statements)
+    with edge.engine.connect() as conn:
+        stored = conn.exec_driver_sql(
+            "SELECT service_charge_rate FROM properties WHERE id = ?", (hotel.property_id,)
+        ).scalar()
+    assert stored == "0.1"

@@ -13,7 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from yadori.domain.money import Rounding
-from yadori.sync.canonical import NotCanonical, crc32, decode, encode, encode_plain, to_json
+from yadori.sync.canonical import (
+    NotCanonical,
+    crc32,
+    decimal_text,
+    decode,
+    encode,
+    encode_plain,
+    to_json,
+)
 
 
 class Colour(Enum):
@@ -81,6 +89,32 @@ def test_equal_decimals_encode_the_same() -> None:
     assert encode(Decimal("1E+2")) == b'"100"'
     with pytest.raises(NotCanonical):
         encode(Decimal("NaN"))
+
+
+@given(
+    st.integers(0, 1),
+    st.lists(st.integers(0, 9), min_size=1, max_size=45),
+    st.integers(-45, 20),
+    st.integers(0, 12),
+)
+def test_a_decimal_text_is_exact_and_the_same_with_trailing_zeros(
+    sign: int, digits: list[int], exponent: int, zeros: int
+) -> None:
+    """Any number of digits (beyond the default context's 28 too) reads back as the same value,
+    and the value written with more trailing zeros has the same text."""
+    value = Decimal((sign, tuple(digits), exponent))
+    text = decimal_text(value)
+    assert Decimal(text) == value
+    assert "E" not in text
+    padded = Decimal((sign, (*digits, *[0] * zeros), exponent - zeros))
+    assert padded == value
+    assert decimal_text(padded) == text
+
+
+def test_a_long_decimal_is_not_rounded() -> None:
+    """40 significant digits stay 40: a rate is never cut to fit a context."""
+    value = Decimal("0." + "1" * 40)
+    assert decimal_text(value) == "0." + "1" * 40
 
 
 def test_bytes_and_enum_keys() -> None:

@@ -9,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from yadori.sync import canonical
+
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """A timezone-aware UTC datetime, stored as ``timestamptz`` or as ISO text on SQLite."""
@@ -39,13 +41,17 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 
 class DecimalText(sa.TypeDecorator[Decimal]):
-    """An exact decimal (a rate), stored as text so no dialect turns it into a float."""
+    """An exact decimal (a rate), stored as text so no dialect turns it into a float.
+
+    Stored as its canonical text (``0.10`` as ``0.1``), the text the change feed carries: an
+    edge restoring a pulled document then finds what it holds, and every node stores the same.
+    """
 
     impl = sa.String(32)
     cache_ok = True
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
-        return None if value is None else str(value)
+        return None if value is None else canonical.decimal_text(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from enum import Enum
 from typing import TypeAlias
 
@@ -32,7 +32,7 @@ def to_json(value: object) -> JSON:
     if isinstance(value, Enum):
         return to_json(value.value)
     if isinstance(value, Decimal):
-        return _decimal(value)
+        return decimal_text(value)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise NotCanonical("naive datetimes are not allowed: use UTC")
@@ -48,11 +48,16 @@ def to_json(value: object) -> JSON:
     raise NotCanonical(f"no canonical encoding for {type(value).__name__}")
 
 
-def _decimal(value: Decimal) -> str:
-    """One text per value: 0.1 and 0.10 are the same rate, so they encode the same."""
+def decimal_text(value: Decimal) -> str:
+    """One text per value: 0.1 and 0.10 are the same rate, so they encode the same.
+
+    Only trailing zeros go: the value is normalised in a context as precise as its own
+    digits, never rounded to the default context's 28.
+    """
     if not value.is_finite():
         raise NotCanonical(f"{value} has no canonical encoding")
-    return format(value.normalize(), "f")
+    exact = Context(prec=max(1, len(value.as_tuple().digits)))
+    return format(value.normalize(exact), "f")
 
 
 def _key(key: object) -> str:
