@@ -605,15 +605,10 @@ def test_pushed_batches_are_published_once_by_the_next_pull(site: Site) -> None:
 
 def test_a_batch_whose_prev_crc_does_not_match_counts_a_chain_break(site: Site) -> None:
     """The worker's batches chain cleanly; one claiming another predecessor is counted."""
-    edge, hotel = site.edge()
+    edge, hotel, folio_id = _two_batches_chained(site)
     assert edge.edge_store is not None
     assert edge.transport is not None
-    guest = hotel.book(nights=2)
-    sync(edge)
-    charge(hotel, hotel.folio_id(guest), 100)
-    sync(edge)
-    assert _chain(site, "edge1")[1:] == (2, 0)
-    stray = charge(hotel, hotel.folio_id(guest), 200)
+    stray = charge(hotel, folio_id, 200)
     state = edge.edge_store.state()
     items = tuple(edge.edge_store.items([stray.id]))
     body, crc = encode_batch(Batch("edge1", 3, int(state["batch_crc"]) ^ 0xFFFF, items))
@@ -631,24 +626,19 @@ def test_a_rebuilt_resend_of_the_latest_batch_carries_the_chain_on(site: Site) -
     edge sends batch 3 again, rebuilt with a command made meanwhile, and chains batch 4 from
     the rebuild's CRC. That is no break: central takes the rebuild's CRC for its latest
     number. A resend of an older number changes nothing, and a real break still counts."""
-    edge, hotel = site.edge()
+    edge, hotel, folio_id = _two_batches_chained(site)
     assert edge.edge_store is not None
     assert edge.transport is not None
-    guest = hotel.book(nights=2)
-    sync(edge)
-    charge(hotel, hotel.folio_id(guest), 100)
-    sync(edge)
-    assert _chain(site, "edge1")[1:] == (2, 0)
     prev = int(edge.edge_store.state()["batch_crc"])
-    first = charge(hotel, hotel.folio_id(guest), 200)
+    first = charge(hotel, folio_id, 200)
     body, crc = encode_batch(Batch("edge1", 3, prev, tuple(edge.edge_store.items([first.id]))))
     assert edge.transport.push(body, crc)["chain_ok"] is True  # the answer the edge lost
-    meanwhile = charge(hotel, hotel.folio_id(guest), 300)
+    meanwhile = charge(hotel, folio_id, 300)
     rebuilt = tuple(edge.edge_store.items([first.id, meanwhile.id]))
     again, rebuilt_crc = encode_batch(Batch("edge1", 3, prev, rebuilt))
     assert edge.transport.push(again, rebuilt_crc)["chain_ok"] is True
     assert _chain(site, "edge1") == (rebuilt_crc, 3, 0)
-    later = charge(hotel, hotel.folio_id(guest), 400)
+    later = charge(hotel, folio_id, 400)
     items = tuple(edge.edge_store.items([later.id]))
     body4, crc4 = encode_batch(Batch("edge1", 4, rebuilt_crc, items))
     assert edge.transport.push(body4, crc4)["chain_ok"] is True
@@ -659,6 +649,17 @@ def test_a_rebuilt_resend_of_the_latest_batch_carries_the_chain_on(site: Site) -
     assert edge.transport.push(body5, crc5)["chain_ok"] is False
     assert _chain(site, "edge1") == (crc5, 5, 1)
     assert len(ledger(site, "edge1")) == 5  # each mutation applied once
+
+
+def _two_batches_chained(site: Site) -> tuple[Yadori, Hotel, str]:
+    """An edge that synced a booking and a charge on its folio: two batches, chained cleanly."""
+    edge, hotel = site.edge()
+    folio_id = hotel.folio_id(hotel.book(nights=2))
+    sync(edge)
+    charge(hotel, folio_id, 100)
+    sync(edge)
+    assert _chain(site, "edge1")[1:] == (2, 0)
+    return edge, hotel, folio_id
 
 
 def _chain(site: Site, origin: str) -> tuple[int, int, int]:
