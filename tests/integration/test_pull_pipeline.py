@@ -222,3 +222,63 @@ def test_a_pull_asked_ahead_that_fails_leaves_the_push_stored(
     assert len(central.sent) == pushed
     assert report.results == queued
     assert store.pending_count() == 0
+
+
+def test_asking_ahead_that_fails_at_the_edge_still_marks_the_batch_sent(
+    edge_hotel: Hotel, edge: Yadori
+) -> None:
+    """Reading the cursors for the pull asked ahead fails (the edge's database, say): the
+    answered batch is marked sent all the same, then the cycle fails with that error, and the
+    next cycle pulls every result."""
+    central = Central()
+    worker, store, applied = _worker_with(edge_hotel, edge, central)
+    queued = store.pending_count()
+    reads = 0
+    state = store.state
+
+    def failing_second_read() -> dict[str, str]:
+        nonlocal reads
+        reads += 1
+        if reads == 2:  # the first is the push's chain place, the second the pull's cursors
+            raise OSError("disk I/O error")
+        return state()
+
+    store.state = failing_second_read  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="disk I/O"):
+        worker.cycle()
+    assert central.asked == []
+    assert applied.finals == []
+    assert state()["batch_no"] == "1"
+    assert store.pending_count() == queued  # sent, waiting for results
+    report = worker.cycle()
+    assert report.results == queued
+    assert store.pending_count() == 0
+
+
+def test_marking_that_fails_while_the_pull_is_asked_for_applies_no_page(
+    edge_hotel: Hotel, edge: Yadori
+) -> None:
+    """Marking the last batch sent fails while its pull request is in flight: the cycle fails
+    with that error once the request is answered, no page is applied and no cursor moves; the
+    next cycle sends the batch again and takes every result."""
+    central = Central()
+    worker, store, applied = _worker_with(edge_hotel, edge, central)
+    queued = store.pending_count()
+    mark_sent = store.mark_sent
+
+    def failing(ids: list[str], state: dict[str, str] | None = None) -> None:
+        assert central.wait_for_request(1)
+        raise OSError("disk full")
+
+    store.mark_sent = failing  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="disk full"):
+        worker.cycle()
+    assert central.asked == [0]
+    assert applied.finals == []
+    assert "batch_no" not in store.state()
+    assert "results_no" not in store.state()
+    assert store.pending_count() == queued
+    store.mark_sent = mark_sent  # type: ignore[method-assign]
+    report = worker.cycle()
+    assert report.results == queued
+    assert store.pending_count() == 0

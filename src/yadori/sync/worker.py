@@ -191,9 +191,13 @@ class SyncWorker:
                     flying = (pool.submit(self._transport.push, body, crc), ids, number, crc)
                     time.sleep(0)  # let the sender take the interpreter and send at once
                 if answered is not None:
-                    if not ids:
-                        ask_ahead()
-                    self._acknowledged(*answered, report)
+                    if ids:
+                        self._acknowledged(*answered, report)
+                    else:
+                        try:
+                            ask_ahead()
+                        finally:  # whatever asking did, the answered batch is marked sent
+                            self._acknowledged(*answered, report)
                 if not ids:
                     return
 
