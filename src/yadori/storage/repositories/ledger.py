@@ -262,9 +262,9 @@ def advance_chain(  # noqa: PLR0917 - the batch's place in its origin's chain
     row = conn.execute(sa.select(sync_origins).where(sync_origins.c.origin == origin)).first()
     if row is not None and number <= row.batches:
         if number == row.batches and crc != row.last_batch_crc:
-            conn.execute(
+            conn.execute(  # only while it is still the last number (no lock is held here)
                 sa.update(sync_origins)
-                .where(sync_origins.c.origin == origin)
+                .where(sync_origins.c.origin == origin, sync_origins.c.batches == number)
                 .values(last_batch_crc=crc, last_seen_at=at)
             )
         return True
