@@ -112,9 +112,12 @@ def test_a_decimal_text_is_exact_and_the_same_with_trailing_zeros(
 
 
 def test_a_long_decimal_is_not_rounded() -> None:
-    """40 significant digits stay 40: a rate is never cut to fit a context."""
+    """40 significant digits stay 40, and an exponent past the default context's stays too:
+    a value is never cut to fit a context."""
     value = Decimal("0." + "1" * 40)
     assert decimal_text(value) == "0." + "1" * 40
+    tiny = decimal_text(Decimal("1E-1000000"))
+    assert Decimal(tiny) == Decimal("1E-1000000")
 
 
 def test_bytes_and_enum_keys() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from decimal import Context, Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from enum import Enum
 from typing import TypeAlias
 
@@ -52,11 +52,12 @@ def decimal_text(value: Decimal) -> str:
     """One text per value: 0.1 and 0.10 are the same rate, so they encode the same.
 
     Only trailing zeros go: the value is normalised in a context as precise as its own
-    digits, never rounded to the default context's 28.
+    digits and as wide as any exponent, never rounded to the default context's 28 digits nor
+    clamped to its exponents.
     """
     if not value.is_finite():
         raise NotCanonical(f"{value} has no canonical encoding")
-    exact = Context(prec=max(1, len(value.as_tuple().digits)))
+    exact = Context(prec=max(1, len(value.as_tuple().digits)), Emin=MIN_EMIN, Emax=MAX_EMAX)
     return format(value.normalize(exact), "f")
 
 
