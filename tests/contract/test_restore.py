@@ -177,3 +177,28 @@ def test_a_rate_given_with_trailing_zeros_restores_from_its_document_without_a_w
             "SELECT service_charge_rate FROM properties WHERE id = ?", (hotel.property_id,)
         ).scalar()
     assert stored == "0.1"
+
+
+def test_a_page_mixing_documents_with_and_without_a_column_restores_both(
+    edge_hotel: Hotel,
+) -> None:
+    """Rows of one table are inserted together: a document lacking the override columns (an
+    older central) and one carrying an override, in one page, both end as their documents say
+    (the first does not drop the column from the second, nor fail beside it)."""
+    hotel = edge_hotel
+    keys = [f"folio:{hotel.folio_id(hotel.book(room=room))}" for room in ("101", "102")]
+    older, overridden = (snapshot(hotel, key) for key in keys)
+    assert older is not None
+    assert overridden is not None
+    for row in older["folios"]:
+        del row["override_manager_id"], row["override_reason"]
+        row["status"] = "settled"
+    overridden["folios"][0].update(override_manager_id="mgr-1", override_reason="comped")
+    with hotel.node.engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+        aggregates.restore_many(conn, dict(zip(keys, (older, overridden), strict=True)))
+    first = snapshot(hotel, keys[0])
+    assert first is not None
+    assert first["folios"][0]["status"] == "settled"
+    assert first["folios"][0]["override_manager_id"] is None
+    assert snapshot(hotel, keys[1]) == overridden

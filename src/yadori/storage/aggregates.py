@@ -159,7 +159,7 @@ def restore_many(conn: sa.Connection, docs: dict[str, Doc | None]) -> None:
             _delete(conn, table, stale)
         for table, _, fresh in plans:
             if fresh:
-                conn.execute(sa.insert(table), [_values(table, row) for row in fresh])
+                conn.execute(sa.insert(table), [_values(table, _whole(table, r)) for r in fresh])
 
 
 _Row = dict[str, JSON]
@@ -330,6 +330,21 @@ def row_doc(table: sa.Table, values: Sequence[Any]) -> dict[str, JSON]:
         name: value if convert is None or value is None else convert(value)
         for (name, convert), value in zip(_encoders(table), values, strict=True)
     }
+
+
+def _whole(table: sa.Table, row: _Row) -> _Row:
+    """A document row with the nullable columns it lacks (from an older central) as NULL.
+
+    The rows of a table are inserted together, by the columns of the first: one lacking a
+    column must not drop it from the others, nor fail beside them.
+    """
+    missing = [name for name in _nullable(table) if name not in row]
+    return {**row, **dict.fromkeys(missing)} if missing else row
+
+
+@functools.cache
+def _nullable(table: sa.Table) -> tuple[str, ...]:
+    return tuple(str(c.name) for c in table.columns if c.nullable)
 
 
 def _values(table: sa.Table, row: dict[str, JSON]) -> dict[str, object]:
