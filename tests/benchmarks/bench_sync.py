@@ -458,7 +458,12 @@ class CpuSeconds:
     @property
     def floor(self) -> float:
         """The total spread over every core: no schedule of this work finishes sooner."""
-        return self.total / (os.cpu_count() or 1)
+        return self.total / _cores()
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, not the machine's count)."""
+    return len(os.sched_getaffinity(0))
 
 
 def _cpu_of(pid: int | str) -> float:
@@ -471,6 +476,9 @@ def _cpu_of(pid: int | str) -> float:
 
 
 def _postgres_cpu() -> float:
+    """CPU seconds of the PostgreSQL server processes alive now (central's pooled backends stay
+    for the whole run; a backend that exits during it takes its seconds along, so the sum is a
+    lower bound, and it counts every database's backends: nothing else runs during a bench)."""
     total = 0.0
     for comm in Path("/proc").glob("[0-9]*/comm"):
         with contextlib.suppress(OSError):
@@ -573,7 +581,7 @@ def recovery_metrics(world: World, workdir: Path, console: Callable[[str], None]
                 else (
                     f", CPU s edge {r.cpu.edge:.2f} central {r.cpu.central:.2f} "
                     f"PostgreSQL {r.cpu.postgres:.2f} "
-                    f"(on {os.cpu_count()} cores ≥ {r.cpu.floor:.2f} s)"
+                    f"(on {_cores()} cores ≥ {r.cpu.floor:.2f} s)"
                 )
             )
             console(
@@ -617,7 +625,7 @@ def recovery_metrics(world: World, workdir: Path, console: Callable[[str], None]
             metrics.append(
                 Metric(
                     f"recovery {size:,}: CPU seconds of edge + central + PostgreSQL over "
-                    f"{os.cpu_count()} cores, {how}",
+                    f"{_cores()} cores, {how}",
                     median([c.floor for c in cpus]),
                     "s",
                     target,
