@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from yadori.domain.reservations import Reservation
 from yadori.domain.roomservice import (
     InvalidOrderTransition,
     ItemUnavailable,
+    MenuItem,
     OrderSource,
     OrderStatus,
     OutOfStock,
@@ -430,3 +432,32 @@ def test_central_refuses_what_a_guest_may_not_do(pair: Pair, case: str) -> None:
     _as_guest(pair, stay, token_id, command)
     with pytest.raises(ActorRefused):
         pair.sync()
+
+
+def test_a_rate_set_out_of_bounds_is_refused_where_it_comes_in(hotel: Hotel, menu: Menu) -> None:
+    """A menu item's or a new property's service-charge rate above 1 or finer than six places
+    is refused by its command, naming the field, and nothing is written."""
+
+    def tea() -> MenuItem:
+        items = hotel.node.bus.read(hotel.property_id, lambda uow: uow.menu.items())
+        return next(i for i in items if i.code == "TEA")
+
+    before = tea()
+    for rate in (Decimal("1.5"), Decimal("0.1234567"), Decimal("1E-100000")):
+        with pytest.raises(InvalidInput) as raised:
+            hotel.run(
+                c.SaveMenuItem(
+                    item_id=menu.item("TEA"),
+                    category_id=menu.drinks,
+                    code="TEA",
+                    name_ja="緑茶",
+                    name_en="Green tea",
+                    price=600,
+                    service_charge_rate=rate,
+                )
+            )
+        assert raised.value.facts["field"] == "service_charge_rate"
+        with pytest.raises(InvalidInput) as raised:
+            build_hotel(hotel.node, service_charge=str(rate))
+        assert raised.value.facts["field"] == "service_charge_rate"
+    assert tea() == before

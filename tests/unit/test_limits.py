@@ -10,7 +10,7 @@ import pytest
 from yadori.domain.accommodation_tax import Exemption
 from yadori.domain.errors import FolioClosed, InvalidInput
 from yadori.domain.folio import Folio, FolioLine, FolioStatus, LineKind, ManagerOverride
-from yadori.domain.limits import NAME, TEXT, check_length
+from yadori.domain.limits import NAME, TEXT, check_length, check_rate
 from yadori.domain.money import Rounding
 from yadori.domain.property import Property
 from yadori.domain.registry import RegistryEntry, exemptions
@@ -71,3 +71,28 @@ def test_exemptions_are_counted_from_the_registry() -> None:
     trip = RegistryEntry("B", "Tokyo", "090", exemption=Exemption.SCHOOL_TRIP)
     assert exemptions([plain, plain]) == (0, Exemption.NONE)
     assert exemptions([plain, trip, trip]) == (2, Exemption.SCHOOL_TRIP)
+
+
+@pytest.mark.parametrize(
+    ("rate", "says"),
+    [
+        (Decimal("1.5"), "between 0 and 1"),
+        (Decimal("-0.01"), "between 0 and 1"),
+        (Decimal("NaN"), "between 0 and 1"),
+        (Decimal("Infinity"), "between 0 and 1"),
+        (Decimal("0.1234567"), "at most 6 decimal places"),
+        (Decimal("1E-100000"), "at most 6 decimal places"),
+    ],
+)
+def test_a_rate_is_between_0_and_1_with_at_most_6_places(rate: Decimal, says: str) -> None:
+    """A service-charge rate out of range, not a number, or finer than six places is refused,
+    naming its field."""
+    with pytest.raises(InvalidInput, match=says) as raised:
+        check_rate("service_charge_rate", rate)
+    assert raised.value.facts["field"] == "service_charge_rate"
+
+
+@pytest.mark.parametrize("rate", ["0", "1", "0.1", "0.10125", "0.100000000", "0.000001"])
+def test_rates_within_the_bounds_are_taken(rate: str) -> None:
+    """Trailing zeros do not count as places."""
+    check_rate("service_charge_rate", Decimal(rate))

@@ -18,6 +18,7 @@ from yadori.domain.errors import InvalidInput
 from yadori.domain.folio import ChargeCategory, FolioLine, FolioStatus, LineKind
 from yadori.domain.ids import derived_id, human_number
 from yadori.domain.inventory import StockMove, StockReason, check_stock, oversold
+from yadori.domain.limits import check_rate
 from yadori.domain.reservations import ReservationStatus
 from yadori.domain.roomservice import (
     MenuCategory,
@@ -55,6 +56,7 @@ def save_menu_category(cmd: SaveMenuCategory, uow: UnitOfWork, ctx: Context) -> 
 
 def save_menu_item(cmd: SaveMenuItem, uow: UnitOfWork, ctx: Context) -> MenuItem:
     """Create or change a menu item; a changed price keeps the one it replaces."""
+    check_rate("service_charge_rate", cmd.service_charge_rate)  # where a rate comes in
     item = MenuItem(
         id=cmd.item_id,
         category_id=cmd.category_id,

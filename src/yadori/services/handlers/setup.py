@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from yadori.domain.limits import check_rate
 from yadori.domain.property import Property
 from yadori.domain.rates import RatePlan
 from yadori.domain.rooms import Room, RoomType
@@ -12,6 +13,7 @@ from yadori.services.ports import UnitOfWork
 
 def create_property(cmd: CreateProperty, uow: UnitOfWork, ctx: Context) -> Property:
     """Open the hotel."""
+    check_rate("service_charge_rate", cmd.service_charge_rate)  # where a rate comes in
     prop = Property(
         id=cmd.property_id,
         code=cmd.code,
