@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -155,8 +156,8 @@ def test_only_an_in_house_stay_orders(hotel: Hotel, menu: Menu) -> None:
         )
 
 
-def test_sold_out_is_refused(hotel: Hotel, menu: Menu) -> None:
-    """An item marked sold out cannot be ordered."""
+def _save_tea(hotel: Hotel, menu: Menu, **changes: Any) -> None:
+    """Save the menu's green tea at ¥600 with these changes."""
     hotel.run(
         c.SaveMenuItem(
             item_id=menu.item("TEA"),
@@ -165,9 +166,14 @@ def test_sold_out_is_refused(hotel: Hotel, menu: Menu) -> None:
             name_ja="緑茶",
             name_en="Green tea",
             price=600,
-            sold_out=True,
+            **changes,
         )
     )
+
+
+def test_sold_out_is_refused(hotel: Hotel, menu: Menu) -> None:
+    """An item marked sold out cannot be ordered."""
+    _save_tea(hotel, menu, sold_out=True)
     with pytest.raises(ItemUnavailable):
         menu.order(in_house(hotel), {"TEA": 1})
 
@@ -445,17 +451,7 @@ def test_a_rate_set_out_of_bounds_is_refused_where_it_comes_in(hotel: Hotel, men
     before = tea()
     for rate in (Decimal("1.5"), Decimal("0.1234567"), Decimal("1E-100000")):
         with pytest.raises(InvalidInput) as raised:
-            hotel.run(
-                c.SaveMenuItem(
-                    item_id=menu.item("TEA"),
-                    category_id=menu.drinks,
-                    code="TEA",
-                    name_ja="緑茶",
-                    name_en="Green tea",
-                    price=600,
-                    service_charge_rate=rate,
-                )
-            )
+            _save_tea(hotel, menu, service_charge_rate=rate)
         assert raised.value.facts["field"] == "service_charge_rate"
         with pytest.raises(InvalidInput) as raised:
             build_hotel(hotel.node, service_charge=str(rate))
