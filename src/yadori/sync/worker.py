@@ -134,24 +134,28 @@ class SyncWorker:
         with self._lock, ThreadPoolExecutor(1, thread_name_prefix="yadori-pull") as pulls:
             self._store.reset_sent()
             properties = self._properties()
-            ahead: list[_Asked] = []
 
-            def ask_ahead() -> None:
-                if properties:
-                    ahead.append(self._ask_first(properties[0], pulls))
-                    time.sleep(0)  # let the puller take the interpreter and ask at once
+            def ask_ahead() -> _Asked | None:
+                if not properties:
+                    return None
+                asked = self._ask_first(properties[0], pulls)
+                time.sleep(0)  # let the puller take the interpreter and ask at once
+                return asked
 
             started = time.perf_counter()
-            self._push_all(report, ask_ahead)
+            ahead = self._push_all(report, ask_ahead)  # the first property's, if asked
             report.push_ms = _ms_since(started)
             started = time.perf_counter()
-            for n, property_id in enumerate(properties):
-                asked = ahead[0] if n == 0 and ahead else self._ask_first(property_id, pulls)
+            for property_id in properties:
+                asked = ahead if ahead is not None else self._ask_first(property_id, pulls)
+                ahead = None
                 self._pull_property(property_id, report, pulls, asked)
             report.pull_ms = _ms_since(started)
         return report
 
-    def _push_all(self, report: CycleReport, ask_ahead: Callable[[], None]) -> None:
+    def _push_all(
+        self, report: CycleReport, ask_ahead: Callable[[], _Asked | None]
+    ) -> _Asked | None:
         """Push batch after batch; the next is read and encoded while central applies one.
 
         Batches still go one at a time and in order (each names the CRC of the one before, and
@@ -159,8 +163,9 @@ class SyncWorker:
         next batch is sent before the answered one is marked sent. A crash in between leaves
         both pending, to be sent again (central dedups them, and a batch number at or below
         the last it saw is a resend, not a break in the chain). Once the last batch is
-        answered, ``ask_ahead`` sends the first pull request before that batch is marked sent:
-        the page needs no cursor the marking changes, and is applied only after it.
+        answered, ``ask_ahead`` sends the first pull request before that batch is marked sent
+        (the page needs no cursor the marking changes, and is applied only after it); that
+        request is returned.
         """
         state = self._store.state()
         number, crc = int(state.get("batch_no", "0")), int(state.get("batch_crc", "0"))
@@ -190,16 +195,16 @@ class SyncWorker:
                     number, crc, sending = number + 1, next_crc, set(ids)
                     flying = (pool.submit(self._transport.push, body, crc), ids, number, crc)
                     time.sleep(0)  # let the sender take the interpreter and send at once
-                if answered is not None:
-                    if ids:
+                if ids:
+                    if answered is not None:
                         self._acknowledged(*answered, report)
-                    else:
-                        try:
-                            ask_ahead()
-                        finally:  # whatever asking did, the answered batch is marked sent
-                            self._acknowledged(*answered, report)
-                if not ids:
-                    return
+                    continue
+                if answered is None:
+                    return None  # nothing was pushed
+                try:
+                    return ask_ahead()
+                finally:  # whatever asking did, the answered batch is marked sent
+                    self._acknowledged(*answered, report)
 
     def _acknowledged(
         self, answer: dict[str, JSON], ids: list[str], number: int, crc: int, report: CycleReport
