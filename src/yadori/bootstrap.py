@@ -243,7 +243,9 @@ def _wire_edge_sync(node: Yadori, hlc: HybridClock, trust: SqlTrust) -> None:
     config, now, key = node.config, SystemClock().now, node.node_key
     node.edge_store = EdgeSyncStore(node.engine, now)
     node.transport = HttpTransport(
-        config.central_url, token=lambda: issue_node(key, now()) if key is not None else None
+        config.central_url,
+        heartbeat_timeout=config.timing.heartbeat_timeout,
+        token=lambda: issue_node(key, now()) if key is not None else None,
     )
     node.worker = SyncWorker(
         node.edge_store,

@@ -1,8 +1,13 @@
-"""The edge's HTTP transport against real sockets: a call stuck in a black hole can be aborted."""
+"""The edge's HTTP transport against real sockets.
+
+A call stuck in a black hole can be aborted; a heartbeat's timeout follows the link's round trip.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import http.server
+import json
 import socket
 import threading
 import time
@@ -67,4 +72,64 @@ def test_abort_fails_a_call_blocked_in_a_black_hole_at_once() -> None:
         assert failed, "the aborted call must fail with LinkDown"
         with pytest.raises(LinkDown):  # the new client works as usual: here, a read timeout
             transport.heartbeat("edge1")
+        transport.close()
+
+
+@contextlib.contextmanager
+def slow_heartbeats() -> Iterator[tuple[str, list[float]]]:
+    """An HTTP server whose heartbeat answers after ``delay[0]`` seconds (changeable)."""
+    delay = [0.0]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as central's
+
+        def do_GET(self) -> None:
+            time.sleep(delay[0])
+            body = json.dumps({"time_ms": int(time.time() * 1000)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the client may have given up already
+                self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", delay
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_heartbeat_waits_longer_on_a_link_that_slowed_down() -> None:
+    """A link that slows from instant to 0.6 s answers keeps its heartbeats answered.
+
+    With the fixed 0.4 s timeout of before, every beat from the 0.6 s step on failed, and an
+    edge on a slow backup link flapped offline and online. Each step leaves the timeout well
+    above the next delay, so a loaded machine does not make this fail. A black hole still fails
+    the beat, after the timeout the estimate allows.
+    """
+    with slow_heartbeats() as (url, delay):
+        transport = HttpTransport(url)
+        for _ in range(3):
+            transport.heartbeat("edge1")
+        assert transport.heartbeat_timeout < 0.5
+        for step in (0.2, 0.35, 0.6, 0.6, 0.6):
+            delay[0] = step
+            assert transport.heartbeat_timeout > step + 0.2
+            transport.heartbeat("edge1")
+        timeout = transport.heartbeat_timeout
+        assert 1.3 < timeout <= 2.0
+        delay[0] = 10.0
+        started = time.monotonic()
+        with pytest.raises(LinkDown):
+            transport.heartbeat("edge1")
+        assert timeout - 0.05 < time.monotonic() - started < timeout + 1.0
+        assert transport.heartbeat_timeout == timeout  # a failed beat is no sample
         transport.close()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from yadori.sync.connectivity import (
+    ROUND_TRIP_ALLOWANCE_CAP,
     Link,
     LinkState,
+    RoundTrip,
     Timing,
     next_probe,
     on_failure,
@@ -60,3 +63,47 @@ def test_backoff_grows_but_never_past_its_cap(failures: int, seed: int) -> None:
     """However long the outage, the next probe comes within the cap: a return is seen in time."""
     delay = next_probe(Link(LinkState.OFFLINE, 0.0, failures), 0.0, T, random.Random(seed))
     assert 0 < delay <= T.backoff_cap
+
+
+def test_a_heartbeat_waits_its_allowance_plus_twice_the_round_trip() -> None:
+    """Before any answer, the allowance alone; then twice the smoothed round trip on top."""
+    assert RoundTrip().timeout(0.4) == 0.4
+    fast = RoundTrip().observe(0.005)
+    assert fast.timeout(0.4) == pytest.approx(0.41)
+    slow = fast.observe(0.3)  # rises by half the gap at once
+    assert slow.smoothed == pytest.approx(0.1525)
+    assert slow.timeout(0.4) == pytest.approx(0.4 + 2 * 0.1525)
+    calmer = slow.observe(0.0)  # falls by an eighth
+    assert calmer.smoothed == pytest.approx(0.1525 * 7 / 8)
+    assert RoundTrip().observe(60.0).timeout(0.4) == 0.4 + ROUND_TRIP_ALLOWANCE_CAP
+    assert RoundTrip().observe(-1.0).smoothed == 0.0  # a clock oddity is no negative time
+
+
+def test_a_link_that_slows_down_keeps_its_heartbeats_answered() -> None:
+    """From 5 ms to 250 ms round trips (a backup link): every beat still fits its timeout."""
+    trip = RoundTrip()
+    for _ in range(20):
+        trip = trip.observe(0.005)
+    for _ in range(20):
+        assert trip.timeout(0.4) > 0.25
+        trip = trip.observe(0.25)
+    assert trip.timeout(0.4) > 0.4 + 2 * 0.24
+
+
+@given(
+    st.lists(st.floats(min_value=0.0, max_value=5.0), min_size=1, max_size=40),
+    st.floats(min_value=0.05, max_value=5.0),
+)
+def test_the_last_answered_round_trip_always_fits_the_next_timeout(
+    samples: list[float], allowance: float
+) -> None:
+    """Whatever came before, a beat as slow as the last answered one is not timed out.
+
+    And the timeout stays between the allowance and the allowance plus the cap.
+    """
+    trip = RoundTrip()
+    for sample in samples:
+        trip = trip.observe(sample)
+        timeout = trip.timeout(allowance)
+        assert allowance <= timeout <= allowance + ROUND_TRIP_ALLOWANCE_CAP
+        assert timeout >= allowance + min(ROUND_TRIP_ALLOWANCE_CAP, sample) - 1e-9

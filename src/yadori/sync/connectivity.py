@@ -5,7 +5,9 @@ the time, it says the new state and when to probe next. Going offline is immedia
 (writes never switch, only the sync and the banner do, so a false alarm costs nothing); coming
 back needs a successful probe, then a completed recovery sync, then a period of heightened
 monitoring. While offline, probes back off exponentially with jitter, capped so that a link that
-returns is noticed within about two seconds.
+returns is noticed within about two seconds. A heartbeat waits for its answer a fixed allowance
+plus twice the link's smoothed round trip, so a slow link is not taken for a dead one
+(decision 0045).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Timing:
     backoff_first: float = 0.25
     backoff_cap: float = 1.5
     jitter: float = 0.2
+    heartbeat_timeout: float = 0.4  # the allowance beyond the round trip; see RoundTrip
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +77,31 @@ def next_probe(link: Link, now: float, timing: Timing, rng: random.Random) -> fl
     if link.state is LinkState.RECOVERING or now < link.heightened_until:
         return timing.heightened
     return timing.heartbeat
+
+
+ROUND_TRIP_ALLOWANCE_CAP = 1.6
+"""At most this many seconds are added to a heartbeat's timeout for the link's round trip."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """The heartbeat's smoothed round trip in seconds, from the calls that were answered.
+
+    It rises fast (half of the gap to a slower sample) and falls slowly (an eighth, the gain of
+    RFC 6298), because it sets a timeout: overestimating costs a little time to notice a dead
+    link, underestimating costs a false outage. Calls that failed are not samples (Karn).
+    """
+
+    smoothed: float | None = None
+
+    def observe(self, seconds: float) -> RoundTrip:
+        """Fold in the round trip of a heartbeat that was answered."""
+        sample = max(0.0, seconds)
+        if self.smoothed is None:
+            return RoundTrip(sample)
+        gain = 0.5 if sample > self.smoothed else 0.125
+        return RoundTrip(self.smoothed + gain * (sample - self.smoothed))
+
+    def timeout(self, allowance: float) -> float:
+        """How long the next heartbeat waits: the allowance plus twice the round trip (capped)."""
+        return allowance + min(ROUND_TRIP_ALLOWANCE_CAP, 2.0 * (self.smoothed or 0.0))
