@@ -550,6 +550,9 @@ def test_a_slow_link_stays_online_and_syncs_everything(site: Site) -> None:
     assert monitor.state is LinkState.ONLINE, monitor.snapshot().last_error
     assert site.edge.edge_store is not None
     assert site.edge.edge_store.outages() == []
+    status = site.edge.sync_status()  # the slow link shows, and so does the longer wait
+    assert int(str(status["round_trip_ms"])) >= 100, status
+    assert int(str(status["heartbeat_timeout_ms"])) >= 400 + 200, status
     site.proxy.set("pass")
     assert_converged(site)
 

@@ -117,6 +117,7 @@ def test_a_heartbeat_waits_longer_on_a_link_that_slowed_down() -> None:
     """
     with slow_heartbeats() as (url, delay):
         transport = HttpTransport(url)
+        assert transport.round_trip is None
         for _ in range(3):
             transport.heartbeat("edge1")
         assert transport.heartbeat_timeout < 0.5
@@ -126,6 +127,8 @@ def test_a_heartbeat_waits_longer_on_a_link_that_slowed_down() -> None:
             transport.heartbeat("edge1")
         timeout = transport.heartbeat_timeout
         assert 1.3 < timeout <= 2.0
+        assert transport.round_trip is not None
+        assert 0.45 < transport.round_trip < 0.8
         delay[0] = 10.0
         started = time.monotonic()
         with pytest.raises(LinkDown):

@@ -28,6 +28,8 @@ def show_status(console: Console, status: dict[str, object]) -> None:
         "last_push_ok",
         "last_pull_ok",
         "skew_ms",
+        "round_trip_ms",
+        "heartbeat_timeout_ms",
         "open_tickets",
         "last_error",
     ):

@@ -133,6 +133,11 @@ class HttpTransport:
         return self._call("GET", PULL, params=params)
 
     @property
+    def round_trip(self) -> float | None:
+        """The smoothed round trip of the heartbeats answered, in seconds (None before one)."""
+        return self._round_trip.smoothed
+
+    @property
     def heartbeat_timeout(self) -> float:
         """How long the next heartbeat waits for central (the allowance plus the round trip)."""
         return self._round_trip.timeout(self._heartbeat_allowance)
