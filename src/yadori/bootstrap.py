@@ -113,23 +113,14 @@ class Yadori:
             "last_push_ok": state.get("last_push_ok"),
             "last_pull_ok": state.get("last_pull_ok"),
             "skew_ms": snap.skew_ms,
-            **self._link_timing(),
+            "round_trip_ms": snap.round_trip_ms,
+            "heartbeat_timeout_ms": snap.heartbeat_timeout_ms,
             "last_error": snap.last_error,
             "open_tickets": queue.open_tickets,
             "rejected": to_json(queue.rejected),
             "last_cycle": to_json(asdict(snap.last_cycle)) if snap.last_cycle else None,
             "outages": to_json(self.edge_store.outages()),
             "alerts": to_json(self.edge_store.alerts()),
-        }
-
-    def _link_timing(self) -> dict[str, JSON]:
-        """The heartbeat's smoothed round trip and its timeout now, in ms (decision 0045)."""
-        if self.transport is None:
-            return {"round_trip_ms": None, "heartbeat_timeout_ms": None}
-        trip = self.transport.round_trip
-        return {
-            "round_trip_ms": None if trip is None else round(trip * 1000),
-            "heartbeat_timeout_ms": round(self.transport.heartbeat_timeout * 1000),
         }
 
     def close(self) -> None:
@@ -254,9 +245,7 @@ def _wire_edge_sync(node: Yadori, hlc: HybridClock, trust: SqlTrust) -> None:
     config, now, key = node.config, SystemClock().now, node.node_key
     node.edge_store = EdgeSyncStore(node.engine, now)
     node.transport = HttpTransport(
-        config.central_url,
-        heartbeat_timeout=config.timing.heartbeat_timeout,
-        token=lambda: issue_node(key, now()) if key is not None else None,
+        config.central_url, token=lambda: issue_node(key, now()) if key is not None else None
     )
     node.worker = SyncWorker(
         node.edge_store,

@@ -535,6 +535,10 @@ def test_a_black_hole_during_a_pull_is_noticed_within_3_s(site: Site) -> None:
     wait_until(lambda: monitor.state is LinkState.OFFLINE, OFFLINE_WITHIN)
 
 
+def _round_trip_reaches(monitor: Monitor, ms: int) -> None:
+    wait_until(lambda: (monitor.snapshot().round_trip_ms or 0) >= ms, 10)
+
+
 def test_a_slow_link_stays_online_and_syncs_everything(site: Site) -> None:
     """100 ms of delay per chunk: no false offline, and the queue still drains.
 
@@ -547,12 +551,36 @@ def test_a_slow_link_stays_online_and_syncs_everything(site: Site) -> None:
     charges(site, 20)
     monitor.nudge()
     wait_until(lambda: site.edge.edge_store.pending_count() == 0, 10)  # type: ignore[union-attr]
+    _round_trip_reaches(monitor, 150)
     assert monitor.state is LinkState.ONLINE, monitor.snapshot().last_error
     assert site.edge.edge_store is not None
     assert site.edge.edge_store.outages() == []
     status = site.edge.sync_status()  # the slow link shows, and so does the longer wait
-    assert int(str(status["round_trip_ms"])) >= 100, status
-    assert int(str(status["heartbeat_timeout_ms"])) >= 400 + 200, status
+    assert int(str(status["round_trip_ms"])) >= 150, status
+    assert int(str(status["heartbeat_timeout_ms"])) >= 400 + 300, status
+    site.proxy.set("pass")
+    assert_converged(site)
+
+
+def test_a_link_slower_than_the_allowance_stays_online(site: Site) -> None:
+    """The link slows step by step until a heartbeat takes 0.5–0.75 s, past the 0.4 s allowance.
+
+    Each step starts once the round trip has caught up with the one before, so every beat has
+    a third of a second or more to spare. The fixed 0.4 s timeout of before failed every beat
+    of the last step.
+    """
+    monitor = _running(site)
+    for delay, caught_up in ((0.1, 180), (0.15, 280), (0.25, 450)):
+        site.proxy.set("delay", delay=delay)
+        _round_trip_reaches(monitor, caught_up)
+    charges(site, 3)
+    monitor.nudge()
+    wait_until(lambda: site.edge.edge_store.pending_count() == 0, 15)  # type: ignore[union-attr]
+    time.sleep(1.0)  # a few more beats at the slowest
+    assert monitor.state is LinkState.ONLINE, monitor.snapshot().last_error
+    assert site.edge.edge_store is not None
+    assert site.edge.edge_store.outages() == []
+    assert (monitor.snapshot().heartbeat_timeout_ms or 0) >= 400 + 900
     site.proxy.set("pass")
     assert_converged(site)
 

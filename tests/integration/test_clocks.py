@@ -256,7 +256,7 @@ class FakeCentral:
         self.offset_ms = offset_ms
         self.last_hlc: Timestamp | None = None
 
-    def heartbeat(self, origin: str) -> dict[str, JSON]:
+    def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
         now = REAL_WALL_MS() + self.offset_ms
         self.last_hlc = Timestamp(now, 3, "central")
         return {"time_ms": now, "hlc": str(self.last_hlc)}

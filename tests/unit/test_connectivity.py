@@ -107,3 +107,39 @@ def test_the_last_answered_round_trip_always_fits_the_next_timeout(
         timeout = trip.timeout(allowance)
         assert allowance <= timeout <= allowance + ROUND_TRIP_ALLOWANCE_CAP
         assert timeout >= allowance + min(ROUND_TRIP_ALLOWANCE_CAP, sample) - 1e-9
+
+
+def test_a_slower_link_is_probed_sooner_while_online() -> None:
+    """The beat comes as much sooner as it will wait longer, down to the heightened interval.
+
+    Only while online at the normal rhythm: heightened, recovering and offline are unchanged.
+    """
+    rng = random.Random(1)
+    assert next_probe(Link(), 100.0, T, rng, waits_more=0.3) == pytest.approx(T.heartbeat - 0.3)
+    assert next_probe(Link(), 100.0, T, rng, waits_more=1.6) == T.heightened
+    assert next_probe(Link(heightened_until=200.0), 100.0, T, rng, 0.3) == T.heightened
+    assert next_probe(Link(LinkState.RECOVERING), 0.0, T, rng, 0.3) == T.heightened
+    offline = next_probe(Link(LinkState.OFFLINE, 0.0, 1), 0.0, T, rng, 1.6)
+    assert offline <= T.backoff_first
+
+
+@given(
+    st.lists(st.floats(min_value=0.0, max_value=5.0), min_size=1, max_size=40),
+    st.floats(min_value=0.5, max_value=5.0),
+    st.floats(min_value=0.05, max_value=2.0),
+)
+def test_a_hang_is_noticed_as_soon_as_on_a_fast_link(
+    samples: list[float], heartbeat: float, allowance: float
+) -> None:
+    """While online, the wait before a beat plus the beat's timeout is the interval plus the
+    allowance whatever the round trip, as long as the round trip's share fits in the interval
+    (above the heightened one); past that, it grows only by what does not fit."""
+    timing = Timing(heartbeat=heartbeat, heightened=0.25, heartbeat_allowance=allowance)
+    trip = RoundTrip()
+    for sample in samples:
+        trip = trip.observe(sample)
+        delay = next_probe(Link(), 0.0, timing, random.Random(0), trip.extra())
+        deadline = delay + trip.timeout(allowance)
+        fits = max(0.0, trip.extra() - (heartbeat - 0.25))
+        assert delay >= 0.25
+        assert deadline == pytest.approx(heartbeat + allowance + fits)

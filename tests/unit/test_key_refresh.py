@@ -15,9 +15,11 @@ class FakeLink:
         self.fetches = 0
         self.fail_keys = False
         self.aborted = False
+        self.timeouts: list[float | None] = []
 
-    def heartbeat(self, origin: str) -> dict[str, JSON]:
+    def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
         """A beat with the list's CRC."""
+        self.timeouts.append(timeout)
         return {"time_ms": 0, "hlc": "", "keys_crc": self.crc}
 
     def keys(self) -> dict[str, JSON]:
@@ -47,3 +49,12 @@ def test_fetches_only_when_the_crc_changes() -> None:
     assert link.fetches == 3
     refresh.abort()
     assert link.aborted
+
+
+def test_the_beat_waits_as_long_as_the_monitor_says() -> None:
+    """The monitor's timeout reaches the transport (decision 0045)."""
+    link = FakeLink()
+    refresh = KeyRefresh(link, lambda _: None)
+    refresh.heartbeat("e1", 0.9)
+    refresh.heartbeat("e1")
+    assert link.timeouts == [0.9, None]

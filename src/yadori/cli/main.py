@@ -51,7 +51,7 @@ def open_node(s: Settings) -> Yadori:
         timing=Timing(
             heartbeat=s.heartbeat_seconds,
             backoff_cap=s.backoff_cap_seconds,
-            heartbeat_timeout=s.heartbeat_timeout_seconds,
+            heartbeat_allowance=s.heartbeat_allowance_seconds,
             heightened_for=s.heightened_seconds,
         ),
         thresholds=Thresholds(

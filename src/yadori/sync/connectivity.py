@@ -6,8 +6,9 @@ the time, it says the new state and when to probe next. Going offline is immedia
 back needs a successful probe, then a completed recovery sync, then a period of heightened
 monitoring. While offline, probes back off exponentially with jitter, capped so that a link that
 returns is noticed within about two seconds. A heartbeat waits for its answer a fixed allowance
-plus twice the link's smoothed round trip, so a slow link is not taken for a dead one
-(decision 0045).
+plus twice the link's smoothed round trip, so a link that slows down is not taken for a dead
+one; while online, the beats come that much sooner, so a hang is noticed as soon as on a fast
+link (decision 0045).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Timing:
     backoff_first: float = 0.25
     backoff_cap: float = 1.5
     jitter: float = 0.2
-    heartbeat_timeout: float = 0.4  # the allowance beyond the round trip; see RoundTrip
+    heartbeat_allowance: float = 0.4  # a heartbeat waits this plus the round trip's share
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +70,22 @@ def on_recovered(link: Link, now: float, timing: Timing) -> Link:
     return Link(LinkState.ONLINE, now, 0, now + timing.heightened_for)
 
 
-def next_probe(link: Link, now: float, timing: Timing, rng: random.Random) -> float:
-    """Seconds until the next heartbeat."""
+def next_probe(
+    link: Link, now: float, timing: Timing, rng: random.Random, waits_more: float = 0.0
+) -> float:
+    """Seconds until the next heartbeat.
+
+    ``waits_more`` is how much longer than the allowance the next beat will wait for its answer
+    (``RoundTrip.extra``). While online, the beat comes that much sooner, down to the heightened
+    interval: a hang is then noticed within the interval plus the allowance, whatever the link's
+    round trip, for round trips up to (interval − heightened interval) / 2.
+    """
     if link.state is LinkState.OFFLINE:
         base = min(timing.backoff_cap, timing.backoff_first * 2.0 ** max(0, link.failures - 1))
         return base * (1 - timing.jitter * rng.random())
     if link.state is LinkState.RECOVERING or now < link.heightened_until:
         return timing.heightened
-    return timing.heartbeat
+    return max(min(timing.heartbeat, timing.heightened), timing.heartbeat - waits_more)
 
 
 ROUND_TRIP_ALLOWANCE_CAP = 1.6
@@ -87,9 +96,10 @@ ROUND_TRIP_ALLOWANCE_CAP = 1.6
 class RoundTrip:
     """The heartbeat's smoothed round trip in seconds, from the calls that were answered.
 
-    It rises fast (half of the gap to a slower sample) and falls slowly (an eighth, the gain of
-    RFC 6298), because it sets a timeout: overestimating costs a little time to notice a dead
-    link, underestimating costs a false outage. Calls that failed are not samples (Karn).
+    It rises fast (by half of the gap to a slower sample) and falls slowly (by an eighth of the
+    gap, the gain RFC 6298 uses), because it sets a timeout: overestimating costs a few more
+    heartbeats, underestimating costs a false outage. As in Karn's algorithm, calls that failed
+    are not used as samples.
     """
 
     smoothed: float | None = None
@@ -102,6 +112,10 @@ class RoundTrip:
         gain = 0.5 if sample > self.smoothed else 0.125
         return RoundTrip(self.smoothed + gain * (sample - self.smoothed))
 
+    def extra(self) -> float:
+        """What the round trip adds to a heartbeat's wait: twice the smoothed one, capped."""
+        return min(ROUND_TRIP_ALLOWANCE_CAP, 2.0 * (self.smoothed or 0.0))
+
     def timeout(self, allowance: float) -> float:
-        """How long the next heartbeat waits: the allowance plus twice the round trip (capped)."""
-        return allowance + min(ROUND_TRIP_ALLOWANCE_CAP, 2.0 * (self.smoothed or 0.0))
+        """How long the next heartbeat waits: the allowance plus ``extra``."""
+        return allowance + self.extra()

@@ -7,7 +7,6 @@ import functools
 import socket
 import ssl
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterable
 
@@ -16,7 +15,7 @@ import httpx2
 
 from yadori.sync import canonical
 from yadori.sync.canonical import JSON
-from yadori.sync.connectivity import RoundTrip, Timing
+from yadori.sync.connectivity import Timing
 from yadori.sync.errors import BatchRefused, LinkDown, SyncRefused
 from yadori.sync.protocol import CONTENT_TYPE, CRC_HEADER
 
@@ -105,15 +104,14 @@ class HttpTransport:
         base_url: str,
         *,
         timeout: float = 10.0,
-        heartbeat_timeout: float = Timing().heartbeat_timeout,
+        heartbeat_timeout: float = Timing().heartbeat_allowance,
         login_timeout: float = 3.0,
         token: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._base_url = base_url
         self._timeout = timeout
         self._client, self._sockets = self._connect()
-        self._heartbeat_allowance = heartbeat_timeout
-        self._round_trip = RoundTrip()  # of the heartbeats answered; only their thread sets it
+        self._heartbeat_timeout = heartbeat_timeout  # when the caller names none
         self._login_timeout = login_timeout
         self._token = token
 
@@ -144,28 +142,14 @@ class HttpTransport:
         """Ask for changes since a cursor and results of this edge's mutations."""
         return self._call("GET", PULL, params=params)
 
-    @property
-    def round_trip(self) -> float | None:
-        """The smoothed round trip of the heartbeats answered, in seconds (None before one)."""
-        return self._round_trip.smoothed
-
-    @property
-    def heartbeat_timeout(self) -> float:
-        """How long the next heartbeat waits for central (the allowance plus the round trip)."""
-        return self._round_trip.timeout(self._heartbeat_allowance)
-
-    def heartbeat(self, origin: str) -> dict[str, JSON]:
+    def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
         """A quick call that also tests this edge's credentials (its node token).
 
-        Its timeout follows the round trips of the heartbeats answered before, so a slow link is
-        not taken for a dead one (decision 0045).
+        ``timeout`` applies to each step of the call (connecting, sending, each read), as httpx
+        times out: the monitor sets it from the link's round trip (decision 0045).
         """
-        started = time.monotonic()
-        answer = self._call(
-            "GET", HEARTBEAT, params={"origin": origin}, timeout=self.heartbeat_timeout
-        )
-        self._round_trip = self._round_trip.observe(time.monotonic() - started)
-        return answer
+        wait = self._heartbeat_timeout if timeout is None else timeout
+        return self._call("GET", HEARTBEAT, params={"origin": origin}, timeout=wait)
 
     def keys(self) -> dict[str, JSON]:
         """Central's key list, with the revoked ones."""

@@ -20,8 +20,8 @@ log = logging.getLogger("yadori.sync")
 class KeyLink(Protocol):
     """The calls this needs of the transport."""
 
-    def heartbeat(self, origin: str) -> dict[str, JSON]:
-        """Central's time, HLC and key list CRC."""
+    def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
+        """Central's time, HLC and key list CRC (waiting ``timeout`` seconds at most a step)."""
         ...
 
     def keys(self) -> dict[str, JSON]:
@@ -41,9 +41,9 @@ class KeyRefresh:
         self._store = store
         self._crc: JSON = None
 
-    def heartbeat(self, origin: str) -> dict[str, JSON]:
+    def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
         """Beat; fetch and store the key list when its CRC changed."""
-        answer = self._link.heartbeat(origin)
+        answer = self._link.heartbeat(origin, timeout)
         crc = answer.get("keys_crc")
         if crc is not None and crc != self._crc:
             try:

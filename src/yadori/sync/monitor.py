@@ -21,6 +21,7 @@ from yadori.sync.canonical import JSON
 from yadori.sync.connectivity import (
     Link,
     LinkState,
+    RoundTrip,
     Timing,
     next_probe,
     on_failure,
@@ -38,8 +39,8 @@ log = logging.getLogger("yadori.sync")
 class Heartbeat(Protocol):
     """The link's quick call."""
 
-    def heartbeat(self, origin: str) -> dict[str, JSON]:
-        """Answer with central's time and HLC."""
+    def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
+        """Answer with central's time and HLC; fail after ``timeout`` seconds without answer."""
         ...
 
     def abort(self) -> None:
@@ -92,6 +93,8 @@ class Snapshot:
     state: str
     since: str
     skew_ms: int | None
+    round_trip_ms: int | None
+    heartbeat_timeout_ms: int
     last_heartbeat_ok: str | None
     last_cycle: CycleReport | None
     last_error: str | None
@@ -153,6 +156,7 @@ class Monitor:
         )
         self._skew_alarmed = False
         self._skew_ms: int | None = None
+        self._trip = RoundTrip()  # of the heartbeats answered; only their thread sets it
         self._last_ok: datetime | None = None
         self._last_cycle: CycleReport | None = None
         self._last_error: str | None = None
@@ -188,12 +192,14 @@ class Monitor:
 
     def snapshot(self) -> Snapshot:
         """The link as the status screen shows it."""
-        link = self._state
+        link, trip = self._state, self._trip
         since = datetime.now(UTC).timestamp() - (self._clock() - link.since)
         return Snapshot(
             state=link.state.value,
             since=datetime.fromtimestamp(since, UTC).isoformat(),
             skew_ms=self._skew_ms,
+            round_trip_ms=None if trip.smoothed is None else round(trip.smoothed * 1000),
+            heartbeat_timeout_ms=round(trip.timeout(self._timing.heartbeat_allowance) * 1000),
             last_heartbeat_ok=self._last_ok.isoformat() if self._last_ok else None,
             last_cycle=self._last_cycle,
             last_error=self._last_error,
@@ -207,7 +213,9 @@ class Monitor:
             self._beat()
             self._watch_queue()
             with self._lock:
-                delay = next_probe(self._state, self._clock(), self._timing, self._rng)
+                delay = next_probe(
+                    self._state, self._clock(), self._timing, self._rng, self._trip.extra()
+                )
             self._beat_wake.wait(delay)
             self._beat_wake.clear()
 
@@ -222,13 +230,15 @@ class Monitor:
             self._wake.clear()
 
     def _beat(self) -> None:
-        sent = time.time()
+        timeout = self._trip.timeout(self._timing.heartbeat_allowance)
+        started, sent = time.monotonic(), time.time()
         try:
-            answer = self._link.heartbeat(self._origin)
+            answer = self._link.heartbeat(self._origin, timeout)
         except SyncError as exc:
-            self._failed(str(exc))
+            self._failed(str(exc))  # a beat that failed is no round trip (Karn)
             return
         received = time.time()  # before any of our own work: it would count as skew
+        self._trip = self._trip.observe(time.monotonic() - started)
         self._succeeded()
         # the HLC first: once the skew is shown, the clock already sorts after central's
         server_hlc = answer.get("hlc")
