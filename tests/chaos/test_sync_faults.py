@@ -180,7 +180,7 @@ def wait_until(check: Callable[[], bool], seconds: float) -> float:
     started = time.monotonic()
     while not check():
         assert time.monotonic() - started < seconds, f"not within {seconds} s"
-        time.sleep(0.005)
+        time.sleep(0.02)
     return time.monotonic() - started
 
 
@@ -214,7 +214,7 @@ def test_cut_in_the_middle_of_a_push_applies_nothing_and_the_resend_converges(
 def test_an_answer_lost_after_central_applied_is_not_applied_twice(site: Site) -> None:
     """Central applies the batch but its answer is lost: the resend gets the same results."""
     charges(site, 50)
-    site.proxy.set("delay", delay=0.3)
+    site.proxy.set("delay", delay=1.0)  # the answer waits 1 s in the link: time to see and cut
     with ThreadPoolExecutor(1) as pool:
         pushing = pool.submit(sync, site.edge)
         wait_until(lambda: applied(site) == 51, 20)
@@ -319,8 +319,8 @@ class _LoseThePullAnswer:
         return self._inner.push(body, crc)
 
     def pull(self, params: dict[str, str | int]) -> dict[str, JSON]:
-        self._proxy.set("delay", delay=0.3)
-        cut = threading.Timer(0.45, self._proxy.set, ("cut",))
+        self._proxy.set("delay", delay=1.0)  # the request arrives at 1 s, its answer at 2 s
+        cut = threading.Timer(1.5, self._proxy.set, ("cut",))
         cut.start()
         try:
             return self._inner.pull(params)
@@ -432,6 +432,39 @@ def _link_events(events: queue.Queue[dict[str, JSON]]) -> list[str]:
     return states
 
 
+def _told_until_online(events: queue.Queue[dict[str, JSON]]) -> list[str]:
+    """The link states told from now until ``online`` (the state is set just before it is told)."""
+    states: list[str] = []
+    deadline = time.monotonic() + 5
+    while states[-1:] != ["online"]:
+        event = events.get(timeout=max(0.01, deadline - time.monotonic()))
+        if event["event"] == "link":
+            assert isinstance(event["data"], dict)
+            states.append(str(event["data"]["state"]))
+    return states
+
+
+def _is_one_outage(states: list[str]) -> bool:
+    """Offline first, recovering then online last. A failure while recovering goes offline once
+    more within the same outage (one log row): a loaded machine may do that, and it is right."""
+    return states[:1] == ["offline"] and states[-2:] == ["recovering", "online"]
+
+
+def _outages_since(site: Site, at: datetime) -> list[dict[str, object]]:
+    """The outages that began at or after ``at``, oldest first.
+
+    A heartbeat that a loaded machine delays past its wait is a (short) outage of its own; one
+    before the fault a test makes is not that fault's.
+    """
+    assert site.edge.edge_store is not None
+    began = [
+        o
+        for o in site.edge.edge_store.outages()
+        if datetime.fromisoformat(str(o["started_at"])) >= at
+    ]
+    return sorted(began, key=lambda o: str(o["started_at"]))
+
+
 def _running(site: Site) -> Monitor:
     """Start the edge's monitor; return just after a sync cycle, so the next is 2 s away."""
     monitor = site.edge.monitor
@@ -446,6 +479,8 @@ def test_link_cut_goes_offline_within_3_s_and_comes_back_online(site: Site) -> N
     events = site.edge.events.subscribe()
     monitor = _running(site)
     for cut in range(3):
+        _link_events(events)  # what was told before this cut is not its story
+        at = datetime.now(UTC)
         site.proxy.set("cut")
         took = wait_until(lambda: monitor.state is LinkState.OFFLINE, OFFLINE_WITHIN)
         assert took <= OFFLINE_WITHIN
@@ -453,15 +488,15 @@ def test_link_cut_goes_offline_within_3_s_and_comes_back_online(site: Site) -> N
         time.sleep(0.3)
         site.proxy.set("pass")
         wait_until(lambda: monitor.state is LinkState.ONLINE, BACK_WITHIN)
+        told = _told_until_online(events)
+        assert _is_one_outage(told), told
         assert site.edge.edge_store is not None
         wait_until(lambda: site.edge.edge_store.pending_count() == 0, 5)  # type: ignore[union-attr]
         assert applied(site) == 3 * (cut + 1)
-    outages = site.edge.edge_store.outages()
-    assert len(outages) == 3, (outages, monitor.snapshot().last_error)
-    for outage in outages:
-        assert outage["ended_at"] is not None
-        assert 300 <= int(str(outage["duration_ms"])) < 5_000
-    assert _link_events(events) == ["offline", "recovering", "online"] * 3
+        outages = _outages_since(site, at)
+        assert len(outages) == 1, (outages, monitor.snapshot().last_error)
+        assert outages[0]["ended_at"] is not None
+        assert 300 <= int(str(outages[0]["duration_ms"])) < (OFFLINE_WITHIN + BACK_WITHIN) * 1000
     assert site.edge.sync_status()["link"] == "online"
     assert_converged(site)
 
@@ -469,14 +504,14 @@ def test_link_cut_goes_offline_within_3_s_and_comes_back_online(site: Site) -> N
 def test_the_outage_log_records_the_mutations_queued_meanwhile(site: Site) -> None:
     """A booking and two charges made while offline show in the outage's log line."""
     monitor = _running(site)
+    at = datetime.now(UTC)
     site.proxy.set("cut")
     wait_until(lambda: monitor.state is LinkState.OFFLINE, OFFLINE_WITHIN)
     charges(site, 2)
     site.proxy.set("pass")
     wait_until(lambda: monitor.state is LinkState.ONLINE, BACK_WITHIN)
-    assert site.edge.edge_store is not None
-    outages = site.edge.edge_store.outages()
-    assert len(outages) == 1, (outages, monitor.snapshot().last_error)  # a second: why it began
+    outages = _outages_since(site, at)
+    assert len(outages) == 1, (outages, monitor.snapshot().last_error)
     assert (outages[0]["queued_at_start"], outages[0]["queued_at_end"]) == (0, 3)
 
 
@@ -547,14 +582,16 @@ def test_a_slow_link_stays_online_and_syncs_everything(site: Site) -> None:
     follows the round trip (decision 0045).
     """
     monitor = _running(site)
+    at = datetime.now(UTC)
+    site.proxy.set("delay", delay=0.05)  # first half way: every beat has 0.25 s or more to spare
+    _round_trip_reaches(monitor, 80)
     site.proxy.set("delay", delay=0.1)
     charges(site, 20)
     monitor.nudge()
     wait_until(lambda: site.edge.edge_store.pending_count() == 0, 10)  # type: ignore[union-attr]
     _round_trip_reaches(monitor, 150)
     assert monitor.state is LinkState.ONLINE, monitor.snapshot().last_error
-    assert site.edge.edge_store is not None
-    assert site.edge.edge_store.outages() == []
+    assert _outages_since(site, at) == []
     status = site.edge.sync_status()  # the slow link shows, and so does the longer wait
     assert int(str(status["round_trip_ms"])) >= 150, status
     assert int(str(status["heartbeat_timeout_ms"])) >= 400 + 300, status
@@ -570,7 +607,8 @@ def test_a_link_slower_than_the_allowance_stays_online(site: Site) -> None:
     of the last step.
     """
     monitor = _running(site)
-    for delay, caught_up in ((0.1, 180), (0.15, 280), (0.25, 450)):
+    at = datetime.now(UTC)
+    for delay, caught_up in ((0.05, 80), (0.1, 180), (0.15, 280), (0.25, 450)):
         site.proxy.set("delay", delay=delay)
         _round_trip_reaches(monitor, caught_up)
     charges(site, 3)
@@ -578,8 +616,7 @@ def test_a_link_slower_than_the_allowance_stays_online(site: Site) -> None:
     wait_until(lambda: site.edge.edge_store.pending_count() == 0, 15)  # type: ignore[union-attr]
     time.sleep(1.0)  # a few more beats at the slowest
     assert monitor.state is LinkState.ONLINE, monitor.snapshot().last_error
-    assert site.edge.edge_store is not None
-    assert site.edge.edge_store.outages() == []
+    assert _outages_since(site, at) == []
     assert (monitor.snapshot().heartbeat_timeout_ms or 0) >= 400 + 900
     site.proxy.set("pass")
     assert_converged(site)
@@ -624,9 +661,9 @@ def test_the_events_stream_of_an_edge_process_announces_the_outage(site: Site) -
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    states = [(at, data["state"]) for at, kind, data in seen if kind == "link"]
-    assert [s for _, s in states] == ["offline", "recovering", "online"]
     cut_at = next(at for at, kind, _ in seen if kind == "cut")
+    states = [(at, data["state"]) for at, kind, data in seen if kind == "link" and at > cut_at]
+    assert _is_one_outage([s for _, s in states]), states
     assert states[0][0] - cut_at <= OFFLINE_WITHIN
 
 
@@ -636,15 +673,19 @@ ENROLL = (sys.executable, "-m", "yadori.cli", "edge", "enroll")
 def _watch_events(
     url: str, proxy: FaultProxy, headers: dict[str, str]
 ) -> list[tuple[float, str, dict[str, JSON]]]:
-    """Read the SSE stream while a timer cuts the link and brings it back."""
+    """Read the SSE stream while the link is cut, and brought back once offline is told.
+
+    The stream first replays the latest event of each kind: what came before the cut is left
+    to the caller to skip.
+    """
     seen: list[tuple[float, str, dict[str, JSON]]] = []
 
     def switch(mode: str) -> None:
         seen.append((time.monotonic(), mode, {}))
         proxy.set(mode)
 
-    timers = [threading.Timer(0.5, switch, ("cut",)), threading.Timer(1.5, switch, ("pass",))]
-    with httpx2.stream("GET", f"{url}/events", timeout=5, headers=headers) as stream:
+    timers = [threading.Timer(0.5, switch, ("cut",))]
+    with httpx2.stream("GET", f"{url}/events", timeout=10, headers=headers) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         for timer in timers:
             timer.start()
@@ -654,7 +695,10 @@ def _watch_events(
                 kind = line.removeprefix("event: ")
             elif line.startswith("data: "):
                 seen.append((time.monotonic(), kind, json.loads(line.removeprefix("data: "))))
-                states = [d["state"] for _, k, d in seen if k == "link"]
+                cut = [at for at, k, _ in seen if k == "cut"]
+                states = [d["state"] for at, k, d in seen if k == "link" and cut and at > cut[0]]
+                if states[-1:] == ["offline"] and not any(k == "pass" for _, k, _ in seen):
+                    switch("pass")
                 if states[-2:] == ["recovering", "online"]:
                     break
     for timer in timers:

@@ -59,14 +59,14 @@ def test_an_order_appears_live_and_is_walked_to_delivery(
     desk = bearer(token_for(edge_hotel.node, edge_hotel.property_id, Role.FRONT_DESK))
     assert httpx2.post(f"{base}/orders", json=body, headers=desk).status_code == 201
     card = f"li[data-order='{order_id}']"
-    tab.wait_for_selector(f"section[data-status=accepted] {card}", timeout=5_000)
+    tab.wait_for_selector(f"section[data-status=accepted] {card}", timeout=20_000)
     for status in ("preparing", "delivering"):
         tab.click(f"{card} button:not(.cancel)")
-        tab.wait_for_selector(f"section[data-status={status}] {card}", timeout=5_000)
+        tab.wait_for_selector(f"section[data-status={status}] {card}", timeout=20_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(SHOTS / "kitchen.png"))
     tab.click(f"{card} button:not(.cancel)")
-    tab.wait_for_selector(card, state="detached", timeout=5_000)
+    tab.wait_for_selector(card, state="detached", timeout=20_000)
     lines = edge_hotel.node.bus.read(
         edge_hotel.property_id, lambda uow: uow.folios.for_reservation(stay.id).lines
     )

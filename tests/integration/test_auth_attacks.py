@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -486,12 +487,22 @@ def test_16_online_only_with_an_online_token_but_the_link_down(world: World) -> 
             headers=token,
         )
         _refused(staff, 403, "online_only")
-    made = httpx2.post(
-        world.url(world.edge, "/staff"),
-        json={"code": "NEW3", "name": "Relayed", "role": "kitchen", "pin": "1234"},
-        headers=token,
-    )
-    assert made.status_code == 201, made.text  # online: passed on to central
+    answers: list[httpx2.Response] = []
+
+    def relayed() -> bool:
+        answers.append(
+            httpx2.post(
+                world.url(world.edge, "/staff"),
+                json={"code": "NEW3", "name": "Relayed", "role": "kitchen", "pin": "1234"},
+                headers=token,
+            )
+        )
+        # a heartbeat a loaded machine delays is a short outage of its own: refused as
+        # online_only, nothing was made, so asking again is safe
+        return answers[-1].status_code != 403
+
+    _until(relayed, "online for the relay")
+    assert answers[-1].status_code == 201, answers[-1].text  # online: passed on to central
 
 
 def test_17_node_token_as_staff_token_and_back(world: World) -> None:
@@ -592,17 +603,20 @@ def test_23_unknown_staff_code_answers_like_a_wrong_pin_in_the_same_time(world: 
     successful login costs (argon2 runs either way)."""
     _refused(world.login(world.edge, "NOBODY"), 401, "invalid_credentials")
 
-    def median(staff_code: str) -> float:
-        times = []
-        for _ in range(5):
-            started = time.perf_counter()
-            world.login(world.edge, staff_code)
-            times.append(time.perf_counter() - started)
-        return sorted(times)[2]
+    def took(staff_code: str) -> float:
+        started = time.perf_counter()
+        world.login(world.edge, staff_code)
+        return time.perf_counter() - started
 
+    known: list[float] = []
+    unknown: list[float] = []
     with world.offline():
-        ok, unknown = median(world.staff["manager"].code), median("NOBODY2")
-    assert 0.5 < unknown / ok < 2.0, (ok, unknown)
+        for _ in range(9):  # interleaved: a burst of load on the machine hits both alike
+            known.append(took(world.staff["manager"].code))
+            unknown.append(took("NOBODY2"))
+    ratio = statistics.median(unknown) / statistics.median(known)
+    # argon2 skipped for an unknown code would make it tens of times faster, not 3
+    assert 1 / 3 < ratio < 3, (known, unknown)
 
 
 def test_24_edge_cannot_push_or_pull_as_another_node_or_property(world: World) -> None:

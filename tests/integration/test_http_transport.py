@@ -23,7 +23,7 @@ from yadori.sync.http_transport import HttpTransport
 
 
 @contextlib.contextmanager
-def black_hole() -> Iterator[str]:
+def black_hole() -> Iterator[tuple[str, list[socket.socket]]]:
     """A server that accepts connections and reads requests but never answers."""
     server = socket.create_server(("127.0.0.1", 0))
     held: list[socket.socket] = []
@@ -39,7 +39,7 @@ def black_hole() -> Iterator[str]:
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+        yield f"http://127.0.0.1:{server.getsockname()[1]}", held
     finally:
         stop.set()
         thread.join()
@@ -54,7 +54,7 @@ def test_abort_fails_a_call_blocked_in_a_black_hole_at_once() -> None:
     Closing the HTTP client does not do it (the blocked read keeps its socket until its 10 s
     timeout); the transport shuts its sockets down, so the sync thread is free to recover.
     """
-    with black_hole() as url:
+    with black_hole() as (url, held):
         transport = HttpTransport(url, timeout=10.0)
         failed: list[BaseException] = []
         returned = threading.Event()
@@ -68,7 +68,11 @@ def test_abort_fails_a_call_blocked_in_a_black_hole_at_once() -> None:
 
         thread = threading.Thread(target=pull, daemon=True)
         thread.start()
-        time.sleep(0.3)  # the request is sent and its read is blocked
+        deadline = time.monotonic() + 5
+        while not held:  # connected: the socket is the transport's to shut down
+            assert time.monotonic() < deadline, "the pull never connected"
+            time.sleep(0.01)
+        time.sleep(0.1)  # the request is sent and its read is blocked
         assert not returned.is_set()
         transport.abort()
         assert returned.wait(5.0), "the blocked call did not return after abort()"
