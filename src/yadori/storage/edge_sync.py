@@ -43,10 +43,25 @@ _ACKED_AT = UTCDateTime()
 _ITEMS = "SELECT {} FROM outbox".format(  # noqa: S608 - the table's own column names
     ", ".join([*(str(c.name) for c in MUTATION_COLUMNS), "property_id", "aggregates"])
 )
-# ``+state``: SQLite's way to keep a term off the indexes. Without statistics its planner
-# prefers ``state = ?`` on ix_outbox_state_priority to the unique id index for ``id IN (…)``,
-# and so read every pending row (a million in a long outage: 0.35 s a query) to find a batch.
-_STATE_UNINDEXED = sa.literal_column("+outbox.state", outbox.c.state.type)
+# The queue's front by lane (ix_outbox_state_priority), and pending mutations by id, as the
+# driver takes them. ``+state``: SQLite's way to keep a term off the indexes. Without
+# statistics its planner prefers ``state = ?`` on ix_outbox_state_priority to the unique id
+# index for ``id IN (…)``, and so read every pending row (a million in a long outage: 0.35 s a
+# query) to find a batch.
+_PENDING_COLUMNS = "SELECT outbox.id, outbox.seq, outbox.priority, outbox.deps FROM outbox"
+_FRONT = f"{_PENDING_COLUMNS} WHERE outbox.state = ? ORDER BY outbox.priority, outbox.seq LIMIT ?"
+_PENDING_AMONG = _PENDING_COLUMNS + " WHERE outbox.id IN ({}) AND +outbox.state = ?"
+_MARK_SENT = "UPDATE outbox SET state = ? WHERE outbox.id IN ({}) AND +outbox.state = ?"
+_SET_STATE = (
+    "INSERT INTO sync_state (name, value) VALUES (?, ?) "
+    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+)
+_ANY_DEFERRED = "SELECT 1 FROM sync_deferred LIMIT 1"
+# The aggregates among some (``{}``: their marks) whose latest local mutation is unanswered.
+_PENDING_ON = (
+    "SELECT outbox_heads.key FROM outbox_heads JOIN outbox ON outbox_heads.mutation_id = outbox.id"
+    " WHERE outbox_heads.key IN ({}) AND outbox.state IN (?, ?)"
+)
 
 DONE = "done"
 SENT = "sent"
@@ -77,28 +92,23 @@ class EdgeSyncStore:
     # --- push -----------------------------------------------------------------------------
 
     def pending(self) -> list[Pending]:
-        """The front of the queue by lane, and every pending dependency it needs."""
+        """The front of the queue by lane, and every pending dependency it needs.
+
+        At the driver, as plain tuples: the front is read for every batch (a thousand rows),
+        and the statement's own row handling cost twice the read.
+        """
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(outbox.c.id, outbox.c.seq, outbox.c.priority, outbox.c.deps)
-                .where(outbox.c.state == PENDING)
-                .order_by(outbox.c.priority, outbox.c.seq)
-                .limit(SCAN)
-            ).all()
-            found = {
-                r.id: Pending(r.id, r.seq, r.priority, tuple(orjson.loads(r.deps))) for r in rows
-            }
+            rows = conn.exec_driver_sql(_FRONT, (PENDING, SCAN)).fetchall()
+            found = {r[0]: _pending(r) for r in rows}
             missing = {d for p in found.values() for d in p.deps} - found.keys()
             while missing:
-                more = conn.execute(
-                    sa.select(outbox.c.id, outbox.c.seq, outbox.c.priority, outbox.c.deps).where(
-                        outbox.c.id.in_(list(missing)), _STATE_UNINDEXED == PENDING
+                new: dict[str, Pending] = {}
+                for chunk in _chunks(sorted(missing)):
+                    sql = _PENDING_AMONG.format(", ".join("?" * len(chunk)))
+                    new.update(
+                        (r[0], _pending(r))
+                        for r in conn.exec_driver_sql(sql, (*chunk, PENDING)).fetchall()
                     )
-                ).all()
-                new = {
-                    r.id: Pending(r.id, r.seq, r.priority, tuple(orjson.loads(r.deps)))
-                    for r in more
-                }
                 found.update(new)
                 missing = {d for p in new.values() for d in p.deps} - found.keys()
         return list(found.values())
@@ -159,11 +169,9 @@ class EdgeSyncStore:
         ``state`` (the batch chain's place, say) is stored in the same transaction: one commit.
         """
         with self._engine.begin() as conn:
-            conn.execute(
-                sa.update(outbox)
-                .where(outbox.c.id.in_(ids), _STATE_UNINDEXED == PENDING)
-                .values(state=SENT)
-            )
+            for chunk in _chunks(ids):
+                sql = _MARK_SENT.format(", ".join("?" * len(chunk)))
+                conn.exec_driver_sql(sql, (SENT, *chunk, PENDING))
             if state:
                 self._set_state(conn, state)
 
@@ -194,9 +202,12 @@ class EdgeSyncStore:
                 raise CorruptChange(f"{change.key} version {change.version} fails its CRC32")
         with self._engine.begin() as conn:
             conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+            # Usually nothing was set aside (a pull of one page): nothing then to replace or
+            # to release.
+            aside = conn.exec_driver_sql(_ANY_DEFERRED).first() is not None
             self._ack(conn, results)
-            applied = self._take(conn, changes, hold=not final)
-            if final:
+            applied = self._take(conn, changes, hold=not final, aside=aside)
+            if final and aside:
                 applied += self._release_deferred(conn)
             self._set_state(conn, state)
         return applied
@@ -226,14 +237,19 @@ class EdgeSyncStore:
             ],
         )
 
-    def _take(self, conn: sa.Connection, changes: list[PulledChange], *, hold: bool) -> int:
-        """Restore the page's aggregates, or set them aside; batched, a page is thousands."""
+    def _take(
+        self, conn: sa.Connection, changes: list[PulledChange], *, hold: bool, aside: bool
+    ) -> int:
+        """Restore the page's aggregates, or set them aside; batched, a page is thousands.
+
+        ``aside``: whether anything was set aside before (a newer version replaces it).
+        """
         latest = {c.key: c for c in sorted(changes, key=lambda c: c.version)}
         if not latest:
             return 0
         keys = list(latest)
         held = set(keys) if hold else self._pending_on(conn, keys)
-        for chunk in _chunks(keys):
+        for chunk in _chunks(keys) if aside else ():
             conn.execute(sa.delete(sync_deferred).where(sync_deferred.c.key.in_(chunk)))
         if held:
             conn.execute(
@@ -271,13 +287,8 @@ class EdgeSyncStore:
         """Those aggregates whose latest local mutation still waits for its result."""
         pending: set[str] = set()
         for chunk in _chunks(keys):
-            pending.update(
-                conn.execute(
-                    sa.select(outbox_heads.c.key)
-                    .join(outbox, outbox_heads.c.mutation_id == outbox.c.id)
-                    .where(outbox_heads.c.key.in_(chunk), outbox.c.state.in_([PENDING, SENT]))
-                ).scalars()
-            )
+            sql = _PENDING_ON.format(", ".join("?" * len(chunk)))
+            pending.update(r[0] for r in conn.exec_driver_sql(sql, (*chunk, PENDING, SENT)))
         return pending
 
     # --- state, log, status ----------------------------------------------------------------
@@ -289,9 +300,8 @@ class EdgeSyncStore:
 
     @staticmethod
     def _set_state(conn: sa.Connection, values: dict[str, str]) -> None:
-        for name, value in values.items():
-            conn.execute(sa.delete(sync_state).where(sync_state.c.name == name))
-            conn.execute(sa.insert(sync_state).values(name=name, value=value))
+        if values:
+            conn.exec_driver_sql(_SET_STATE, list(values.items()))
 
     def open_outage(self, at: datetime) -> str:
         """Log the start of an outage with the queue at that moment."""
@@ -390,6 +400,12 @@ def _restore(conn: sa.Connection, docs: dict[str, str | None]) -> None:
             for feed_key, doc in docs.items()
         },
     )
+
+
+def _pending(row: Any) -> Pending:
+    """A front row (id, seq, priority, deps as JSON text) as batching sees it."""
+    deps = () if row[3] == "[]" else tuple(orjson.loads(row[3]))
+    return Pending(row[0], row[1], row[2], deps)
 
 
 def _chunks(keys: list[str], size: int = 500) -> list[list[str]]:
