@@ -265,6 +265,7 @@ def _wire_edge_sync(node: Yadori, hlc: HybridClock, trust: SqlTrust) -> None:
         origin=config.node_id,
         timing=config.timing,
         thresholds=config.thresholds,
+        patient=node.transport.twin(),
     )
 
 

@@ -726,6 +726,7 @@ def link_metrics(world: World, workdir: Path, say: Callable[[str], None]) -> lis
             origin="edge1",
             timing=timing,
             clock=clock,
+            patient=edge.transport.twin(),  # as bootstrap gives the edge's monitor
         )
         sync_until_empty(edge)  # the snapshot's outage queue first
         events = edge.events.subscribe()

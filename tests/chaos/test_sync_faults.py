@@ -622,6 +622,39 @@ def test_a_link_slower_than_the_allowance_stays_online(site: Site) -> None:
     assert_converged(site)
 
 
+def test_a_link_slower_than_the_allowance_from_the_start_comes_online(site: Site) -> None:
+    """A heartbeat takes 0.5–0.75 s before the edge has had a single answer (it starts on, or
+    fails over to, a satellite or LTE link): every beat times out at the 0.4 s allowance.
+
+    The beat that timed out is asked again on a second client, waiting the longest a beat may
+    wait; its answer teaches the round trip, the next beats wait that long, and the edge comes
+    online and syncs. Before (decision 0045's cost), it stayed offline until the allowance was
+    raised by hand.
+    """
+    at = datetime.now(UTC)
+    site.proxy.set("delay", delay=0.25)
+    monitor = site.edge.monitor
+    assert monitor is not None
+    site.edge.start_sync()
+    wait_until(lambda: monitor.state is LinkState.OFFLINE, 5)  # the first beats time out
+    wait_until(
+        lambda: (
+            monitor.state is LinkState.ONLINE and (monitor.snapshot().round_trip_ms or 0) >= 450
+        ),
+        20,
+    )
+    charges(site, 3)
+    monitor.nudge()
+    wait_until(lambda: site.edge.edge_store.pending_count() == 0, 20)  # type: ignore[union-attr]
+    assert monitor.state is LinkState.ONLINE, monitor.snapshot().last_error
+    assert (monitor.snapshot().heartbeat_timeout_ms or 0) >= 400 + 900
+    outages = _outages_since(site, at)
+    assert outages, "the first beats should have timed out"
+    assert all(o["ended_at"] for o in outages), outages
+    site.proxy.set("pass")
+    assert_converged(site)
+
+
 @pytest.mark.slow
 def test_the_events_stream_of_an_edge_process_announces_the_outage(site: Site) -> None:
     """A `yadori edge` process's /events stream announces offline, recovering and online."""

@@ -1,7 +1,7 @@
 """The edge's HTTP transport against real sockets.
 
-A call stuck in a black hole can be aborted; a heartbeat waits as long as it is told; clients
-share one TLS context.
+A call stuck in a black hole can be aborted; a heartbeat waits as long as it is told, and says
+when it timed out; a twin's calls outlive the other's abort; clients share one TLS context.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from yadori.sync import http_transport
-from yadori.sync.errors import LinkDown
+from yadori.sync.errors import LinkDown, TimedOut
 from yadori.sync.http_transport import HttpTransport
 
 
@@ -126,11 +126,44 @@ def test_a_heartbeat_waits_as_long_as_it_is_told() -> None:
             assert "time_ms" in transport.heartbeat("edge1")
             delay[0] = 0.8
             assert "time_ms" in transport.heartbeat("edge1", 2.0)
-            with pytest.raises(LinkDown):
+            with pytest.raises(TimedOut):
                 transport.heartbeat("edge1", 0.3)
-            with pytest.raises(LinkDown):
+            with pytest.raises(TimedOut):
                 transport.heartbeat("edge1")
         finally:
+            transport.close()
+
+
+def test_only_a_call_left_unanswered_counts_as_timed_out() -> None:
+    """The monitor asks a timed-out beat again, patiently; a refused connection is just down."""
+    with socket.create_server(("127.0.0.1", 0)) as unused:
+        port = unused.getsockname()[1]
+    transport = HttpTransport(f"http://127.0.0.1:{port}")  # nothing listens there now
+    try:
+        with pytest.raises(LinkDown) as refused:
+            transport.heartbeat("edge1", 1.0)
+        assert not isinstance(refused.value, TimedOut)
+    finally:
+        transport.close()
+
+
+def test_a_twin_s_call_outlives_an_abort_of_the_original() -> None:
+    """The monitor's patient beat runs on a twin: declaring the link down leaves it waiting."""
+    with slow_heartbeats() as (url, delay):
+        transport = HttpTransport(url, token=lambda: "a-node-token")
+        twin = transport.twin()
+        delay[0] = 0.5
+        answered: list[dict[str, object]] = []
+        thread = threading.Thread(target=lambda: answered.append(twin.heartbeat("edge1", 2.0)))
+        try:
+            thread.start()
+            time.sleep(0.2)  # the twin's request is in flight
+            transport.abort()
+            thread.join(5)
+            assert answered, "the twin's beat failed with the original's abort"
+            assert "time_ms" in answered[0]
+        finally:
+            twin.close()
             transport.close()
 
 

@@ -4,6 +4,7 @@
 
     SyncError
     ├── LinkDown          (central cannot be reached, timed out, or answered 5xx: retry later)
+    │   └── TimedOut      (central did not answer in time: a black hole, or a slow link)
     ├── BatchRefused      (central refused a batch's bytes, e.g. a CRC mismatch: resend it)
     └── SyncRefused       (central refused the request itself: a configuration problem)
 """
@@ -17,6 +18,10 @@ class SyncError(Exception):
 
 class LinkDown(SyncError):
     """Central cannot be reached now."""
+
+
+class TimedOut(LinkDown):
+    """Central did not answer within the wait: the link is a black hole, or slower than that."""
 
 
 class BatchRefused(SyncError):

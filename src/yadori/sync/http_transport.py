@@ -16,7 +16,7 @@ import httpx2
 from yadori.sync import canonical
 from yadori.sync.canonical import JSON
 from yadori.sync.connectivity import Timing
-from yadori.sync.errors import BatchRefused, LinkDown, SyncRefused
+from yadori.sync.errors import BatchRefused, LinkDown, SyncRefused, TimedOut
 from yadori.sync.protocol import CONTENT_TYPE, CRC_HEADER
 
 PUSH = "/sync/v1/push"
@@ -122,6 +122,19 @@ class HttpTransport:
         )
         return client, sockets
 
+    def twin(self) -> HttpTransport:
+        """Another client to the same central, with the same credentials.
+
+        Its connections are its own: ``abort`` on one leaves the other's calls alone.
+        """
+        return HttpTransport(
+            self._base_url,
+            timeout=self._timeout,
+            heartbeat_timeout=self._heartbeat_timeout,
+            login_timeout=self._login_timeout,
+            token=self._token,
+        )
+
     def close(self) -> None:
         """Close the connections."""
         self._client.close()
@@ -214,7 +227,9 @@ class HttpTransport:
                 params=params,
                 timeout=timeout if timeout is not None else self._timeout,
             )
-        except httpx2.HTTPError as exc:  # connect errors, timeouts, broken connections
+        except httpx2.TimeoutException as exc:
+            raise TimedOut(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        except httpx2.HTTPError as exc:  # connect errors, broken connections
             raise LinkDown(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500:
             raise LinkDown(f"{method} {path}: central answered {response.status_code}")

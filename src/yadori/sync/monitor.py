@@ -19,6 +19,7 @@ from typing import Protocol
 
 from yadori.sync.canonical import JSON
 from yadori.sync.connectivity import (
+    ROUND_TRIP_ALLOWANCE_CAP,
     Link,
     LinkState,
     RoundTrip,
@@ -28,7 +29,7 @@ from yadori.sync.connectivity import (
     on_recovered,
     on_success,
 )
-from yadori.sync.errors import SyncError
+from yadori.sync.errors import SyncError, TimedOut
 from yadori.sync.events import EventHub
 from yadori.sync.hlc import HybridClock, Timestamp
 from yadori.sync.worker import CycleReport, SyncWorker
@@ -45,6 +46,18 @@ class Heartbeat(Protocol):
 
     def abort(self) -> None:
         """Fail the calls in flight (the link is down)."""
+        ...
+
+
+class PatientLink(Protocol):
+    """A second client to central, for the heartbeat that waits the longest (see ``_beat``)."""
+
+    def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
+        """Answer with central's time and HLC; fail after ``timeout`` seconds without answer."""
+        ...
+
+    def close(self) -> None:
+        """Close its connections."""
         ...
 
 
@@ -129,6 +142,7 @@ class Monitor:
         thresholds: Thresholds | None = None,
         reconcile: Reconcile = _no_reconcile,
         clock: Callable[[], float] = time.monotonic,
+        patient: PatientLink | None = None,
     ) -> None:
         self._worker, self._link, self._log, self._hub, self._hlc = (
             worker,
@@ -156,7 +170,11 @@ class Monitor:
         )
         self._skew_alarmed = False
         self._skew_ms: int | None = None
-        self._trip = RoundTrip()  # of the heartbeats answered; only their thread sets it
+        self._trip = RoundTrip()  # of the heartbeats answered (set under the lock)
+        # A beat that timed out is asked again on this link, waiting the longest, in a thread
+        # of its own: if it is answered, the round trip learns how slow the link is.
+        self._patient = patient
+        self._patient_thread: threading.Thread | None = None
         self._last_ok: datetime | None = None
         self._last_cycle: CycleReport | None = None
         self._last_error: str | None = None
@@ -177,9 +195,11 @@ class Monitor:
         self._stop.set()
         self._wake.set()
         self._beat_wake.set()
-        for thread in self._threads:
-            if thread.is_alive():
+        for thread in (*self._threads, self._patient_thread):
+            if thread is not None and thread.is_alive():
                 thread.join(timeout=15)
+        if self._patient is not None:
+            self._patient.close()
 
     def nudge(self) -> None:
         """Something was written: sync soon instead of at the next pull interval."""
@@ -234,11 +254,15 @@ class Monitor:
         started, sent = time.monotonic(), time.time()
         try:
             answer = self._link.heartbeat(self._origin, timeout)
-        except SyncError as exc:
+        except TimedOut as exc:
+            self._ask_patiently()
             self._failed(str(exc))  # a beat that failed is no round trip (Karn)
             return
+        except SyncError as exc:
+            self._failed(str(exc))
+            return
         received = time.time()  # before any of our own work: it would count as skew
-        self._trip = self._trip.observe(time.monotonic() - started)
+        self._observe(time.monotonic() - started)
         self._succeeded()
         # the HLC first: once the skew is shown, the clock already sorts after central's
         server_hlc = answer.get("hlc")
@@ -252,6 +276,43 @@ class Monitor:
                 self._escalate("clock_skew", f"clock skew with central is {self._skew_ms} ms")
             self._skew_alarmed = skewed
         self._last_ok = datetime.now(UTC)
+
+    def _observe(self, seconds: float) -> None:
+        with self._lock:
+            self._trip = self._trip.observe(seconds)
+
+    def _ask_patiently(self) -> None:
+        """Ask central once more, waiting the longest any beat may wait, in the background.
+
+        Only answered beats teach the round trip, so a link already slower than the allowance
+        when the edge first reaches it (at start, or after a failover to a satellite or LTE
+        link) would never be seen as alive. This beat, on a client of its own that ``abort``
+        leaves alone, learns how slow the link is; the next beats then wait that long. It only
+        teaches: the state still moves with the regular beats, which go on meanwhile, so a
+        black hole costs a thread waiting, never a later notice of the link's return. One at
+        a time.
+        """
+        if self._patient is None or self._stop.is_set():
+            return
+        if self._patient_thread is not None and self._patient_thread.is_alive():
+            return
+        self._patient_thread = threading.Thread(
+            target=self._patient_beat, name="yadori-patient-heartbeat", daemon=True
+        )
+        self._patient_thread.start()
+
+    def _patient_beat(self) -> None:
+        assert self._patient is not None  # noqa: S101 - started only with one
+        wait = self._timing.heartbeat_allowance + ROUND_TRIP_ALLOWANCE_CAP
+        started = time.monotonic()
+        try:
+            self._patient.heartbeat(self._origin, wait)
+        except SyncError:
+            return  # down, or slower than any beat may wait: nothing learnt
+        took = time.monotonic() - started
+        self._observe(took)
+        log.info("a heartbeat that waited longer was answered in %.0f ms", took * 1000)
+        self._beat_wake.set()  # beat again now, waiting as long as the link needs
 
     def _sync_due(self) -> bool:
         return self._log.has_unsent() or self._clock() >= self._next_pull
