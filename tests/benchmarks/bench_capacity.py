@@ -304,7 +304,7 @@ def run(workdir: Path) -> list[Metric]:
                 empty_edge.close()
     p99_empty, p99_full = percentile(empty, 99), percentile(full, 99)
     rate = pushed / seconds
-    hours = PENDING_ROWS / rate / 3600
+    minutes = PENDING_ROWS / rate / 60  # the whole outbox at this rate
     return [
         Metric("command p99, empty outbox", p99_empty, "ms", 5, "lower", "R-PERF-6"),
         Metric(f"command p99, {pending:,} pending", p99_full, "ms", 5, "lower", "R-PERF-6"),
@@ -317,7 +317,7 @@ def run(workdir: Path) -> list[Metric]:
             "R-PERF-6",
         ),
         Metric(
-            f"drain rate, first {pushed:,} of {pending:,} (all ≈ {hours:.1f} h)",
+            f"drain rate, first {pushed:,} of {pending:,} (all ≈ {minutes:.0f} min)",
             rate,
             "mut/s",
             9_500,
