@@ -195,9 +195,13 @@ class Monitor:
         self._stop.set()
         self._wake.set()
         self._beat_wake.set()
-        for thread in (*self._threads, self._patient_thread):
-            if thread is not None and thread.is_alive():
+        for thread in self._threads:
+            if thread.is_alive():
                 thread.join(timeout=15)
+        # the heartbeat thread is done: no patient beat starts after this
+        patient_thread = self._patient_thread
+        if patient_thread is not None and patient_thread.is_alive():
+            patient_thread.join(timeout=15)
         if self._patient is not None:
             self._patient.close()
 
