@@ -108,6 +108,41 @@ def test_central_endpoints(central: Yadori, tmp_path: Path) -> None:
     edge.close()
 
 
+def test_push_and_pull_answers_are_gzipped_for_an_edge_that_accepts_it(
+    central: Yadori, tmp_path: Path
+) -> None:
+    """A recovery's pages are megabytes of JSON: they cross the WAN gzipped (httpx accepts it
+    and decodes it), and plain to a client that does not accept it."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    hotel = build_hotel(edge)
+    _charges(hotel, 20)  # answers worth compressing
+    trust_actor(central, hotel.property_id, ACTOR)
+    node = node_headers(central, "e1", (hotel.property_id,))
+    gzip_ok, plain = {**node, "Accept-Encoding": "gzip"}, {**node, "Accept-Encoding": "identity"}
+    with TestClient(create_app(central)) as api:
+        body, crc = encode_batch(Batch("e1", 1, 0, tuple(_setup_items(edge, hotel))))
+        pushed = api.post("/sync/v1/push", content=body, headers={CRC_HEADER: str(crc), **gzip_ok})
+        assert pushed.headers["content-encoding"] == "gzip"
+        assert {r["result"] for r in pushed.json()["results"]} == {"applied"}
+        pull = {"origin": "e1", "property": hotel.property_id}
+        packed = api.get("/sync/v1/pull", params=pull, headers=gzip_ok)
+        unpacked = api.get("/sync/v1/pull", params=pull, headers=plain)
+        assert packed.headers["content-encoding"] == "gzip"
+        assert "content-encoding" not in unpacked.headers
+        assert packed.headers["vary"] == unpacked.headers["vary"] == "Accept-Encoding"
+        assert packed.json()["changes"] == unpacked.json()["changes"]
+        assert packed.json()["results"] == unpacked.json()["results"]
+        assert int(packed.headers["content-length"]) * 3 < int(unpacked.headers["content-length"])
+        small = api.get(  # a page with nothing new is not worth a gzip header
+            "/sync/v1/pull",
+            params={**pull, "since": packed.json()["cursor"], "results_after": 10**6},
+            headers=gzip_ok,
+        )
+        assert small.json()["changes"] == []
+        assert "content-encoding" not in small.headers
+    edge.close()
+
+
 def _setup_items(edge: Yadori, hotel: Hotel) -> list[BatchItem]:
     rows = edge.bus.read(hotel.property_id, lambda uow: uow.outbox.all())  # type: ignore[attr-defined]
     return [BatchItem(hotel.property_id, m, ()) for m in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from typing import Annotated
 
 import orjson
@@ -49,17 +50,19 @@ async def push(request: Request, parts: Parts, caller: Caller) -> Response:
         crc = int(request.headers.get(CRC_HEADER, ""))
     except ValueError:
         return problem(422, "batch_corrupt", "Batch corrupt", f"the {CRC_HEADER} header is missing")
+    packed = _gzip_accepted(request)
     try:
         answer = await run_in_threadpool(
-            lambda: orjson.dumps(server.push(body, crc, node, properties))
+            lambda: _packed(orjson.dumps(server.push(body, crc, node, properties)), packed)
         )
     except BatchCorrupt as exc:
         return problem(422, "batch_corrupt", "Batch corrupt", str(exc))
-    return Response(answer, media_type="application/json")
+    return _answer(answer)
 
 
 @router.get("/sync/v1/pull")
 async def pull(
+    request: Request,
     parts: Parts,
     caller: Caller,
     origin: Annotated[str, Query(max_length=64)],
@@ -74,12 +77,42 @@ async def pull(
         raise NodeUnauthenticated(f"node {caller[0].node_id} asked for the results of {origin}")
     if property_ not in caller[1]:
         raise WrongProperty("this edge is not enrolled for that property")
-    # Encoded in the worker thread with orjson: a page carries megabytes of documents, which
-    # the standard library's encoder would write on the event loop.
+    # Encoded (and compressed) in the worker thread with orjson: a page carries megabytes of
+    # documents, which the standard library's encoder would write on the event loop.
+    packed = _gzip_accepted(request)
     answer = await run_in_threadpool(
-        lambda: orjson.dumps(server.pull(origin, property_, since, results_after, limit))
+        lambda: _packed(
+            orjson.dumps(server.pull(origin, property_, since, results_after, limit)), packed
+        )
     )
-    return Response(answer, media_type="application/json")
+    return _answer(answer)
+
+
+# A push's and a pull's answers are compressed for an edge that accepts it (httpx does): a
+# recovery of 20,000 mutations pulls 11.3 MB of JSON and gets 2.6 MB of results back, 1.4 MB
+# and 0.3 MB with gzip at level 1, which costs central about 40 ms of CPU in all. Smaller ones
+# are not worth a gzip header.
+GZIP_FROM = 1_400
+GZIP_LEVEL = 1
+
+
+def _gzip_accepted(request: Request) -> bool:
+    codings = request.headers.get("accept-encoding", "").lower().split(",")
+    return any(c.split(";")[0].strip() == "gzip" for c in codings)
+
+
+def _packed(body: bytes, gzip_accepted: bool) -> tuple[bytes, bool]:
+    if not gzip_accepted or len(body) < GZIP_FROM:
+        return body, False
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0), True
+
+
+def _answer(packed: tuple[bytes, bool]) -> Response:
+    body, gzipped = packed
+    headers = {"Vary": "Accept-Encoding"}
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("/sync/v1/heartbeat")
