@@ -19,7 +19,7 @@ from support.hotel import Hotel
 from yadori.bootstrap import Yadori
 from yadori.domain.rooms import Condition
 from yadori.services import commands as c
-from yadori.storage import aggregates
+from yadori.storage import aggregates, edge_sync
 from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.storage.tables import rooms, sync_deferred
 from yadori.sync import canonical
@@ -124,3 +124,47 @@ def test_a_pull_with_nothing_set_aside_only_probes_for_it(
         "SELECT 1 FROM sync_deferred LIMIT 1"
     ]
     assert store.state()["cursor:x"] == "3"
+
+
+def test_a_newer_version_on_a_later_page_set_aside_replaces_the_older(
+    edge_hotel: Hotel, edge: Yadori, store: EdgeSyncStore
+) -> None:
+    """Two pages that are not the last both carry the room: the newer replaces the older aside
+    (no clash on the key), and the last page restores it."""
+    older = central_room(edge_hotel, "101", 5, condition="clean")
+    newer = central_room(edge_hotel, "101", 8, condition="inspected")
+    store.apply_pull([older], [], {}, final=False)
+    store.apply_pull([newer], [], {}, final=False)
+    assert set_aside(edge) == {newer.key: 8}
+    assert store.apply_pull([], [], {}) == 1
+    assert condition(edge_hotel, "101") == "inspected"
+
+
+def test_every_step_holds_when_its_keys_come_in_many_chunks(
+    edge_hotel: Hotel, edge: Yadori, store: EdgeSyncStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue's and the restore's statements take their ids 500 at a time: cut to 2, so a
+    few rooms and mutations cross several chunks, each with its own ``?`` marks."""
+    chunked = edge_sync._chunks
+    monkeypatch.setattr(edge_sync, "_chunks", lambda keys, size=2: chunked(keys, size))
+    monkeypatch.setattr(aggregates, "_chunks", lambda keys, size=2: chunked(keys, size))
+    names = ["101", "102", "103", "104", "201"]
+    for name in names:
+        edge_hotel.run(
+            c.SetRoomCondition(room_id=edge_hotel.rooms[name], condition=Condition.CLEAN)
+        )
+    ids = [p.id for p in store.pending()]
+    assert len(ids) == len(names)
+    store.mark_sent(ids)
+    assert not store.has_unsent()
+    theirs = [
+        central_room(edge_hotel, name, 20 + n, condition="inspected")
+        for n, name in enumerate(names)
+    ]
+    assert store.apply_pull(theirs, [], {}) == 0  # all held: each one's change is unanswered
+    assert len(set_aside(edge)) == len(names)
+    answered = [PulledResult(i, "applied", "", ()) for i in ids]
+    assert store.apply_pull([], answered, {}) == len(names)
+    assert {condition(edge_hotel, name) for name in names} == {"inspected"}
+    assert store.pending_count() == 0
+    assert set_aside(edge) == {}

@@ -74,6 +74,28 @@ class SlowCentral:
         self.closed = True
 
 
+class BlipCentral(SlowCentral):
+    """A 5 ms link that is a black hole until ``until`` (monotonic): a request sent into it is
+    answered when the path returns, if its wait lasts that long (TCP delivers it late)."""
+
+    def __init__(self, until: float) -> None:
+        super().__init__(0.005)
+        self.until = until
+
+    def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
+        wait = 0.4 if timeout is None else timeout
+        held = self.until - time.monotonic()
+        if held <= 0:
+            return super().heartbeat(origin, timeout)
+        with self._lock:
+            self.waits.append(wait)
+        if wait < held:
+            time.sleep(wait)
+            raise TimedOut("GET /sync/v1/heartbeat: ReadTimeout: timed out")
+        time.sleep(held + 0.005)
+        return {"time_ms": time.time_ns() // 1_000_000, "hlc": ""}
+
+
 @pytest.fixture
 def monitor_on(
     tmp_path: Path,
@@ -163,3 +185,34 @@ def test_a_patient_beat_slower_than_any_wait_teaches_nothing_and_stopping_closes
     assert monitor.snapshot().round_trip_ms is None
     monitor.stop()
     assert patient.closed
+
+
+def test_an_answer_held_in_a_black_hole_is_not_taken_for_the_link_s_speed(
+    monitor_on: Callable[[SlowCentral, SlowCentral | None], tuple[Yadori, Monitor]],
+) -> None:
+    """A 1.5 s blip on a 5 ms link; the patient beat, sent into it, is answered as it ends.
+
+    That answer took about 1.1 s, but the link is fast: it only lets the next beat wait longer,
+    and that beat's own answer (5 ms) is what the round trip learns. Taken as a sample, it
+    would have made every beat wait about 2 s, and a hang noticed only after that.
+    """
+    until = time.monotonic() + 1.5
+    patient = BlipCentral(until)
+    _, monitor = monitor_on(BlipCentral(until), patient)
+    wait_until(lambda: monitor.state is LinkState.OFFLINE, 5)
+    wait_until(lambda: monitor.state is LinkState.ONLINE, 10)
+    assert patient.waits  # it was asked, in the blip
+    time.sleep(0.5)
+    assert (monitor.snapshot().round_trip_ms or 0) <= 400  # no late answer beyond a beat's wait
+
+
+def test_patient_beats_are_spaced(
+    monitor_on: Callable[[SlowCentral, SlowCentral | None], tuple[Yadori, Monitor]],
+) -> None:
+    """A long black hole asks patiently once per PATIENT_EVERY, not after every beat."""
+    patient = SlowCentral(5.0)
+    _, monitor = monitor_on(SlowCentral(5.0), patient)
+    wait_until(lambda: bool(patient.waits), 5)
+    time.sleep(3.0)  # the first is over after 2 s; many beats time out meanwhile
+    assert len(patient.waits) == 1
+    assert monitor.state is LinkState.OFFLINE

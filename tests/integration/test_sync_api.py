@@ -140,6 +140,15 @@ def test_push_and_pull_answers_are_gzipped_for_an_edge_that_accepts_it(
         )
         assert small.json()["changes"] == []
         assert "content-encoding" not in small.headers
+        for refused in ("gzip;q=0", "deflate, gzip; q=0.0", "br"):
+            answer = api.get(
+                "/sync/v1/pull", params=pull, headers={**node, "Accept-Encoding": refused}
+            )
+            assert "content-encoding" not in answer.headers, refused
+        weighed = api.get(
+            "/sync/v1/pull", params=pull, headers={**node, "Accept-Encoding": "gzip;q=0.5"}
+        )
+        assert weighed.headers["content-encoding"] == "gzip"
     edge.close()
 
 

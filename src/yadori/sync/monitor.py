@@ -36,6 +36,9 @@ from yadori.sync.worker import CycleReport, SyncWorker
 
 log = logging.getLogger("yadori.sync")
 
+PATIENT_EVERY = 10.0
+"""At most one patient heartbeat (see ``Monitor._ask_patiently``) starts in this many seconds."""
+
 
 class Heartbeat(Protocol):
     """The link's quick call."""
@@ -172,9 +175,11 @@ class Monitor:
         self._skew_ms: int | None = None
         self._trip = RoundTrip()  # of the heartbeats answered (set under the lock)
         # A beat that timed out is asked again on this link, waiting the longest, in a thread
-        # of its own: if it is answered, the round trip learns how slow the link is.
+        # of its own: if it is answered, the next beat waits as long (see _ask_patiently).
         self._patient = patient
         self._patient_thread: threading.Thread | None = None
+        self._patient_next = float("-inf")  # no patient beat before (monitor's clock)
+        self._hint: float | None = None  # the next beat's wait, told by a patient answer
         self._last_ok: datetime | None = None
         self._last_cycle: CycleReport | None = None
         self._last_error: str | None = None
@@ -255,6 +260,10 @@ class Monitor:
 
     def _beat(self) -> None:
         timeout = self._trip.timeout(self._timing.heartbeat_allowance)
+        with self._lock:
+            hint, self._hint = self._hint, None
+        if hint is not None and self._state.state is not LinkState.ONLINE:
+            timeout = max(timeout, hint)  # once: this beat's own answer is the sample
         started, sent = time.monotonic(), time.time()
         try:
             answer = self._link.heartbeat(self._origin, timeout)
@@ -290,16 +299,22 @@ class Monitor:
 
         Only answered beats teach the round trip, so a link already slower than the allowance
         when the edge first reaches it (at start, or after a failover to a satellite or LTE
-        link) would never be seen as alive. This beat, on a client of its own that ``abort``
-        leaves alone, learns how slow the link is; the next beats then wait that long. It only
-        teaches: the state still moves with the regular beats, which go on meanwhile, so a
-        black hole costs a thread waiting, never a later notice of the link's return. One at
-        a time.
+        link) would never be seen as alive. This beat runs on a client of its own, which
+        ``abort`` leaves alone, one at a time and at most every ``PATIENT_EVERY`` seconds (a
+        black hole must not double an overloaded central's heartbeats). Its answer is no
+        sample: a request held in a black hole may be delivered when the path returns, and its
+        time would then be the outage's. It only tells the next regular beat how long to wait
+        (once, and not while online); that beat's own answer, on a fresh request, is the
+        sample. The state moves with the regular beats alone, which keep their rhythm.
         """
         if self._patient is None or self._stop.is_set():
             return
         if self._patient_thread is not None and self._patient_thread.is_alive():
             return
+        now = self._clock()
+        if now < self._patient_next:
+            return
+        self._patient_next = now + PATIENT_EVERY
         self._patient_thread = threading.Thread(
             target=self._patient_beat, name="yadori-patient-heartbeat", daemon=True
         )
@@ -307,16 +322,17 @@ class Monitor:
 
     def _patient_beat(self) -> None:
         assert self._patient is not None  # noqa: S101 - started only with one
-        wait = self._timing.heartbeat_allowance + ROUND_TRIP_ALLOWANCE_CAP
+        allowance = self._timing.heartbeat_allowance
         started = time.monotonic()
         try:
-            self._patient.heartbeat(self._origin, wait)
+            self._patient.heartbeat(self._origin, allowance + ROUND_TRIP_ALLOWANCE_CAP)
         except SyncError:
             return  # down, or slower than any beat may wait: nothing learnt
         took = time.monotonic() - started
-        self._observe(took)
+        with self._lock:  # the wait a beat gets when its link's round trip is ``took``
+            self._hint = RoundTrip(took).timeout(allowance)
         log.info("a heartbeat that waited longer was answered in %.0f ms", took * 1000)
-        self._beat_wake.set()  # beat again now, waiting as long as the link needs
+        self._beat_wake.set()  # beat again now, waiting that long
 
     def _sync_due(self) -> bool:
         return self._log.has_unsent() or self._clock() >= self._next_pull

@@ -97,8 +97,16 @@ GZIP_LEVEL = 1
 
 
 def _gzip_accepted(request: Request) -> bool:
-    codings = request.headers.get("accept-encoding", "").lower().split(",")
-    return any(c.split(";")[0].strip() == "gzip" for c in codings)
+    """Whether the request's Accept-Encoding takes gzip (``gzip;q=0`` refuses it)."""
+    for coding in request.headers.get("accept-encoding", "").lower().split(","):
+        name, _, params = coding.partition(";")
+        if name.strip() == "gzip":
+            quality = params.replace(" ", "").removeprefix("q=")
+            try:
+                return not params.strip() or float(quality) > 0
+            except ValueError:
+                return True  # an odd parameter: gzip was named
+    return False
 
 
 def _packed(body: bytes, gzip_accepted: bool) -> tuple[bytes, bool]:
