@@ -173,20 +173,16 @@ def _plan(
     items: list[tuple[str, Doc | None]],
 ) -> tuple[sa.Table, list[_Row], list[_Row]]:
     """(table, rows to delete, rows to insert) to make the table's rows the documents'."""
-    key = _primary_key(table)
-    wanted = {
-        tuple(row[k] for k in key): row
-        for _, doc in items
-        if doc is not None
-        for row in doc.get(str(table.name), [])
-    }
+    rows = [row for _, doc in items if doc is not None for row in doc.get(str(table.name), [])]
     if conn.dialect.name == "sqlite":
-        return _plan_stored(conn, table, column, idents, wanted)
+        return _plan_stored(conn, table, column, idents, rows)
+    key = _getter(list(_primary_key(table)))
+    wanted = {key(row): row for row in rows}  # a later row of the same key wins
     present: dict[tuple[JSON, ...], _Row] = {}
     for chunk in _chunks(idents):
         for r in conn.execute(sa.select(table).where(table.c[column].in_(chunk))):
             row = row_doc(table, r)
-            present[tuple(row[k] for k in key)] = row
+            present[key(row)] = row
     stale = [row for pk, row in present.items() if wanted.get(pk) != row]
     fresh = [row for pk, row in wanted.items() if present.get(pk) != row]
     return table, stale, fresh
@@ -197,19 +193,21 @@ def _plan_stored(
     table: sa.Table,
     column: str,
     idents: list[str],
-    wanted: dict[tuple[JSON, ...], _Row],
+    wanted: list[_Row],
 ) -> tuple[sa.Table, list[_Row], list[_Row]]:
     """``_plan`` comparing rows as SQLite stores them.
 
     The rows read are not converted (an edge pulls back thousands of its own rows); each
     document row is made what inserting it would store. A row stored as it would be stored
-    needs no write. Rows are compared as tuples in the table's column order.
+    needs no write. Rows are compared as tuples in the table's column order; of two document
+    rows with one key, the later wins.
     """
     names, storers = _column_storers(table, conn.dialect)
     at = [names.index(k) for k in _primary_key(table)]
+    key = _at(at)
     columns = _getter(names)
     to_store: dict[tuple[object, ...], tuple[_Row, tuple[object, ...]]] = {}
-    for doc_row in wanted.values():
+    for doc_row in wanted:
         try:
             values: list[object] = list(columns(doc_row))
         except KeyError:  # a document without some column (an older central): taken as NULL
@@ -217,7 +215,7 @@ def _plan_stored(
         for i, store in storers:
             values[i] = store(values[i])  # type: ignore[arg-type] # the document's JSON value
         stored = tuple(values)
-        to_store[tuple(stored[i] for i in at)] = (doc_row, stored)
+        to_store[key(stored)] = (doc_row, stored)
     present: dict[tuple[object, ...], tuple[object, ...]] = {}
     select = _stored_select(table, column)
     for chunk in _chunks(idents):
@@ -226,7 +224,7 @@ def _plan_stored(
         with result:  # the driver's own tuples, as sqlite3 gives them
             rows = result.cursor.fetchall()
         for held in rows:
-            present[tuple(held[i] for i in at)] = held
+            present[key(held)] = held
     stale = [
         {names[i]: held[i] for i in at}
         for pk, held in present.items()
@@ -234,6 +232,14 @@ def _plan_stored(
     ]
     fresh = [doc for pk, (doc, stored) in to_store.items() if present.get(pk) != stored]
     return table, stale, fresh  # type: ignore[return-value] # a stale row gives only its key
+
+
+def _at(positions: list[int]) -> Callable[[tuple[object, ...]], tuple[object, ...]]:
+    """A function giving a tuple's values at these positions, as a tuple."""
+    if len(positions) == 1:  # itemgetter of one position gives the value itself
+        position = positions[0]
+        return lambda values: (values[position],)
+    return operator.itemgetter(*positions)
 
 
 def _getter(names: list[str]) -> Callable[[_Row], tuple[JSON, ...]]:
