@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 import yadori.bootstrap
 from support.hotel import Hotel, build_hotel
-from support.nodes import FAST, CentralProcess, central_process, edge_node
+from support.nodes import CentralProcess, central_process, edge_node, monitor_on_fake
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.domain.ids import new_id
 from yadori.domain.rooms import Condition
@@ -279,28 +279,10 @@ def skewed_central(tmp_path: Path) -> Iterator[Callable[[int], tuple[Yadori, Mon
     def start(offset_ms: int) -> tuple[Yadori, Monitor]:
         edge = edge_node(tmp_path, "http://127.0.0.1:9", (), name=f"edge{len(made) + 1}")
         made.append(edge)
-        assert edge.edge_store is not None
-        fake = FakeCentral(offset_ms)
-        worker = SyncWorker(
-            edge.edge_store,
-            fake,
-            origin=edge.config.node_id,
-            properties=lambda: [],
-            hlc=edge.bus.hlc,
-            now=lambda: datetime.now(UTC),
+        monitor = monitor_on_fake(
+            edge, FakeCentral(offset_ms), thresholds=Thresholds(max_skew_ms=5_000)
         )
-        edge.monitor = Monitor(
-            worker,
-            fake,
-            edge.edge_store,
-            edge.events,
-            edge.bus.hlc,
-            origin=edge.config.node_id,
-            timing=FAST,
-            thresholds=Thresholds(max_skew_ms=5_000),
-        )
-        edge.monitor.start()
-        return edge, edge.monitor
+        return edge, monitor
 
     yield start
     for edge in made:

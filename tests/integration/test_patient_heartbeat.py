@@ -10,18 +10,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from support.nodes import FAST, edge_node
+from support.nodes import edge_node, monitor_on_fake
 from yadori.bootstrap import Yadori
 from yadori.sync.canonical import JSON
 from yadori.sync.connectivity import ROUND_TRIP_ALLOWANCE_CAP, LinkState
 from yadori.sync.errors import LinkDown, TimedOut
 from yadori.sync.monitor import Monitor
-from yadori.sync.worker import SyncWorker
 
 
 def wait_until(check: Callable[[], bool], seconds: float) -> None:
@@ -106,27 +104,7 @@ def monitor_on(
     def start(link: SlowCentral, patient: SlowCentral | None) -> tuple[Yadori, Monitor]:
         edge = edge_node(tmp_path, "http://127.0.0.1:9", (), name=f"edge{len(made) + 1}")
         made.append(edge)
-        assert edge.edge_store is not None
-        worker = SyncWorker(
-            edge.edge_store,
-            link,
-            origin=edge.config.node_id,
-            properties=lambda: [],
-            hlc=edge.bus.hlc,
-            now=lambda: datetime.now(UTC),
-        )
-        edge.monitor = Monitor(
-            worker,
-            link,
-            edge.edge_store,
-            edge.events,
-            edge.bus.hlc,
-            origin=edge.config.node_id,
-            timing=FAST,
-            patient=patient,
-        )
-        edge.monitor.start()
-        return edge, edge.monitor
+        return edge, monitor_on_fake(edge, link, patient=patient)
 
     yield start
     for edge in made:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import httpx2
 
@@ -26,6 +27,8 @@ from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.enrol import enroll, enrolment_token
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.sync.connectivity import Timing
+from yadori.sync.monitor import Heartbeat, Monitor, PatientLink, Thresholds
+from yadori.sync.worker import SyncWorker, Transport
 
 CENTRAL_DBS: dict[str, str] = {}
 """Central's database by the URL edges reach it at (itself or a proxy): edges enrol there."""
@@ -158,6 +161,42 @@ def central_process(db_url: str, tmp_path: Path) -> Iterator[CentralProcess]:
 FAST = Timing(
     heartbeat=0.2, heightened=0.1, heightened_for=1.0, backoff_first=0.05, backoff_cap=0.3
 )
+
+
+class FakeLink(Heartbeat, Transport, Protocol):
+    """A fake central: the heartbeat, push and pull of a link, in process."""
+
+
+def monitor_on_fake(
+    edge: Yadori,
+    link: FakeLink,
+    *,
+    thresholds: Thresholds | None = None,
+    patient: PatientLink | None = None,
+) -> Monitor:
+    """Start an edge's monitor (at FAST timing) on a fake link; the edge's close() stops it."""
+    assert edge.edge_store is not None
+    worker = SyncWorker(
+        edge.edge_store,
+        link,
+        origin=edge.config.node_id,
+        properties=lambda: [],
+        hlc=edge.bus.hlc,
+        now=lambda: datetime.now(UTC),
+    )
+    edge.monitor = Monitor(
+        worker,
+        link,
+        edge.edge_store,
+        edge.events,
+        edge.bus.hlc,
+        origin=edge.config.node_id,
+        timing=FAST,
+        thresholds=thresholds,
+        patient=patient,
+    )
+    edge.monitor.start()
+    return edge.monitor
 
 
 def edge_node(

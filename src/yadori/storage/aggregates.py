@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from yadori.storage import tables as t
-from yadori.storage.sql import among
+from yadori.storage.sql import among, marks
 from yadori.storage.types import DecimalText, UTCDateTime
 from yadori.sync import canonical
 from yadori.sync.canonical import JSON
@@ -204,7 +204,7 @@ def _plan_stored(
     """
     names, storers = _column_storers(table, conn.dialect)
     at = [names.index(k) for k in _primary_key(table)]
-    key = _at(at)
+    key = _getter(at)
     columns = _getter(names)
     to_store: dict[tuple[object, ...], tuple[_Row, tuple[object, ...]]] = {}
     for doc_row in wanted:
@@ -219,7 +219,7 @@ def _plan_stored(
     present: dict[tuple[object, ...], tuple[object, ...]] = {}
     select = _stored_select(table, column)
     for chunk in _chunks(idents):
-        sql = select.format(", ".join("?" * len(chunk)))
+        sql = select.format(marks(len(chunk)))
         result = conn.exec_driver_sql(sql, tuple(chunk))
         with result:  # the driver's own tuples, as sqlite3 gives them
             rows = result.cursor.fetchall()
@@ -234,20 +234,12 @@ def _plan_stored(
     return table, stale, fresh  # type: ignore[return-value] # a stale row gives only its key
 
 
-def _at(positions: list[int]) -> Callable[[tuple[object, ...]], tuple[object, ...]]:
-    """A function giving a tuple's values at these positions, as a tuple."""
-    if len(positions) == 1:  # itemgetter of one position gives the value itself
-        position = positions[0]
-        return lambda values: (values[position],)
-    return operator.itemgetter(*positions)
-
-
-def _getter(names: list[str]) -> Callable[[_Row], tuple[JSON, ...]]:
-    """A function giving a document row's values of these columns, as a tuple."""
-    if len(names) == 1:  # itemgetter of one name gives the value itself
-        name = names[0]
-        return lambda row: (row[name],)
-    return operator.itemgetter(*names)
+def _getter(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving the values at these keys (column names, tuple positions) as a tuple."""
+    if len(keys) == 1:  # itemgetter of one key gives the value itself
+        key = keys[0]
+        return lambda row: (row[key],)
+    return operator.itemgetter(*keys)
 
 
 @functools.cache

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from yadori.domain.ids import new_id
 from yadori.storage import aggregates
 from yadori.storage.repositories.outbox import MUTATION_COLUMNS, PENDING, mutation_from_values
+from yadori.storage.sql import marks
 from yadori.storage.tables import (
     alerts,
     conflict_tickets,
@@ -104,7 +105,7 @@ class EdgeSyncStore:
             while missing:
                 new: dict[str, Pending] = {}
                 for chunk in _chunks(sorted(missing)):
-                    sql = _PENDING_AMONG.format(", ".join("?" * len(chunk)))
+                    sql = _PENDING_AMONG.format(marks(len(chunk)))
                     new.update(
                         (r[0], _pending(r))
                         for r in conn.exec_driver_sql(sql, (*chunk, PENDING)).fetchall()
@@ -123,8 +124,8 @@ class EdgeSyncStore:
         by_id: dict[str, tuple[Any, ...]] = {}
         with self._engine.connect() as conn:
             for chunk in _chunks(ids):
-                marks = ", ".join("?" * len(chunk))
-                rows = conn.exec_driver_sql(f"{_ITEMS} WHERE id IN ({marks})", tuple(chunk))
+                sql = f"{_ITEMS} WHERE id IN ({marks(len(chunk))})"
+                rows = conn.exec_driver_sql(sql, tuple(chunk))
                 by_id.update((row[0], tuple(row)) for row in rows)
         return [
             BatchItem(
@@ -170,7 +171,7 @@ class EdgeSyncStore:
         """
         with self._engine.begin() as conn:
             for chunk in _chunks(ids):
-                sql = _MARK_SENT.format(", ".join("?" * len(chunk)))
+                sql = _MARK_SENT.format(marks(len(chunk)))
                 conn.exec_driver_sql(sql, (SENT, *chunk, PENDING))
             if state:
                 self._set_state(conn, state)
@@ -287,7 +288,7 @@ class EdgeSyncStore:
         """Those aggregates whose latest local mutation still waits for its result."""
         pending: set[str] = set()
         for chunk in _chunks(keys):
-            sql = _PENDING_ON.format(", ".join("?" * len(chunk)))
+            sql = _PENDING_ON.format(marks(len(chunk)))
             pending.update(r[0] for r in conn.exec_driver_sql(sql, (*chunk, PENDING, SENT)))
         return pending
 

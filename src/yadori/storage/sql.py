@@ -25,3 +25,8 @@ def among(
         array = sa.literal(listed, type_=postgresql.ARRAY(column.type))
         return column == sa.any_(array)
     return column.in_(listed)
+
+
+def marks(count: int) -> str:
+    """``?, ?, …``: the driver's marks for ``count`` values of an ``IN (…)`` on SQLite."""
+    return ", ".join("?" * count)
