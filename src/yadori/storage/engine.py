@@ -19,6 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from yadori.storage import pg_arrays
+
 READ_ONLY = "yadori_read_only"
 # psycopg prepares a statement once it has run five times on a connection, and PostgreSQL may
 # then plan it once for any parameters. For ``column = ANY(:array)`` over rows whose statistics
@@ -55,17 +57,23 @@ def reading(engine: Engine) -> Iterator[sa.Connection]:
 def make_engine(url: str, sqlite: SqliteOptions | None = None) -> Engine:
     """An engine for a database URL; SQLite URLs get the pragmas and transaction recipe."""
     if url.startswith("postgresql"):
-        return sa.create_engine(
+        engine = sa.create_engine(
             _psycopg(url),
             pool_pre_ping=True,
             pool_size=10,
             connect_args={"prepare_threshold": PREPARE_THRESHOLD},
         )
+        event.listen(engine, "connect", _on_postgres_connect)
+        return engine
     if not url.startswith("sqlite"):
         raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
     engine = sa.create_engine(url, connect_args={"check_same_thread": False})
     _configure_sqlite(engine, sqlite or SqliteOptions())
     return engine
+
+
+def _on_postgres_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    pg_arrays.register(dbapi_connection.adapters)  # arrays of plain values joined at once
 
 
 def _psycopg(url: str) -> str:
