@@ -43,7 +43,7 @@ from yadori.storage.tables import (
 )
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import BatchRefused, LinkDown
-from yadori.sync.protocol import BatchCorrupt
+from yadori.sync.protocol import BatchCorrupt, PageAsk
 from yadori.sync.worker import CycleReport, SyncWorker, WorkerConfig
 
 STATS: Counter[str] = Counter()
@@ -147,6 +147,9 @@ class FaultyLink:
 
     def push(self, body: bytes, crc: int) -> dict[str, JSON]:
         """Send a batch to central (or not, as the fault says)."""
+        return self._push(body, crc, None)
+
+    def _push(self, body: bytes, crc: int, page: PageAsk | None) -> dict[str, JSON]:
         fault = self._fault("push")
         if self.cut:
             raise LinkDown("push: the link is cut")
@@ -159,9 +162,9 @@ class FaultyLink:
             damaged = bytearray(body)
             damaged[len(damaged) // 2] ^= 0x5A
             body = bytes(damaged)
-        answer = self._deliver(body, crc)
+        answer = self._deliver(body, crc, page)
         if fault == "duplicate":
-            answer = self._deliver(body, crc)
+            answer = self._deliver(body, crc, page)
         self.release_held()
         if fault == "drop_answer":
             raise LinkDown("push: the answer was lost")
@@ -193,13 +196,28 @@ class FaultyLink:
             self.log.append("late delivery")
             self._deliver(body, crc)
 
-    def _deliver(self, body: bytes, crc: int) -> dict[str, JSON]:
+    def _deliver(self, body: bytes, crc: int, page: PageAsk | None = None) -> dict[str, JSON]:
         try:
-            answer = self.server.push(body, crc, self.origin, self.properties)
+            answer = self.server.push(body, crc, self.origin, self.properties, page)
         except BatchCorrupt as exc:  # over HTTP: a 422 that HttpTransport raises as this
             raise BatchRefused(str(exc)) from exc
         wire: dict[str, JSON] = json.loads(json.dumps(answer))
         return wire
+
+
+class RidingFaultyLink(FaultyLink):
+    """The same link, whose pushes may also ask for the first pull page (decision 0049): the
+    page rides back with the push's answer, and shares its faults (a dropped answer loses it)."""
+
+    def push_pulling(self, body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
+        """Send a batch asking for a pull page too (or not, as the push's fault says)."""
+        page = PageAsk(
+            str(params["property"]),
+            int(params["since"]),
+            int(params["results_after"]),
+            int(params["limit"]),
+        )
+        return self._push(body, crc, page)
 
 
 @dataclass
@@ -238,9 +256,18 @@ class Cluster:
     """Central on PostgreSQL and ``n`` edges on SQLite, each with a faulty link and a worker."""
 
     def __init__(
-        self, backends: Backends, edges: int, *, batch_size: int = 500, page_size: int = 2_000
+        self,
+        backends: Backends,
+        edges: int,
+        *,
+        batch_size: int = 500,
+        page_size: int = 2_000,
+        riding: bool | None = None,
     ) -> None:
+        """``riding``: whether edges ask for the first pull page with their last batch
+        (decision 0049), as `yadori edge` does; None: the first edge does, the second not."""
         self.nodes: list[Yadori] = []
+        self._riding = riding
         self.links: list[FaultyLink] = []
         self.workers: list[SyncWorker] = []
         self.model = Model()
@@ -277,7 +304,8 @@ class Cluster:
         server, store, pid = self.central.sync_server, edge.edge_store, self.pid
         assert server is not None
         assert store is not None
-        link = FaultyLink(server, f"e{n}", (pid,))
+        riding = n % 2 == 1 if self._riding is None else self._riding
+        link = (RidingFaultyLink if riding else FaultyLink)(server, f"e{n}", (pid,))
         self.links.append(link)
         self.workers.append(
             SyncWorker(

@@ -4,7 +4,9 @@ Arguments: the edge's SQLite URL, central's URL, the test hotel's ids as JSON, a
 front-desk commands and a sync cycle in turn, forever, and prints a marker line at each point
 the test may kill it at: ``command`` after a command committed, ``push``/``pull`` just before a
 request leaves, ``pushed``/``pulled`` as soon as central's answer arrived (before the edge
-recorded it), ``cycled`` after a whole cycle.
+recorded it), ``cycled`` after a whole cycle. Seeds 6-11, 18-23 and 30-35 push their last
+batches with the first pull page riding back (decision 0049), as `yadori edge` does, with pages
+of five so that pulls still follow; the others push and pull apart, as with an older central.
 """
 
 from __future__ import annotations
@@ -55,6 +57,17 @@ class MarkedTransport:
         say("pull")
         answer = self._inner.pull(params)
         say("pulled")
+        return answer
+
+
+class RidingMarkedTransport(MarkedTransport):
+    """The same, also asking for the first pull page with a push (one request, one answer)."""
+
+    def push_pulling(self, body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
+        """Push with the page's parameters, between the push's two markers."""
+        say("push")
+        answer = self._inner.push_pulling(body, crc, params)
+        say("pushed")
         return answer
 
 
@@ -122,14 +135,16 @@ def main() -> None:
     node = bootstrap(config)
     assert node.edge_store is not None
     assert node.transport is not None
+    riding = (seed // 6) % 2 == 1  # every kill point, with and without the riding page
+    batch_size, page_size = rng.choice((3, 10, 50)), rng.choice((5, 50))
     worker = SyncWorker(
         node.edge_store,
-        MarkedTransport(node.transport),
+        (RidingMarkedTransport if riding else MarkedTransport)(node.transport),
         origin="edge1",
         properties=lambda: [ids["property_id"]],
         hlc=node.bus.hlc,
         now=lambda: datetime.now(UTC),
-        config=WorkerConfig(batch_size=rng.choice((3, 10, 50)), page_size=rng.choice((5, 50))),
+        config=WorkerConfig(batch_size=batch_size, page_size=5 if riding else page_size),
     )
     desk = Desk(node, ids, rng)
     say("ready")

@@ -97,17 +97,26 @@ class Convergence(RuleBasedStateMachine):
         choice = own if own and pick % 3 else every
         return choice[pick % len(choice)]
 
-    @initialize(edges=st.integers(1, 2), small_batches=st.booleans(), small_pages=st.booleans())
-    def start(self, edges: int, small_batches: bool, small_pages: bool) -> None:
+    @initialize(
+        edges=st.integers(1, 2),
+        small_batches=st.booleans(),
+        small_pages=st.booleans(),
+        riding=st.sampled_from((None, True, False)),
+    )
+    def start(
+        self, edges: int, small_batches: bool, small_pages: bool, riding: bool | None
+    ) -> None:
         """Central with the small hotel, and edges that have pulled it once.
 
         Batches of 3 make a cycle push several batches (so faults hit later ones too); pages
         of 3 make a pull take several pages (a child may come a page before its parent).
+        Edges ask for their first pull page with their last batch or pull apart (``riding``:
+        None, the first edge rides and the second does not).
         """
         assert Env.backends is not None
         batch = 3 if small_batches else BIG
         page = 3 if small_pages else BIG
-        self.cluster = Cluster(Env.backends, edges, batch_size=batch, page_size=page)
+        self.cluster = Cluster(Env.backends, edges, batch_size=batch, page_size=page, riding=riding)
 
     # --- commands -----------------------------------------------------------------------
 
@@ -320,8 +329,9 @@ def backends(pg_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 @pytest.fixture
 def cluster(backends: Backends) -> Iterator[Cluster]:
-    """Central with the small hotel and one edge that has pulled it."""
-    made = Cluster(backends, 1)
+    """Central with the small hotel and one edge that has pulled it, pushing and pulling apart
+    (so that each of a pull's faults below hits a pull; riding_cluster's edge rides)."""
+    made = Cluster(backends, 1, riding=False)
     yield made
     made.close()
 
@@ -408,20 +418,57 @@ def test_a_batch_held_back_then_duplicated_is_applied_once(cluster: Cluster) -> 
     assert all(line in cl.lines_at(0) for line in lines)
 
 
-def test_results_recorded_but_pull_answer_lost_are_not_applied_twice(cluster: Cluster) -> None:
-    """Central applied and recorded, the pull answer is lost: resent, deduplicated, acked once."""
-    cl = cluster
+@pytest.fixture
+def riding_cluster(backends: Backends) -> Iterator[Cluster]:
+    """Central with the small hotel and one edge that asks for its first pull page with its
+    last batch (decision 0049), as `yadori edge` does."""
+    made = Cluster(backends, 1, riding=True)
+    yield made
+    made.close()
+
+
+def test_a_page_that_rode_with_a_duplicated_push_is_applied_once(riding_cluster: Cluster) -> None:
+    """The last batch arrives twice, each time asking for the page: applied once, one result
+    per mutation, and the edge acknowledges every mutation from the page it gets back."""
+    cl = riding_cluster
     stay = _stay(cl, 1)
     line = _charge(cl, 1, stay)
-    assert cl.sync(1, "pull:drop_answer") is None
-    assert cl.applied_count() == 3  # central applied all three already
-    assert cl.outbox_states(1) == {"sent": 3}
-    report = cl.sync(1)
+    report = cl.sync(1, "push:duplicate")
     assert report is not None
-    assert (report.pushed, report.results) == (3, 3)  # resent, answered from the ledger
+    assert report.results == 3
     assert cl.applied_count() == 3
+    assert set(cl.outbox_states(1)) == {"done"}
     _settle_and_check(cl)
     assert cl.lines_at(0).count(line) == 1
+
+
+@pytest.mark.parametrize(
+    ("riding", "fault", "left"),
+    [
+        (False, "pull:drop_answer", "sent"),  # the pull's answer, with results and documents
+        (True, "push:drop_answer", "pending"),  # the push's, with the page riding in it (0049)
+    ],
+)
+def test_results_recorded_but_their_answer_lost_are_not_applied_twice(
+    backends: Backends, riding: bool, fault: str, left: str
+) -> None:
+    """Central applied and recorded, the answer bringing the results is lost: resent,
+    deduplicated, acknowledged once."""
+    cl = Cluster(backends, 1, riding=riding)
+    try:
+        stay = _stay(cl, 1)
+        line = _charge(cl, 1, stay)
+        assert cl.sync(1, fault) is None
+        assert cl.applied_count() == 3  # central applied all three already
+        assert cl.outbox_states(1) == {left: 3}  # a lost push answer: not even marked sent
+        report = cl.sync(1)
+        assert report is not None
+        assert (report.pushed, report.results) == (3, 3)  # resent, answered from the ledger
+        assert cl.applied_count() == 3
+        _settle_and_check(cl)
+        assert cl.lines_at(0).count(line) == 1
+    finally:
+        cl.close()
 
 
 def test_offline_edge_and_central_collide_then_converge(cluster: Cluster) -> None:

@@ -45,11 +45,13 @@ from yadori.storage.tables import (
     sync_feed,
     sync_origins,
 )
-from yadori.sync.errors import LinkDown
+from yadori.sync.batching import Pending
+from yadori.sync.canonical import JSON
+from yadori.sync.errors import LinkDown, SyncRefused
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.mutation import Mutation, Priority, make_mutation
 from yadori.sync.protocol import Batch, BatchItem, encode_batch
-from yadori.sync.worker import SyncWorker
+from yadori.sync.worker import SyncWorker, WorkerConfig
 
 pytestmark = [
     pytest.mark.postgres,
@@ -674,3 +676,176 @@ def _json(values: dict[str, object]) -> dict[str, object]:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# --- the first pull page rides with the push's last batch (decision 0049) -----------------------
+
+
+@dataclass
+class Calls:
+    """How often an edge's transport was asked to push, push with a page, and pull."""
+
+    push: int = 0
+    push_pulling: int = 0
+    pull: int = 0
+
+
+def count_calls(transport: HttpTransport) -> Calls:
+    """Count the transport's sync calls from now on (it stays an HttpTransport)."""
+    calls = Calls()
+    for name in ("push", "push_pulling", "pull"):
+        inner = getattr(transport, name)
+
+        def counted(*args: object, _inner: object = inner, _name: str = name) -> object:
+            setattr(calls, _name, getattr(calls, _name) + 1)
+            return _inner(*args)  # type: ignore[operator]
+
+        setattr(transport, name, counted)
+    return calls
+
+
+def worker_for(edge: Yadori, transport: object, page_size: int = 2_000) -> SyncWorker:
+    """A sync worker on the edge's queue, with this transport and page size."""
+    assert edge.edge_store is not None
+    return SyncWorker(
+        edge.edge_store,
+        transport,  # type: ignore[arg-type]
+        origin=edge.config.node_id,
+        properties=lambda: list(edge.config.properties),
+        hlc=edge.bus.hlc,
+        now=lambda: datetime.now(UTC),
+        config=WorkerConfig(page_size=page_size),
+    )
+
+
+def test_the_push_s_last_batch_brings_the_first_pull_page(site: Site) -> None:
+    """One call to central acknowledges a small batch: its results and documents ride back."""
+    edge, hotel = site.edge()
+    assert edge.transport is not None
+    guest = hotel.book(nights=2)
+    for amount in (100, 200, 300):
+        charge(hotel, hotel.folio_id(guest), amount)
+    calls = count_calls(edge.transport)
+    sync(edge)
+    assert calls == Calls(push=0, push_pulling=1, pull=0)
+    assert {r.state for r in outbox_rows(edge)} == {"done"}
+    assert_converged(site, edge)
+
+
+def test_pages_after_the_one_that_rode_are_pulled_as_before(site: Site) -> None:
+    """With pages of two, the page carried by the push is the first of several."""
+    edge, hotel = site.edge()
+    assert edge.transport is not None
+    guest = hotel.book(nights=2)
+    for amount in range(100, 800, 100):
+        charge(hotel, hotel.folio_id(guest), amount)
+    calls = count_calls(edge.transport)
+    report = worker_for(edge, edge.transport, page_size=2).cycle()
+    assert report.results == 8
+    assert calls.push_pulling == 1
+    assert calls.pull >= 3  # eight results and their documents, two at a time
+    assert_converged(site, edge)
+
+
+class _OlderCentral:
+    """The edge's transport, answering pushes as a central from before decision 0049 does."""
+
+    def __init__(self, inner: HttpTransport) -> None:
+        self._inner = inner
+        self.pulls = 0
+
+    def push(self, body: bytes, crc: int) -> dict[str, object]:
+        return self._inner.push(body, crc)  # type: ignore[return-value]
+
+    def push_pulling(
+        self, body: bytes, crc: int, params: dict[str, str | int]
+    ) -> dict[str, object]:
+        answer = self._inner.push_pulling(body, crc, params)
+        answer.pop("page")
+        return answer  # type: ignore[return-value]
+
+    def pull(self, params: dict[str, str | int]) -> dict[str, object]:
+        self.pulls += 1
+        return self._inner.pull(params)  # type: ignore[return-value]
+
+
+def test_an_answer_without_the_page_is_followed_by_a_pull(site: Site) -> None:
+    """A central that ignores the page's parameters answers the push alone: the edge pulls."""
+    edge, hotel = site.edge()
+    assert edge.transport is not None
+    hotel.book(nights=1)
+    older = _OlderCentral(edge.transport)
+    worker_for(edge, older).cycle()
+    assert older.pulls == 1
+    assert_converged(site, edge)
+
+
+def test_a_page_of_another_property_is_refused_before_the_batch_is_applied(site: Site) -> None:
+    """The page's property must be one the edge is enrolled for; nothing is applied if not."""
+    edge, hotel = site.edge()
+    assert edge.transport is not None
+    assert edge.edge_store is not None
+    made = hotel.book(nights=1)
+    assert made is not None
+    (item,) = edge.edge_store.items([outbox_rows(edge)[-1].id])  # type: ignore[list-item]
+    body, crc = encode_batch(Batch("edge1", 1, 0, (item,), last=True))
+    other = {"property": new_id(), "since": 0, "results_after": 0, "limit": 100}
+    with pytest.raises(SyncRefused, match="wrong_property"):
+        edge.transport.push_pulling(body, crc, other)
+    assert item.mutation.id not in ledger(site, "edge1")
+    sync(edge)
+    assert_converged(site, edge)
+
+
+def test_a_page_that_went_stale_in_flight_is_dropped(site: Site) -> None:
+    """A mutation queued while the last batch flies makes a new last batch; the first page is
+    not applied (it predates that batch), and the second one rides back instead."""
+    edge, hotel = site.edge()
+    assert edge.transport is not None
+    assert edge.edge_store is not None
+    guest = hotel.book(nights=2)
+    charge(hotel, hotel.folio_id(guest), 100)
+    store = edge.edge_store
+    looks = 0
+
+    def pending() -> list[Pending]:
+        nonlocal looks
+        looks += 1
+        if looks == 2:  # the first batch is in flight: staff keep working
+            charge(hotel, hotel.folio_id(guest), 200)
+        return type(store).pending(store)
+
+    store.pending = pending  # type: ignore[method-assign]
+    calls = count_calls(edge.transport)
+    try:
+        sync(edge)
+    finally:
+        del store.pending  # the class's own again
+    assert (calls.push_pulling, calls.push, calls.pull) == (2, 0, 0)
+    stay = site.get(f"/reservations/{guest.id}")
+    assert [ln["amount"] for ln in stay["folio"]["lines"]] == [100, 200]  # type: ignore[index]
+    assert_converged(site, edge)
+
+
+def test_a_lost_answer_and_its_page_are_asked_for_again(site: Site) -> None:
+    """Central applies the batch but its answer (with the page) never arrives: the next cycle
+    resends the batch, gets the same results and the page, and nothing is applied twice."""
+    edge, hotel = site.edge()
+    assert edge.transport is not None
+    guest = hotel.book(nights=2)
+    charge(hotel, hotel.folio_id(guest), 100)
+    inner = edge.transport.push_pulling
+
+    def lost(body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
+        inner(body, crc, params)
+        raise LinkDown("the answer was lost on the way back")
+
+    edge.transport.push_pulling = lost  # type: ignore[method-assign]
+    with pytest.raises(LinkDown):
+        edge.worker.cycle()  # type: ignore[union-attr]
+    del edge.transport.push_pulling  # the class's own again
+    sync(edge)
+    assert len(ledger(site, "edge1")) == len(outbox_rows(edge))
+    stay = site.get(f"/reservations/{guest.id}")
+    assert [ln["amount"] for ln in stay["folio"]["lines"]] == [100]  # type: ignore[index]
+    assert_converged(site, edge)

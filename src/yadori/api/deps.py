@@ -24,6 +24,7 @@ from yadori.services.trust import NodeTrust
 from yadori.sync.canonical import JSON
 from yadori.sync.events import EventHub
 from yadori.sync.mutation import Actor
+from yadori.sync.protocol import PageAsk
 
 
 class Directory(Protocol):
@@ -52,9 +53,14 @@ class SyncServer(Protocol):
     """Central's side of the sync."""
 
     def push(
-        self, body: bytes, crc: int, node: str, properties: tuple[str, ...]
+        self,
+        body: bytes,
+        crc: int,
+        node: str,
+        properties: tuple[str, ...],
+        page: PageAsk | None = None,
     ) -> dict[str, JSON]:
-        """Apply a batch of that node, for its properties."""
+        """Apply a batch of that node, for its properties (and serve a pull page after it)."""
         ...
 
     def pull(

@@ -151,6 +151,16 @@ class HttpTransport:
         headers = {"Content-Type": CONTENT_TYPE, CRC_HEADER: str(crc)}
         return self._call("POST", PUSH, content=body, headers=headers)
 
+    def push_pulling(self, body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
+        """Send a push's last batch and ask, in the same call, for the pull page that follows.
+
+        ``params`` are a pull's (its property, cursors and limit); central answers as to a push,
+        with the page under ``page`` (an older central leaves it out: then pull as usual).
+        """
+        headers = {"Content-Type": CONTENT_TYPE, CRC_HEADER: str(crc)}
+        pull = {k: v for k, v in params.items() if k != "origin"}  # the caller's own, always
+        return self._call("POST", PUSH, content=body, headers=headers, params=pull)
+
     def pull(self, params: dict[str, str | int]) -> dict[str, JSON]:
         """Ask for changes since a cursor and results of this edge's mutations."""
         return self._call("GET", PULL, params=params)

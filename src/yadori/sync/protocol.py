@@ -47,6 +47,16 @@ class Batch:
     last: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class PageAsk:
+    """A pull page asked for with a push: the pull's own parameters (decision 0049)."""
+
+    property_id: str
+    since: int
+    results_after: int
+    limit: int
+
+
 def mutation_to_json(m: Mutation) -> dict[str, JSON]:
     """A mutation's fields and its CRC, as JSON values."""
     return {**m.body(), "crc32": m.crc32}

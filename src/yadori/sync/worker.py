@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from yadori.sync.batching import Pending, choose_batch
 from yadori.sync.canonical import JSON
@@ -83,6 +83,15 @@ class Transport(Protocol):
         ...
 
 
+@runtime_checkable
+class RidingTransport(Transport, Protocol):
+    """A transport that can ask for the first pull page with a push (decision 0049)."""
+
+    def push_pulling(self, body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
+        """Send a batch; the answer also carries the pull page ``params`` ask for, if any."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
     """Batch and page sizes."""
@@ -143,7 +152,8 @@ class SyncWorker:
                 return asked
 
             started = time.perf_counter()
-            ahead = self._push_all(report, ask_ahead)  # the first property's, if asked
+            first = properties[0] if properties else None
+            ahead = self._push_all(report, ask_ahead, first)  # the first property's, if asked
             report.push_ms = _ms_since(started)
             started = time.perf_counter()
             for property_id in properties:
@@ -154,7 +164,10 @@ class SyncWorker:
         return report
 
     def _push_all(
-        self, report: CycleReport, ask_ahead: Callable[[], _Asked | None]
+        self,
+        report: CycleReport,
+        ask_ahead: Callable[[], _Asked | None],
+        first_property: str | None,
     ) -> _Asked | None:
         """Push batch after batch; the next is read and encoded while central applies one.
 
@@ -162,15 +175,18 @@ class SyncWorker:
         is sent only once central has answered it); only the edge's own work overlaps: the
         next batch is sent before the answered one is marked sent. A crash in between leaves
         both pending, to be sent again (central dedups them, and a batch number at or below
-        the last it saw is a resend, not a break in the chain). Once the last batch is
+        the last it saw is a resend, not a break in the chain). The last batch asks for the
+        first property's first pull page in the same call, where the transport can
+        (decision 0049); it is returned, already answered. Otherwise, once the last batch is
         answered, ``ask_ahead`` sends the first pull request before that batch is marked sent
         (the page needs no cursor the marking changes, and is applied only after it); that
         request is returned.
         """
         state = self._store.state()
         number, crc = int(state.get("batch_no", "0")), int(state.get("batch_crc", "0"))
+        riding = self._riding(first_property, state)
         sending: set[str] = set()  # ids of the batch in flight: still pending in the store
-        flying: tuple[Future[dict[str, JSON]], list[str], int, int] | None = None
+        flying: _Flying | None = None
         with ThreadPoolExecutor(1, thread_name_prefix="yadori-push") as pool:
             while True:
                 front = [p for p in self._store.pending() if p.id not in sending]
@@ -188,12 +204,11 @@ class SyncWorker:
                     body, next_crc = encode_batch(batch)
                 answered = None
                 if flying is not None:
-                    future, sent, sent_no, sent_crc = flying
-                    answered = (future.result(), sent, sent_no, sent_crc)
+                    answered = (flying.future.result(), flying)
                     flying = None
                 if ids:
                     number, crc, sending = number + 1, next_crc, set(ids)
-                    flying = (pool.submit(self._transport.push, body, crc), ids, number, crc)
+                    flying = self._send(pool, body, crc, riding if last else None, ids, number)
                     time.sleep(0)  # let the sender take the interpreter and send at once
                 if ids:
                     if answered is not None:
@@ -201,19 +216,45 @@ class SyncWorker:
                     continue
                 if answered is None:
                     return None  # nothing was pushed
+                answer, sent = answered
                 try:
-                    return ask_ahead()
+                    page = answer.get("page") if sent.riding is not None else None
+                    if isinstance(page, dict) and sent.riding is not None:
+                        return _Asked(_answered(page), *sent.riding.cursors)
+                    return ask_ahead()  # an older central: pull as before
                 finally:  # whatever asking did, the answered batch is marked sent
-                    self._acknowledged(*answered, report)
+                    self._acknowledged(answer, sent, report)
 
-    def _acknowledged(
-        self, answer: dict[str, JSON], ids: list[str], number: int, crc: int, report: CycleReport
-    ) -> None:
+    def _riding(self, property_id: str | None, state: dict[str, str]) -> _Riding | None:
+        """The first pull's parameters, for the last batch to carry (None: it cannot)."""
+        if property_id is None or not isinstance(self._transport, RidingTransport):
+            return None
+        since = int(state.get(f"cursor:{property_id}", "0"))
+        results_no = int(state.get("results_no", "0"))
+        return _Riding(self._pull_params(property_id, since, results_no), (since, results_no))
+
+    def _send(  # noqa: PLR0917 - one batch in flight and what to mark when answered
+        self,
+        pool: ThreadPoolExecutor,
+        body: bytes,
+        crc: int,
+        riding: _Riding | None,
+        ids: list[str],
+        number: int,
+    ) -> _Flying:
+        if riding is not None and isinstance(self._transport, RidingTransport):
+            future = pool.submit(self._transport.push_pulling, body, crc, riding.params)
+        else:
+            future = pool.submit(self._transport.push, body, crc)
+        return _Flying(future, ids, number, crc, riding)
+
+    def _acknowledged(self, answer: dict[str, JSON], sent: _Flying, report: CycleReport) -> None:
+        ids = sent.ids
         self._store.mark_sent(
             ids,
             {
-                "batch_no": str(number),
-                "batch_crc": str(crc),
+                "batch_no": str(sent.number),
+                "batch_crc": str(sent.crc),
                 "last_push_ok": self._now().isoformat(),
             },
         )
@@ -281,6 +322,32 @@ class SyncWorker:
             "results_after": results_no,
             "limit": self._config.page_size,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class _Riding:
+    """The first pull's parameters carried by a push's last batch, and its cursors."""
+
+    params: dict[str, str | int]
+    cursors: tuple[int, int]  # since, results_no
+
+
+@dataclass(frozen=True, slots=True)
+class _Flying:
+    """A batch in flight: its answer to come, and what marking it sent stores."""
+
+    future: Future[dict[str, JSON]]
+    ids: list[str]
+    number: int
+    crc: int
+    riding: _Riding | None
+
+
+def _answered(page: dict[str, JSON]) -> Future[dict[str, JSON]]:
+    """A page already at hand, as a pull request's answer."""
+    done: Future[dict[str, JSON]] = Future()
+    done.set_result(page)
+    return done
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from yadori.auth.errors import NodeUnauthenticated, WrongProperty
 from yadori.domain.conflicts import ConflictTicket, TicketStatus
 from yadori.domain.errors import NotFound
 from yadori.services.commands import ResolveTicket
-from yadori.sync.protocol import CRC_HEADER, BatchCorrupt
+from yadori.sync.protocol import CRC_HEADER, BatchCorrupt, PageAsk
 
 router = APIRouter(tags=["sync"])
 
@@ -41,10 +41,26 @@ def _server(parts: Parts) -> SyncServer:
 
 
 @router.post("/sync/v1/push")
-async def push(request: Request, parts: Parts, caller: Caller) -> Response:
-    """Apply an edge's batch once (central); a damaged batch is refused whole, to be resent."""
+async def push(
+    request: Request,
+    parts: Parts,
+    caller: Caller,
+    property_: Annotated[str | None, Query(alias="property", max_length=36)] = None,
+    since: Annotated[int, Query(ge=0)] = 0,
+    results_after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5_000)] = 2_000,
+) -> Response:
+    """Apply an edge's batch once (central); a damaged batch is refused whole, to be resent.
+
+    With ``property`` (the pull's parameters), the answer also carries the first page a pull
+    of that property would get right after this push (``page``): the edge's last batch asks
+    for it, and saves a round trip (decision 0049).
+    """
     server = _server(parts)
     node, properties = caller[0].node_id, caller[1]
+    if property_ is not None and property_ not in properties:
+        raise WrongProperty("this edge is not enrolled for that property")
+    page = None if property_ is None else PageAsk(property_, since, results_after, limit)
     body = await request.body()
     try:
         crc = int(request.headers.get(CRC_HEADER, ""))
@@ -53,7 +69,7 @@ async def push(request: Request, parts: Parts, caller: Caller) -> Response:
     packed = _gzip_accepted(request)
     try:
         answer = await run_in_threadpool(
-            lambda: _packed(orjson.dumps(server.push(body, crc, node, properties)), packed)
+            lambda: _packed(orjson.dumps(server.push(body, crc, node, properties, page)), packed)
         )
     except BatchCorrupt as exc:
         return problem(422, "batch_corrupt", "Batch corrupt", str(exc))
