@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -45,6 +46,9 @@ from yadori.domain.folio import ManagerOverride
 from yadori.domain.ids import new_id
 from yadori.domain.rooms import Condition, Service
 from yadori.services import commands as c
+from yadori.services.errors import StorageUnavailable
+from yadori.storage.sync_server import SyncServer
+from yadori.sync.canonical import JSON
 from yadori.sync.worker import SyncWorker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -438,6 +442,32 @@ def test_a_page_that_rode_with_a_duplicated_push_is_applied_once(riding_cluster:
     assert report.results == 3
     assert cl.applied_count() == 3
     assert set(cl.outbox_states(1)) == {"done"}
+    _settle_and_check(cl)
+    assert cl.lines_at(0).count(line) == 1
+
+
+def test_a_page_central_could_not_read_is_pulled_instead(riding_cluster: Cluster) -> None:
+    """Reading the page after the batch fails at central: the push is answered without it
+    (applied, acknowledged), and the edge pulls the page as usual."""
+    cl = riding_cluster
+    stay = _stay(cl, 1)
+    line = _charge(cl, 1, stay)
+    server = cl.central.sync_server
+    assert server is not None
+    pulls: list[str] = []
+
+    def failing_once(*args: Any) -> dict[str, JSON]:
+        pulls.append("asked")
+        if len(pulls) == 1:
+            raise StorageUnavailable("the database did not answer (test)")
+        return SyncServer.pull(server, *args)  # type: ignore[arg-type]
+
+    server.pull = failing_once  # type: ignore[method-assign]
+    report = cl.sync(1)
+    assert report is not None
+    assert (report.pushed, report.results) == (3, 3)
+    assert len(pulls) == 2  # the page's read failed; the edge's own pull was served
+    assert cl.applied_count() == 3
     _settle_and_check(cl)
     assert cl.lines_at(0).count(line) == 1
 

@@ -7,6 +7,7 @@ the list, its bytes must be psycopg's, and PostgreSQL must read back the list th
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,6 +59,18 @@ ONE_ODD = st.builds(
     NEAR_PLAIN | st.just(""),
     st.integers(0, 6),
 )
+
+
+class _Text(str):
+    """A subclass of str: psycopg's own dumper decides."""
+
+
+class _Kind(enum.StrEnum):
+    X = "x"
+
+
+class _Number(enum.IntEnum):
+    A = 1
 
 
 @pytest.fixture(scope="module")
@@ -147,20 +160,33 @@ def test_each_character_needing_care_is_seen_wherever_it_is(
         ['a"b', "c\\d"],  # escaped
         ["{x}"],
         ["a", None],  # NULL element
-        ["a", 1],  # mixed types (psycopg refuses them)
         [True, False],  # booleans are not integers here
         [["a"], ["b"]],  # nested
+        ["a", _Text("b")],  # a subclass of str among strings
+        [_Text("a")],
+        ["y", _Kind.X],  # an enum member (a str) among strings
+        [_Kind.X, "y"],
+        [2, _Number.A],  # an int enum member among integers
+        [_Number.A, 2],
     ],
 )
 def test_lists_needing_care_are_left_to_psycopg(
     connection: psycopg.Connection[Any], value: list[Any]
 ) -> None:
-    try:
-        dumper = Transformer(connection).get_dumper(value, PyFormat.AUTO)
-    except psycopg.DataError:  # mixed types: psycopg refuses the list before any dumper
-        return
+    dumper = Transformer(connection).get_dumper(value, PyFormat.AUTO)
+    assert isinstance(dumper, pg_arrays.PlainListDumper)
     assert dumper._joined(value) is None  # the path under test
     assert bytes(dumper.dump(value) or b"") == psycopg_bytes(connection, value)
+
+
+def test_a_nul_in_an_element_is_refused_as_psycopg_refuses_it(
+    connection: psycopg.Connection[Any],
+) -> None:
+    value = ["ok", "a\x00b"]  # PostgreSQL text cannot hold a NUL
+    dumper = Transformer(connection).get_dumper(value, PyFormat.AUTO)
+    assert dumper._joined(value) is None  # the path under test
+    with pytest.raises(psycopg.DataError, match="NUL"):
+        dumper.dump(value)
 
 
 def test_text_the_database_cannot_encode_fails_as_with_psycopg(

@@ -780,19 +780,22 @@ def test_an_answer_without_the_page_is_followed_by_a_pull(site: Site) -> None:
     assert_converged(site, edge)
 
 
-def test_a_page_of_another_property_is_refused_before_the_batch_is_applied(site: Site) -> None:
-    """The page's property must be one the edge is enrolled for; nothing is applied if not."""
+def test_a_page_of_another_property_is_not_served_but_the_batch_is_applied(site: Site) -> None:
+    """Only a property the edge is enrolled for is read for it: the push is answered without
+    a page (the edge then pulls, and that pull says why it is refused)."""
     edge, hotel = site.edge()
     assert edge.transport is not None
     assert edge.edge_store is not None
-    made = hotel.book(nights=1)
-    assert made is not None
+    hotel.book(nights=1)
     (item,) = edge.edge_store.items([outbox_rows(edge)[-1].id])  # type: ignore[list-item]
     body, crc = encode_batch(Batch("edge1", 1, 0, (item,), last=True))
     other = {"property": new_id(), "since": 0, "results_after": 0, "limit": 100}
+    answer = edge.transport.push_pulling(body, crc, other)
+    assert "page" not in answer
+    assert [r["result"] for r in answer["results"]] == ["applied"]  # type: ignore[index, union-attr]
+    assert item.mutation.id in ledger(site, "edge1")
     with pytest.raises(SyncRefused, match="wrong_property"):
-        edge.transport.push_pulling(body, crc, other)
-    assert item.mutation.id not in ledger(site, "edge1")
+        edge.transport.pull({"origin": "edge1", "property": str(other["property"])})
     sync(edge)
     assert_converged(site, edge)
 

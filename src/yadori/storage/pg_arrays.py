@@ -22,10 +22,11 @@ from psycopg.types.array import ListDumper
 # brace, a double quote, a backslash, the delimiter or white space: psycopg's own rule, whose
 # white space is ASCII's six and these Unicode ones. Searched character by character (``in``)
 # in ASCII text, which is quicker than a regular expression over the joined list; commas are
-# counted instead, since joining adds them.
-_ASCII_SPECIAL = ('"', "{", "}", "\\", " ", "\t", "\n", "\r", "\f", "\v")
+# counted instead, since joining adds them. A NUL is left to psycopg too, which refuses it
+# (PostgreSQL text cannot hold one).
+_ASCII_SPECIAL = ('"', "{", "}", "\\", " ", "\t", "\n", "\r", "\f", "\v", "\x00")
 _UNICODE_SPECIAL = re.compile(
-    r'["{}\\ \t\n\r\f\v\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]'
+    r'["{}\\ \t\n\r\f\v\x00\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]'
 )
 
 
@@ -45,7 +46,7 @@ class PlainListDumper(ListDumper):
             if not all(type(item) is str for item in obj) or not all(obj):
                 return None
             text = ",".join(obj)
-            if text.count(",") != len(obj) - 1 or _needs_quotes(text):
+            if text.count(",") != len(obj) - 1 or _needs_quotes(text, self._tx.encoding):
                 return None
             try:
                 return b"{" + text.encode(self._tx.encoding) + b"}"
@@ -56,12 +57,16 @@ class PlainListDumper(ListDumper):
         return None
 
 
-def _needs_quotes(text: str) -> bool:
-    """Whether some element of these joined ones may need quotes (then psycopg decides)."""
+def _needs_quotes(text: str, encoding: str) -> bool:
+    """Whether some element of these joined ones may need quotes (then psycopg decides).
+
+    psycopg looks at the encoded bytes: ASCII encodes alike in every client encoding, other
+    text is judged here only for UTF-8 (central's), where its rule reads as characters.
+    """
     if text.isascii():
         if any(special in text for special in _ASCII_SPECIAL):
             return True
-    elif _UNICODE_SPECIAL.search(text):
+    elif encoding != "utf-8" or _UNICODE_SPECIAL.search(text):
         return True
     # the word as a part of an element too: rare, and psycopg then rules
     return ("n" in text or "N" in text) and "null" in text.lower()

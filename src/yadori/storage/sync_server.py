@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from yadori.auth.errors import NodeUnauthenticated, WrongProperty
 from yadori.services.bus import MessageBus
+from yadori.services.errors import StorageUnavailable
 from yadori.services.sync_apply import CentralSync
 from yadori.services.sync_ports import LedgerEntry
 from yadori.storage.repositories.ledger import (
@@ -22,6 +25,7 @@ from yadori.sync.canonical import JSON
 from yadori.sync.protocol import PageAsk, decode_batch
 
 MAX_PAGE = 5_000
+log = logging.getLogger("yadori.sync")
 
 
 class SyncServer:
@@ -47,13 +51,14 @@ class SyncServer:
         With ``page``, the answer also carries the page a pull with those parameters would
         get once the batch is applied (``page``), read as ``pull`` reads it: an edge's last
         batch asks for its first pull page this way and saves a round trip (decision 0049).
+        The page is left out, and the edge pulls as usual, when its property is not one the
+        edge is enrolled for (the pull then says why) or reading it failed: the batch is
+        applied and answered either way.
         """
         batch = decode_batch(body, crc)
         if batch.origin != node:
             raise NodeUnauthenticated(f"node {node} pushed a batch of {batch.origin[:64]}")
         foreign = {i.property_id for i in batch.items} - set(properties)
-        if page is not None and page.property_id not in properties:
-            foreign.add(page.property_id)  # refused before anything is applied
         if foreign:
             raise WrongProperty(f"this edge is not enrolled for property {sorted(foreign)[0]}")
         applied = self._central.apply_batch(batch, crc)
@@ -67,10 +72,13 @@ class SyncServer:
             "results": [_result(r) for r in applied.results],
             "chain_ok": chained,
         }
-        if page is not None:
-            answer["page"] = self.pull(
-                node, page.property_id, page.since, page.results_after, page.limit
-            )
+        if page is not None and page.property_id in properties:
+            try:
+                answer["page"] = self.pull(
+                    node, page.property_id, page.since, page.results_after, page.limit
+                )
+            except (StorageUnavailable, SQLAlchemyError) as exc:
+                log.warning("the page asked with a push was not read (%s); the edge pulls", exc)
         return answer
 
     def pull(

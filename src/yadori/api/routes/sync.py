@@ -54,12 +54,11 @@ async def push(
 
     With ``property`` (the pull's parameters), the answer also carries the first page a pull
     of that property would get right after this push (``page``): the edge's last batch asks
-    for it, and saves a round trip (decision 0049).
+    for it, and saves a round trip (decision 0049). Without it (another property, a failed
+    read), the edge pulls as usual.
     """
     server = _server(parts)
     node, properties = caller[0].node_id, caller[1]
-    if property_ is not None and property_ not in properties:
-        raise WrongProperty("this edge is not enrolled for that property")
     page = None if property_ is None else PageAsk(property_, since, results_after, limit)
     body = await request.body()
     try:
