@@ -554,8 +554,11 @@ def recovery(world: World, size: int, workdir: Path) -> Recovery:
                 raise RuntimeError(f"expected {size} pending, found {pending}")
             edge.transport.heartbeat("edge1")  # the monitor's probe that sees the link back
             timer = Timed()
-            edge.transport.push = timer.wrap(edge.transport.push)  # type: ignore[method-assign]
-            edge.transport.pull = timer.wrap(edge.transport.pull)  # type: ignore[method-assign]
+            transport = edge.transport
+            transport.push = timer.wrap(transport.push)  # type: ignore[method-assign]
+            transport.pull = timer.wrap(transport.pull)  # type: ignore[method-assign]
+            # the last batch's push, which brings the first pull page back (decision 0049)
+            transport.push_pulling = timer.wrap(transport.push_pulling)  # type: ignore[method-assign]
             before = cpu_now(central.proc.pid)
             started = time.perf_counter()
             drained = sync_until_empty(edge)
