@@ -218,8 +218,7 @@ class SyncWorker:
                     return None  # nothing was pushed
                 answer, sent = answered
                 try:
-                    page = answer.get("page") if sent.riding is not None else None
-                    if isinstance(page, dict) and sent.riding is not None:
+                    if sent.riding is not None and isinstance(page := answer.get("page"), dict):
                         return _Asked(_answered(page), *sent.riding.cursors)
                     return ask_ahead()  # an older central: pull as before
                 finally:  # whatever asking did, the answered batch is marked sent
@@ -231,7 +230,8 @@ class SyncWorker:
             return None
         since = int(state.get(f"cursor:{property_id}", "0"))
         results_no = int(state.get("results_no", "0"))
-        return _Riding(self._pull_params(property_id, since, results_no), (since, results_no))
+        params = self._pull_params(property_id, since, results_no)
+        return _Riding(self._transport.push_pulling, params, (since, results_no))
 
     def _send(  # noqa: PLR0917 - one batch in flight and what to mark when answered
         self,
@@ -242,23 +242,22 @@ class SyncWorker:
         ids: list[str],
         number: int,
     ) -> _Flying:
-        if riding is not None and isinstance(self._transport, RidingTransport):
-            future = pool.submit(self._transport.push_pulling, body, crc, riding.params)
+        if riding is not None:
+            future = pool.submit(riding.send, body, crc, riding.params)
         else:
             future = pool.submit(self._transport.push, body, crc)
         return _Flying(future, ids, number, crc, riding)
 
     def _acknowledged(self, answer: dict[str, JSON], sent: _Flying, report: CycleReport) -> None:
-        ids = sent.ids
         self._store.mark_sent(
-            ids,
+            sent.ids,
             {
                 "batch_no": str(sent.number),
                 "batch_crc": str(sent.crc),
                 "last_push_ok": self._now().isoformat(),
             },
         )
-        report.pushed += len(ids)
+        report.pushed += len(sent.ids)
         report.batches += 1
         results = answer.get("results")
         if isinstance(results, list):
@@ -326,8 +325,9 @@ class SyncWorker:
 
 @dataclass(frozen=True, slots=True)
 class _Riding:
-    """The first pull's parameters carried by a push's last batch, and its cursors."""
+    """How a push's last batch is sent with the first pull's parameters, and their cursors."""
 
+    send: Callable[[bytes, int, dict[str, str | int]], dict[str, JSON]]  # push_pulling
     params: dict[str, str | int]
     cursors: tuple[int, int]  # since, results_no
 
