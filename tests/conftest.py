@@ -21,8 +21,12 @@ from support.hotel import Hotel, build_hotel
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.storage.engine import make_engine
 from yadori.storage.migrate import upgrade
+from yadori.storage.repositories.ledger import CHECK_HELD
 
 PG_ADMIN = os.environ.get("YADORI_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Every document central publishes from the rows a unit of work holds is checked against a
+# snapshot read from the tables, in this process and in the nodes it starts (decision 0050).
+os.environ.setdefault(CHECK_HELD, "1")
 REQUIRE_ALL = os.environ.get("YADORI_REQUIRE_ALL") == "1"
 
 

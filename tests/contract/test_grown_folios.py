@@ -1,13 +1,18 @@
 """The feed grows a folio's document by its new lines: always the document a snapshot gives.
 
 Whatever was appended, voided, rolled back with a savepoint or written behind the repository's
-back, in the publishing transaction or before it, the published document is byte for byte the
-whole snapshot's. On SQLite and PostgreSQL.
+back, in the publishing transaction or before it, read ahead (held) by the publishing unit of
+work or not, the published document is byte for byte the whole snapshot's. Rooms and folios a
+unit of work holds are published from its rows, not read again (decision 0050). On SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -17,10 +22,12 @@ from hypothesis import strategies as st
 
 from support.hotel import Hotel
 from support.locks import wait_until_blocked
-from yadori.domain.folio import FolioLine, LineKind
+from yadori.domain.folio import FolioLine, FolioStatus, LineKind
 from yadori.domain.ids import new_id
+from yadori.domain.rooms import Condition
 from yadori.storage import aggregates, grown_folios
 from yadori.storage.grown_folios import grown_lines
+from yadori.storage.repositories.ledger import CHECK_HELD, HeldDocumentDiffers
 from yadori.storage.tables import folio_lines, sync_feed
 from yadori.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 from yadori.sync import canonical
@@ -99,6 +106,32 @@ def rolled_back(uow: SqlUnitOfWork, folio_id: str, amount: int) -> None:
         raise RuntimeError
 
 
+@contextmanager
+def reads(uow: SqlUnitOfWork) -> Iterator[list[str]]:
+    """The statements the unit of work's connection runs meanwhile."""
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(uow.connection, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(uow.connection, "before_cursor_execute", record)
+
+
+def read_tables(statements: list[str]) -> set[str]:
+    """Which of folios, folio_lines and rooms the statements read."""
+    found = set()
+    for statement in statements:
+        head = " ".join(statement.split()).lower()
+        if head.startswith("select"):
+            tail = head.partition(" from ")[2]
+            found |= {t for t in ("folios", "folio_lines", "rooms") if tail.startswith(t)}
+    return found
+
+
 def published(hotel: Hotel, folio_id: str) -> str | None:
     """The document the feed holds for a folio."""
     with hotel.node.engine.connect() as conn:
@@ -117,16 +150,21 @@ def snapshot(hotel: Hotel, folio_id: str) -> str:
 )
 @given(
     st.lists(
-        st.tuples(st.booleans(), st.lists(OPS, min_size=1, max_size=6)), min_size=1, max_size=4
+        st.tuples(st.booleans(), st.booleans(), st.lists(OPS, min_size=1, max_size=6)),
+        min_size=1,
+        max_size=4,
     )
 )
 def test_a_published_folio_is_its_whole_snapshot(
-    hotel: Hotel, folios: list[str], transactions: list[tuple[bool, list[Op]]]
+    hotel: Hotel, folios: list[str], transactions: list[tuple[bool, bool, list[Op]]]
 ) -> None:
     """Each transaction's ops, published in it or marked for a later publish (as a replayed
-    batch's are, for the next pull): every folio's document is its snapshot's."""
-    for later, ops in transactions:
+    batch's are, for the next pull), with the folios read ahead (held, as a replayed batch
+    holds them) or not: every folio's document is its snapshot's."""
+    for later, ahead, ops in transactions:
         with unit(hotel) as uow:
+            if ahead:
+                uow.read_ahead([f"folio:{folio_id}" for folio_id in folios])
             for op in ops:
                 apply(uow, folios[op[1]], op)
             # whoever writes a line publishes its folio, even behind the repository's back
@@ -252,3 +290,70 @@ def test_a_batch_marking_while_a_pull_publishes_leaves_its_mark(
         assert uow.ledger.publish_marked() == 1
         uow.commit()
     assert published(hotel, folio_id) == snapshot(hotel, folio_id)
+
+
+def test_held_folios_and_rooms_are_published_without_reading_them(
+    hotel: Hotel, folios: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folios and a room read ahead (one folio posted to twice, one not; the room saved) are
+    published from the unit of work's rows: no statement reads folios, folio_lines or rooms,
+    and each document is its snapshot's (compared here, the suite's check being off)."""
+    monkeypatch.setenv(CHECK_HELD, "0")
+    grown, held_only, untouched = folios
+    room_id = next(iter(hotel.rooms.values()))
+    with unit(hotel) as uow:
+        uow.read_ahead([f"folio:{grown}", f"folio:{held_only}", f"room:{room_id}"])
+        apply(uow, grown, ("post", 0, 1_500))
+        apply(uow, grown, ("post", 0, 2_500))
+        room = uow.rooms.get(room_id, for_update=True)
+        uow.rooms.save(room.set_condition(Condition.CLEAN))
+        with reads(uow) as statements:
+            uow.ledger.publish([f"folio:{grown}", f"folio:{held_only}", f"room:{room_id}"])
+        uow.commit()
+    assert read_tables(statements) == set()
+    for folio_id in folios:
+        assert published(hotel, folio_id) == snapshot(hotel, folio_id)
+    with hotel.node.engine.connect() as conn:
+        key = f"{hotel.property_id}/room:{room_id}"
+        doc = conn.execute(sa.select(sync_feed.c.doc).where(sync_feed.c.key == key)).scalar()
+        want = aggregates.snapshot(conn, f"room:{room_id}")
+    assert doc == canonical.encode_plain(want).decode()
+    assert untouched  # published once by the fixture, not by this unit
+
+
+def test_a_folio_whose_header_changed_is_read_again(
+    hotel: Hotel, folios: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folio held, then settled (its header written), is read again to publish."""
+    monkeypatch.setenv(CHECK_HELD, "0")
+    folio_id = folios[0]
+    with unit(hotel) as uow:
+        uow.read_ahead([f"folio:{folio_id}"])
+        apply(uow, folio_id, ("post", 0, 900))
+        folio = uow.folios.get(folio_id)
+        uow.folios.set_status(dataclasses.replace(folio, status=FolioStatus.SETTLED))
+        with reads(uow) as statements:
+            uow.ledger.publish([f"folio:{folio_id}"])
+        uow.commit()
+    assert read_tables(statements) >= {"folios"}
+    assert published(hotel, folio_id) == snapshot(hotel, folio_id)
+
+
+def test_the_suite_checks_held_documents_against_the_tables(
+    hotel: Hotel, folios: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the suite's check on, a held document that is not the table's fails the publish;
+    without it, nothing is read to compare."""
+    folio_id = folios[0]
+    wrong = {"kind": "charge", "amount": 1}
+
+    def header_gone_wrong(self: object, ids: object) -> tuple[dict[str, object], dict[str, object]]:
+        return {folio_id: [{"id": folio_id, **wrong}]}, {}
+
+    monkeypatch.setattr("yadori.storage.repositories.folios.SqlFolios.held", header_gone_wrong)
+    with unit(hotel) as uow, pytest.raises(HeldDocumentDiffers, match=f"folio:{folio_id}"):
+        uow.ledger.publish([f"folio:{folio_id}"])
+    monkeypatch.setenv(CHECK_HELD, "0")
+    with unit(hotel) as uow, reads(uow) as statements:
+        uow.ledger.publish([f"folio:{folio_id}"])
+    assert "folios" not in read_tables(statements)

@@ -6,13 +6,18 @@ the positions after its last, is its document now. Publishing reads each long fo
 only (by folio and position), not all of them again. A folio is grown only when the feed's
 document and the table agree — the table holds exactly the document's lines and the new ones,
 all new ones after the document's last position; any other folio is snapshotted whole.
+
+A folio the publishing unit of work holds locked since it read its line count and last
+position (``Growth``) is grown without asking the table: its lines are those it counted, which
+must be the document's, and those it appended since (decision 0050).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,17 +34,34 @@ Lines = list[dict[str, JSON]]
 CHUNK = 500
 
 
+@dataclass(frozen=True, slots=True)
+class Growth:
+    """A folio held locked by a unit of work, as it saw it.
+
+    Its lines' count and last position when it locked the folio, and the lines it appended
+    since (as the document carries them).
+    """
+
+    count: int
+    last: int
+    added: Lines
+
+
 def grown_lines(
-    conn: sa.Connection, feed_prefix: str, folio_ids: Iterable[str]
+    conn: sa.Connection,
+    feed_prefix: str,
+    folio_ids: Iterable[str],
+    held: Mapping[str, Growth] | None = None,
 ) -> dict[str, Lines]:
     """Folio id → its lines as the document carries them (by id), for the folios it can grow.
 
     ``feed_prefix`` is the feed key of a folio without its id (``<property id>/folio:``).
+    ``held``: folios the caller's unit of work holds locked, grown by what it saw and added.
     """
     wanted = sorted(set(folio_ids))
     grown: dict[str, Lines] = {}
     for n in range(0, len(wanted), CHUNK):
-        grown.update(_grow(conn, feed_prefix, wanted[n : n + CHUNK]))
+        grown.update(_grow(conn, feed_prefix, wanted[n : n + CHUNK], held or {}))
     return grown
 
 
@@ -83,10 +105,27 @@ def kept_as(conn: sa.Connection, feed_key: str) -> str:
     return f"{conn.engine.url.render_as_string(hide_password=True)}|{feed_key}"
 
 
-def _grow(conn: sa.Connection, feed_prefix: str, folio_ids: list[str]) -> dict[str, Lines]:
-    previous = _previous(conn, feed_prefix, folio_ids)
+def _grow(
+    conn: sa.Connection, feed_prefix: str, folio_ids: list[str], held: Mapping[str, Growth]
+) -> dict[str, Lines]:
+    grown: dict[str, Lines] = {}
+    # A held folio that had no line when locked is what it added (no document to grow).
+    for folio_id in folio_ids:
+        growth = held.get(folio_id)
+        if growth is not None and growth.count == 0:
+            grown[folio_id] = sorted(growth.added, key=lambda line: str(line["id"]))
+    previous = _previous(conn, feed_prefix, [f for f in folio_ids if f not in grown])
+    for folio_id in [f for f in previous if f in held]:
+        old, growth = previous.pop(folio_id), held[folio_id]
+        # Its lines when locked, counted, are the document's: then they are those and the added.
+        if growth.count == len(old) and growth.last == _last(old):
+            added_last = max((_position(line) for line in growth.added), default=0)
+            count_last = (growth.count + len(growth.added), max(growth.last, added_last))
+            lines = _grown(old, growth.added, count_last)
+            if lines is not None:
+                grown[folio_id] = lines
     if not previous:
-        return {}
+        return grown
     counted = (
         sa.select(folio_lines.c.folio_id, sa.func.count(), sa.func.max(folio_lines.c.position))
         .where(among(folio_lines.c.folio_id, list(previous), conn.dialect))
@@ -98,7 +137,6 @@ def _grow(conn: sa.Connection, feed_prefix: str, folio_ids: list[str]) -> dict[s
     new: dict[str, Lines] = {}
     for row in _lines_after(conn, after):
         new.setdefault(row.folio_id, []).append(row_doc(folio_lines, row))
-    grown: dict[str, Lines] = {}
     for folio_id, old in previous.items():
         lines = _grown(old, new.get(folio_id, []), counts.get(folio_id, (0, 0)))
         if lines is not None:

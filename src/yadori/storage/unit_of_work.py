@@ -24,7 +24,7 @@ from yadori.domain.errors import AlreadyExists, DomainError, InvalidInput
 from yadori.services.errors import StorageUnavailable
 from yadori.storage.engine import READ_ONLY
 from yadori.storage.repositories.folios import SqlFolios
-from yadori.storage.repositories.ledger import SqlLedger
+from yadori.storage.repositories.ledger import Held, SqlLedger
 from yadori.storage.repositories.menu import SqlMenu, SqlStock
 from yadori.storage.repositories.orders import SqlGuestTokens, SqlOrders
 from yadori.storage.repositories.outbox import SqlCounters, SqlOutbox
@@ -33,6 +33,7 @@ from yadori.storage.repositories.reservations import SqlReservations
 from yadori.storage.repositories.rooms import SqlProperties, SqlRooms, SqlRoomTypes
 from yadori.storage.repositories.staff import SqlStaff
 from yadori.storage.repositories.tickets import SqlTickets
+from yadori.sync.canonical import JSON
 
 _PROPERTY_LOCK = sa.text("SELECT pg_advisory_xact_lock(:ns, hashtext(:pid))").bindparams(
     ns=0x59414452  # "YADR": keeps these keys apart from any other advisory lock
@@ -160,7 +161,7 @@ class SqlUnitOfWork:
         self.folios = SqlFolios(conn, pid, touched)
         self.tickets = SqlTickets(conn, pid, touched)
         self.staff = SqlStaff(conn, pid, touched)
-        self.ledger = SqlLedger(conn, pid)
+        self.ledger = SqlLedger(conn, pid, self._held)
         self.menu = SqlMenu(conn, pid, touched)
         self.stock = SqlStock(conn, pid, touched)
         self.orders = SqlOrders(conn, pid, touched)
@@ -226,6 +227,22 @@ class SqlUnitOfWork:
         self.folios.read_ahead(ids["folio"])
         self.rooms.read_ahead(ids["room"])
         self.reservations.read_holds_ahead(ids["room"])
+
+    def _held(self, keys: list[str]) -> Held:
+        """The rows of these aggregates that the repositories hold, for publishing them."""
+        ids: dict[str, list[str]] = {"folio": [], "room": []}
+        for key in keys:
+            kind, _, ident = key.partition(":")
+            if kind in ids:
+                ids[kind].append(ident)
+        headers, growth = self.folios.held(ids["folio"])
+        rows: dict[tuple[str, str], list[dict[str, JSON]]] = {
+            ("folios", folio_id): header for folio_id, header in headers.items()
+        }
+        rows.update(
+            (("rooms", room_id), [row]) for room_id, row in self.rooms.held(ids["room"]).items()
+        )
+        return rows, growth
 
     def _before_execute(self, *_: object) -> None:
         self.flush()

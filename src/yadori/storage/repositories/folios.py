@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from yadori.domain.errors import UnknownFolio
 from yadori.domain.folio import Folio, FolioLine, FolioStatus, LineKind, ManagerOverride
 from yadori.domain.taxes import TaxClass
+from yadori.storage.aggregates import row_doc
 from yadori.storage.bulk import insert_rows
+from yadori.storage.grown_folios import Growth
 from yadori.storage.sql import among
 from yadori.storage.tables import folio_lines, folios
+from yadori.sync.canonical import JSON
 
 # Statements built once (see rooms.py).
 _NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(folio_lines.c.position), 0) + 1).where(
@@ -29,6 +33,13 @@ _LAST_POSITION = (
     .scalar_subquery()
     .label("last_position")
 )
+_LINE_COUNT = (
+    sa.select(sa.func.count())
+    .where(folio_lines.c.folio_id == folios.c.id)
+    .scalar_subquery()
+    .label("line_count")
+)
+_HEADER = len(folios.columns)  # a read-ahead row's folio columns, before the line figures
 
 
 class SqlFolios:
@@ -47,13 +58,44 @@ class SqlFolios:
         # insert before its connection runs any other statement, and before it commits.
         self._unwritten: list[dict[str, object]] = []
         self._new: list[dict[str, object]] = []  # folios added, written the same way
+        # What this unit of work knows of a folio's rows, for publishing it without reading
+        # them again (decision 0050): the header row and line count and last position of each
+        # folio read ahead or added (while it holds it, unchanged but by appending), and the
+        # lines appended to any folio.
+        self._seen: dict[str, tuple[dict[str, JSON], int, int]] = {}
+        self._added: dict[str, list[dict[str, object]]] = {}
 
     def forget(self) -> None:
-        """Drop what was read and not written (a savepoint was rolled back)."""
+        """Drop what was read and not written.
+
+        A savepoint was rolled back, or rows were written behind the repository's back.
+        """
         self._locked.clear()
         self._next_position.clear()
         self._unwritten.clear()
         self._new.clear()
+        self._seen.clear()
+        self._added.clear()
+
+    def held(
+        self, folio_ids: Iterable[str]
+    ) -> tuple[dict[str, list[dict[str, JSON]]], dict[str, Growth]]:
+        """Of these folios, those whose rows this unit of work knows (decision 0050).
+
+        Their header rows and how their lines grew since it locked them, as the change feed's
+        documents carry them.
+        """
+        headers: dict[str, list[dict[str, JSON]]] = {}
+        growth: dict[str, Growth] = {}
+        for folio_id in folio_ids:
+            seen = self._seen.get(folio_id)
+            if seen is None:
+                continue
+            header, count, last = seen
+            headers[folio_id] = [header]
+            added = [row_doc(folio_lines, _line_values(r)) for r in self._added.get(folio_id, [])]
+            growth[folio_id] = Growth(count, last, added)
+        return headers, growth
 
     def flush(self) -> None:
         """Write the folios added and lines appended since the last flush, a statement each."""
@@ -75,11 +117,15 @@ class SqlFolios:
                     folios.c.property_id == self._property_id,
                     among(folios.c.id, chunk, self._conn.dialect),
                 )
+                .add_columns(_LINE_COUNT)
                 .order_by(folios.c.id)
                 .with_for_update(of=folios)
             )
             for row in self._conn.execute(query):
                 self._locked[row.id] = _folio(row, ())
+                last = row.last_position or 0
+                if row.id not in self._added:  # lines appended before: unknown how many
+                    self._seen[row.id] = (row_doc(folios, row[:_HEADER]), row.line_count, last)
                 if row.last_position is None:
                     self._next_position.setdefault(row.id, 1)
                 else:
@@ -115,6 +161,8 @@ class SqlFolios:
         )
         self._locked[folio.id] = folio
         self._next_position[folio.id] = 1
+        header = (folio.id, self._property_id, folio.reservation_id, folio.status.value, None, None)
+        self._seen[folio.id] = (row_doc(folios, header), 0, 0)
 
     def append(self, folio_id: str, line: FolioLine, *, actor: str, at: datetime) -> None:
         """Append a line at the next position; lines are never updated."""
@@ -123,29 +171,30 @@ class SqlFolios:
         if position is None:
             position = self._conn.execute(_NEXT_POSITION, {"folio_id": folio_id}).scalar_one()
         self._next_position[folio_id] = position + 1
-        self._unwritten.append(
-            {
-                "id": line.id,
-                "folio_id": folio_id,
-                "position": position,
-                "kind": line.kind.value,
-                "category": line.category,
-                "description": line.description,
-                "amount": line.amount,
-                "business_date": line.business_date,
-                "tax_class": line.tax_class.value,
-                "tax_included": line.tax_included,
-                "voids": line.voids,
-                "night": line.night,
-                "posted_by": actor,
-                "posted_at": at,
-            }
-        )
+        row: dict[str, object] = {
+            "id": line.id,
+            "folio_id": folio_id,
+            "position": position,
+            "kind": line.kind.value,
+            "category": line.category,
+            "description": line.description,
+            "amount": line.amount,
+            "business_date": line.business_date,
+            "tax_class": line.tax_class.value,
+            "tax_included": line.tax_included,
+            "voids": line.voids,
+            "night": line.night,
+            "posted_by": actor,
+            "posted_at": at,
+        }
+        self._unwritten.append(row)
+        self._added.setdefault(folio_id, []).append(row)
 
     def set_status(self, folio: Folio) -> None:
         """Store the status, and the manager override that allowed it, if any."""
         self._touched.add(f"folio:{folio.id}")
         self._locked.pop(folio.id, None)
+        self._seen.pop(folio.id, None)  # its header changed
         override = folio.override
         self._conn.execute(
             sa.update(folios)
@@ -174,6 +223,16 @@ class SqlFolios:
             else []
         )
         return _folio(row, tuple(_line(r) for r in lines))
+
+
+def _line_values(row: dict[str, object]) -> tuple[object, ...]:
+    """An appended line's values as the table gives them back, in its column order."""
+    values = [row[str(column.name)] for column in folio_lines.columns]
+    at = folio_lines.columns.keys().index("posted_at")
+    posted_at = values[at]
+    if isinstance(posted_at, datetime):  # stored as UTC, read back as UTC
+        values[at] = posted_at.astimezone(UTC)
+    return tuple(values)
 
 
 def _folio(row: sa.Row[tuple[object, ...]], lines: tuple[FolioLine, ...]) -> Folio:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
 from yadori.domain.conflicts import RegisterStamp
@@ -9,9 +11,11 @@ from yadori.domain.errors import NotFound, UnknownRoom, UnknownRoomType
 from yadori.domain.money import Rounding
 from yadori.domain.property import Property
 from yadori.domain.rooms import Condition, Occupancy, Room, RoomType, Service
+from yadori.storage.aggregates import row_doc
 from yadori.storage.bulk import update_rows
 from yadori.storage.sql import among
 from yadori.storage.tables import properties, room_types, rooms
+from yadori.sync.canonical import JSON
 
 # Statements built once: the hot path of every command pays neither construction nor cache keys.
 _PROPERTY = sa.select(properties).where(properties.c.id == sa.bindparam("pid"))
@@ -201,6 +205,20 @@ class SqlRooms:
             )
             self._sellable.update((t, int(n)) for t, n in self._conn.execute(query))
         return self._sellable.get(room_type_id, 0)
+
+    def held(self, room_ids: Iterable[str]) -> dict[str, dict[str, JSON]]:
+        """Of these rooms, the rows of those this unit of work holds locked (decision 0050).
+
+        As they stand now (written or about to be), as the change feed's documents carry them.
+        """
+        names = rooms.columns.keys()
+        found: dict[str, dict[str, JSON]] = {}
+        for room_id in room_ids:
+            room = self._locked.get(room_id)
+            if room is not None:
+                values = {**_room_row(room), "property_id": self._property_id}
+                found[room_id] = row_doc(rooms, tuple(values[name] for name in names))
+        return found
 
     def add(self, room: Room) -> None:
         """Create a room."""
