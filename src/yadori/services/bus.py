@@ -191,7 +191,7 @@ class MessageBus:
             known = frozenset() if applied_before is None else applied_before(uow)
             if known.issuperset(m.id for m in mutations):
                 return [None] * len(mutations)  # a resend of what was applied: nothing to do
-            uow.read_ahead(read_ahead)
+            uow.read_ahead(read_ahead, to_publish=publish_now and self._node.role == "central")
             uow.reservations.count_ahead(
                 span
                 for m, cmd in zip(mutations, commands, strict=True)

@@ -289,8 +289,12 @@ class UnitOfWork(Protocol):
         """A nested transaction: rolled back alone if its block raises."""
         ...
 
-    def read_ahead(self, keys: Iterable[str]) -> None:
-        """Lock and read at once the aggregates (``folio:<id>`` …) a batch is about to change."""
+    def read_ahead(self, keys: Iterable[str], *, to_publish: bool = False) -> None:
+        """Lock and read at once the aggregates (``folio:<id>`` …) a batch is about to change.
+
+        ``to_publish``: this unit will publish them, so it also learns what it needs to
+        publish them without reading them again (decision 0050).
+        """
         ...
 
 

@@ -116,14 +116,16 @@ def _grow(
             grown[folio_id] = sorted(growth.added, key=lambda line: str(line["id"]))
     previous = _previous(conn, feed_prefix, [f for f in folio_ids if f not in grown])
     for folio_id in [f for f in previous if f in held]:
-        old, growth = previous.pop(folio_id), held[folio_id]
+        old, growth = previous[folio_id], held[folio_id]
         # Its lines when locked, counted, are the document's: then they are those and the added.
+        # Otherwise (lines a batch before this one appended and only marked) the table tells.
         if growth.count == len(old) and growth.last == _last(old):
             added_last = max((_position(line) for line in growth.added), default=0)
             count_last = (growth.count + len(growth.added), max(growth.last, added_last))
             lines = _grown(old, growth.added, count_last)
             if lines is not None:
                 grown[folio_id] = lines
+                del previous[folio_id]
     if not previous:
         return grown
     counted = (

@@ -216,15 +216,19 @@ class SqlUnitOfWork:
         finally:
             self._flushing = False
 
-    def read_ahead(self, keys: Iterable[str]) -> None:
-        """Lock and read, in a few statements, the aggregates a batch is about to change."""
+    def read_ahead(self, keys: Iterable[str], *, to_publish: bool = False) -> None:
+        """Lock and read, in a few statements, the aggregates a batch is about to change.
+
+        ``to_publish``: the folios' line counts too, to publish them from what the unit of work
+        holds (decision 0050); a batch that only marks what it changed does without.
+        """
         ids: dict[str, list[str]] = {"folio": [], "room": [], "reservation": []}
         for key in keys:
             kind, _, ident = key.rpartition("/")[2].partition(":")
             if kind in ids:
                 ids[kind].append(ident)
         self.reservations.read_ahead(ids["reservation"])
-        self.folios.read_ahead(ids["folio"])
+        self.folios.read_ahead(ids["folio"], counted=to_publish)
         self.rooms.read_ahead(ids["room"])
         self.reservations.read_holds_ahead(ids["room"])
 

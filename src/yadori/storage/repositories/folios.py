@@ -106,8 +106,11 @@ class SqlFolios:
             rows, self._unwritten = self._unwritten, []
             insert_rows(self._conn, folio_lines, rows)
 
-    def read_ahead(self, folio_ids: list[str]) -> None:
-        """Lock and read the headers and next positions of folios about to be posted to."""
+    def read_ahead(self, folio_ids: list[str], *, counted: bool = False) -> None:
+        """Lock and read the headers and next positions of folios about to be posted to.
+
+        ``counted``: their line counts too, so that the unit of work holds them (``held``).
+        """
         wanted = [f for f in dict.fromkeys(folio_ids) if f not in self._locked]
         for n in range(0, len(wanted), 500):
             chunk = wanted[n : n + 500]
@@ -117,14 +120,13 @@ class SqlFolios:
                     folios.c.property_id == self._property_id,
                     among(folios.c.id, chunk, self._conn.dialect),
                 )
-                .add_columns(_LINE_COUNT)
                 .order_by(folios.c.id)
                 .with_for_update(of=folios)
             )
-            for row in self._conn.execute(query):
+            for row in self._conn.execute(query.add_columns(_LINE_COUNT) if counted else query):
                 self._locked[row.id] = _folio(row, ())
                 last = row.last_position or 0
-                if row.id not in self._added:  # lines appended before: unknown how many
+                if counted and row.id not in self._added:  # appended to before: not held
                     self._seen[row.id] = (row_doc(folios, row[:_HEADER]), row.line_count, last)
                 if row.last_position is None:
                     self._next_position.setdefault(row.id, 1)

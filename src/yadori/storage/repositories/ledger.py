@@ -27,8 +27,9 @@ from yadori.sync import canonical
 from yadori.sync.canonical import JSON
 
 FEED_SCOPE = "node"
-# Set (to "1") by the test suite: every document published from what a unit of work holds is
-# compared with the snapshot read from the tables, and a difference raises (decision 0050).
+# Set (to "1") by the test suite: every document published from rows not read whole (held by
+# the unit of work, or a folio grown by its new lines) is compared, byte for byte, with the
+# snapshot read from the tables, and a difference raises (decision 0050).
 CHECK_HELD = "YADORI_CHECK_HELD_DOCS"
 
 Held = tuple[Mapping[tuple[str, str], list[dict[str, JSON]]], Mapping[str, Growth]]
@@ -230,11 +231,25 @@ class HeldDocumentDiffers(AssertionError):
 
 
 def _check(conn: sa.Connection, docs: Mapping[str, aggregates.Doc | None]) -> None:
+    """Raise unless each document's bytes are those of its snapshot (True and 1 are not)."""
     read = aggregates.snapshot_many(conn, list(docs))
-    differ = sorted(key for key, doc in docs.items() if read[key] != doc)
+    encode = canonical.encode_plain
+    differ = sorted(key for key, doc in docs.items() if encode(read[key]) != encode(doc))
     if differ:
         key = differ[0]
-        raise HeldDocumentDiffers(f"{len(differ)} differ, {key}: {docs[key]} != {read[key]}")
+        published, snapshot = encode(docs[key]).decode(), encode(read[key]).decode()
+        at = _first_difference(published, snapshot)
+        raise HeldDocumentDiffers(
+            f"{len(differ)} published documents are not their snapshots; {key} at byte {at}: "
+            f"{published[max(0, at - 80) : at + 80]!r} != {snapshot[max(0, at - 80) : at + 80]!r}"
+        )
+
+
+def _first_difference(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
 
 
 def results_after(

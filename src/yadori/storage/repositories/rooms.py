@@ -146,7 +146,11 @@ class SqlRooms:
         self._sellable: dict[str, int] = {}  # until a room's type or service changes
 
     def forget(self) -> None:
-        """Drop what was read and not written (a savepoint was rolled back)."""
+        """Drop what was read and not written.
+
+        A savepoint was rolled back, or rows were written behind the repository's back: what
+        it holds is no longer the rows (decision 0050).
+        """
         self._locked.clear()
         self._unwritten.clear()
         self._sellable.clear()
