@@ -40,6 +40,8 @@ _LINE_COUNT = (
     .label("line_count")
 )
 _HEADER = len(folios.columns)  # a read-ahead row's folio columns, before the line figures
+_LINE_COLUMNS = tuple(str(column.name) for column in folio_lines.columns)
+_POSTED_AT = _LINE_COLUMNS.index("posted_at")
 
 
 class SqlFolios:
@@ -62,7 +64,7 @@ class SqlFolios:
         # them again (decision 0050): the header row and line count and last position of each
         # folio read ahead or added (while it holds it, unchanged but by appending), and the
         # lines appended to any folio.
-        self._seen: dict[str, tuple[dict[str, JSON], int, int]] = {}
+        self._seen: dict[str, tuple[tuple[object, ...], int, int]] = {}
         self._added: dict[str, list[dict[str, object]]] = {}
 
     def forget(self) -> None:
@@ -92,7 +94,7 @@ class SqlFolios:
             if seen is None:
                 continue
             header, count, last = seen
-            headers[folio_id] = [header]
+            headers[folio_id] = [row_doc(folios, header)]
             added = [row_doc(folio_lines, _line_values(r)) for r in self._added.get(folio_id, [])]
             growth[folio_id] = Growth(count, last, added)
         return headers, growth
@@ -127,7 +129,7 @@ class SqlFolios:
                 self._locked[row.id] = _folio(row, ())
                 last = row.last_position or 0
                 if counted and row.id not in self._added:  # appended to before: not held
-                    self._seen[row.id] = (row_doc(folios, row[:_HEADER]), row.line_count, last)
+                    self._seen[row.id] = (tuple(row[:_HEADER]), row.line_count, last)
                 if row.last_position is None:
                     self._next_position.setdefault(row.id, 1)
                 else:
@@ -164,7 +166,7 @@ class SqlFolios:
         self._locked[folio.id] = folio
         self._next_position[folio.id] = 1
         header = (folio.id, self._property_id, folio.reservation_id, folio.status.value, None, None)
-        self._seen[folio.id] = (row_doc(folios, header), 0, 0)
+        self._seen[folio.id] = (header, 0, 0)  # converted only if published (held)
 
     def append(self, folio_id: str, line: FolioLine, *, actor: str, at: datetime) -> None:
         """Append a line at the next position; lines are never updated."""
@@ -229,11 +231,10 @@ class SqlFolios:
 
 def _line_values(row: dict[str, object]) -> tuple[object, ...]:
     """An appended line's values as the table gives them back, in its column order."""
-    values = [row[str(column.name)] for column in folio_lines.columns]
-    at = folio_lines.columns.keys().index("posted_at")
-    posted_at = values[at]
+    values = [row[name] for name in _LINE_COLUMNS]
+    posted_at = values[_POSTED_AT]
     if isinstance(posted_at, datetime):  # stored as UTC, read back as UTC
-        values[at] = posted_at.astimezone(UTC)
+        values[_POSTED_AT] = posted_at.astimezone(UTC)
     return tuple(values)
 
 
