@@ -26,7 +26,9 @@ from yadori.api.app import create_app
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.main import app as cli
 from yadori.cli.status_view import show_status
+from yadori.services import bus as bus_module
 from yadori.services import commands as c
+from yadori.services.handlers.registry import HANDLERS
 from yadori.services.sync_apply import CentralSync
 from yadori.storage.repositories.ledger import SqlLedger, chain
 from yadori.storage.tables import outbox, sync_dirty, sync_feed
@@ -155,6 +157,80 @@ def test_push_and_pull_answers_are_gzipped_for_an_edge_that_accepts_it(
 def _setup_items(edge: Yadori, hotel: Hotel) -> list[BatchItem]:
     rows = edge.bus.read(hotel.property_id, lambda uow: uow.outbox.all())  # type: ignore[attr-defined]
     return [BatchItem(hotel.property_id, m, ()) for m in rows]
+
+
+def test_a_mutation_that_breaks_its_handler_is_rejected_alone(
+    central: Yadori,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug met by one mutation (its handler raises something no rule raises) must not stop
+    the queue: central answers 200, that mutation is rejected with a reason staff can read and
+    the traceback goes to central's log; the rest of its run is applied. Before, the push
+    answered 500, which the edge takes for the link being down: nothing synced, ever
+    (DESIGN §11). The database's own errors still fail the push, to be retried."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    hotel = build_hotel(edge)
+    folio_id = hotel.folio_id(hotel.book())
+    hotel.charges([100, 666, 300], folio_id)
+    trust_actor(central, hotel.property_id, ACTOR)
+    handler = HANDLERS[c.PostCharge]
+
+    def buggy(cmd: c.Command, uow: object, ctx: object) -> object:
+        assert isinstance(cmd, c.PostCharge)
+        if cmd.amount == 666:
+            raise KeyError("a path no test took")
+        return handler(cmd, uow, ctx)  # type: ignore[arg-type]
+
+    monkeypatch.setitem(HANDLERS, c.PostCharge, buggy)
+    items = tuple(_setup_items(edge, hotel))
+    node = node_headers(central, "e1", (hotel.property_id,))
+    with TestClient(create_app(central)) as api, caplog.at_level("ERROR", "yadori.sync"):
+        body, crc = encode_batch(Batch("e1", 1, 0, items))
+        pushed = api.post("/sync/v1/push", content=body, headers={CRC_HEADER: str(crc), **node})
+    assert pushed.status_code == 200, pushed.text
+    results = {r["mutation_id"]: r for r in pushed.json()["results"]}
+    bad = next(i.mutation for i in items if i.mutation.args.get("amount") == 666)
+    assert results[bad.id]["result"] == "rejected"
+    assert results[bad.id]["reason"].startswith("replay_failed: central could not apply it")
+    assert {r["result"] for k, r in results.items() if k != bad.id} == {"applied"}
+    assert any(r.exc_info and bad.id in r.getMessage() for r in caplog.records)
+    with central.engine.connect() as conn:  # the charges either side of it are central's now
+        amounts = conn.execute(
+            sa.text("SELECT amount FROM folio_lines WHERE folio_id = :f ORDER BY amount"),
+            {"f": folio_id},
+        ).scalars()
+        assert [a for a in amounts if a in (100, 300, 666)] == [100, 300]
+    edge.close()
+
+
+def test_a_mutation_whose_arguments_break_the_decoder_is_rejected_alone(
+    central: Yadori, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for a mutation whose arguments the decoder did not expect (it raises something
+    other than a validation error): rejected alone, the rest applied."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    hotel = build_hotel(edge)
+    folio_id = hotel.folio_id(hotel.book())
+    hotel.charges([100, 666, 300], folio_id)
+    trust_actor(central, hotel.property_id, ACTOR)
+    decode = bus_module.command_from
+
+    def fragile(name: str, args: dict[str, object]) -> c.Command:
+        if args.get("amount") == 666:
+            raise TypeError("an argument of a kind the decoder never met")
+        return decode(name, args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bus_module, "command_from", fragile)
+    items = tuple(_setup_items(edge, hotel))
+    results = CentralSync(central.bus, _Clock()).apply(items)
+    bad = next(i.mutation for i in items if i.mutation.args.get("amount") == 666)
+    by_id = {e.mutation_id: e for e in results}
+    assert by_id[bad.id].result == "rejected"
+    assert by_id[bad.id].reason.startswith("replay_failed: its arguments could not be read")
+    assert {e.result for k, e in by_id.items() if k != bad.id} == {"applied"}
+    edge.close()
 
 
 def test_two_pushes_of_one_batch_at_once_apply_it_once(

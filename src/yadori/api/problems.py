@@ -17,7 +17,7 @@ from yadori.domain import errors as d
 from yadori.domain import roomservice as rs
 from yadori.domain.accommodation_tax import NoAccommodationTaxRule, UnknownMunicipality
 from yadori.domain.guest_access import GuestAccessDenied, TooManyAttempts
-from yadori.services.errors import ServiceError, StorageUnavailable
+from yadori.services.errors import ReplayFailed, ServiceError, StorageUnavailable
 from yadori.sync.canonical import to_json
 
 PROBLEM = "application/problem+json"
@@ -38,6 +38,7 @@ STATUS: dict[type[Exception], int] = {
     NoAccommodationTaxRule: 422,
     d.InvalidInput: 422,
     d.RegistryDataMissing: 422,
+    ReplayFailed: 422,  # only ever a replay's result, never an API answer
     d.RuleViolation: 409,
     d.RoomNotAvailable: 409,
     d.RoomNotReady: 409,

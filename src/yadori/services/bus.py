@@ -11,6 +11,7 @@ rules (DESIGN §5): that is how central applies what an edge did offline.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -22,12 +23,14 @@ from yadori.domain.errors import DomainError
 from yadori.domain.ids import derived_id, new_id
 from yadori.services.commands import Command, CreateProperty, command_from
 from yadori.services.context import Context
+from yadori.services.errors import ReplayFailed, ServiceError
 from yadori.services.handlers.registry import HANDLERS
 from yadori.services.ports import UnitOfWork, UnitOfWorkFactory
 from yadori.sync.hlc import HybridClock, Timestamp
 from yadori.sync.mutation import Actor, Mutation, make_mutation
 
 T = TypeVar("T")
+log = logging.getLogger("yadori.sync")
 
 Guard = Callable[[UnitOfWork, Mutation, Command], None]
 """A check run on every replayed mutation before its handler (central's actor check)."""
@@ -234,6 +237,26 @@ class MessageBus:
         command = _decoded(mutation) if decoded is None else decoded
         if isinstance(command, DomainError):
             raise command
+        try:
+            return self._replay_checked(uow, mutation, system, command)
+        except (DomainError, ServiceError):
+            raise
+        except Exception as exc:
+            if uow.from_storage(exc):
+                raise  # the unit of work's exit maps it (a duplicate, a lost connection)
+            log.exception(
+                "replaying mutation %s (%s, seq %s of %s) failed: it is rejected alone",
+                mutation.id,
+                mutation.name,
+                mutation.seq,
+                mutation.origin,
+            )
+            why = f"central could not apply it ({type(exc).__name__}); it was logged there"
+            raise ReplayFailed(why, mutation=mutation.id) from exc
+
+    def _replay_checked(
+        self, uow: UnitOfWork, mutation: Mutation, system: str, command: Command
+    ) -> Replayed:
         if self._guard is not None:
             self._guard(uow, mutation, command)
         remote = Timestamp.parse(mutation.hlc)
@@ -333,6 +356,12 @@ def _decoded(mutation: Mutation) -> Command | DomainError:
         return command_from(mutation.name, mutation.args)
     except DomainError as exc:
         return exc
+    except Exception as exc:  # arguments the decoder did not expect: refused alone
+        log.exception(
+            "decoding mutation %s (%s) failed: it is rejected", mutation.id, mutation.name
+        )
+        why = f"its arguments could not be read ({type(exc).__name__})"
+        return ReplayFailed(why, mutation=mutation.id)
 
 
 class _Refused(Exception):

@@ -289,6 +289,13 @@ class UnitOfWork(Protocol):
         """A nested transaction: rolled back alone if its block raises."""
         ...
 
+    def from_storage(self, exc: BaseException) -> bool:
+        """Whether the database raised ``exc``, rather than the code run in this unit.
+
+        Leaving the unit maps the database's errors (a duplicate key, a lost connection).
+        """
+        ...
+
     def read_ahead(self, keys: Iterable[str], *, to_publish: bool = False) -> None:
         """Lock and read at once the aggregates (``folio:<id>`` …) a batch is about to change.
 

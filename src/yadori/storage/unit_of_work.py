@@ -287,6 +287,10 @@ class SqlUnitOfWork:
             raise
         nested.commit()
 
+    def from_storage(self, exc: BaseException) -> bool:
+        """Whether the database raised ``exc`` (see ``__exit__`` for how it is mapped)."""
+        return isinstance(exc, sa_exc.SQLAlchemyError)
+
     def touched(self) -> frozenset[str]:
         """Every aggregate a repository changed in this unit of work (``room:<id>`` …)."""
         return frozenset(self._touched)
