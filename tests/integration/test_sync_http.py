@@ -316,6 +316,45 @@ def test_a_rejected_mutation_is_shown_and_blocks_nothing(site: Site) -> None:
         assert aggregates.snapshot(conn, f"folio:{ghost}") is None
 
 
+@pytest.mark.parametrize("damage", ["flipped", "unreadable"])
+def test_a_mutation_damaged_in_the_edges_queue_is_set_aside_and_the_rest_syncs(
+    site: Site, damage: str
+) -> None:
+    """A queued mutation whose stored bytes changed after it was sealed (a bit flipped on the
+    disk) fails its CRC32 at central, and central refuses every batch that carries it: the
+    whole queue would stay stuck behind it, and the link look down (DESIGN §11). The edge sets
+    it aside instead, rejected with a reason and an alert, when central refuses its batch
+    ("flipped"), or before sending when its row no longer reads back at all ("unreadable");
+    everything else in every lane syncs in the same cycle."""
+    edge, hotel = site.edge()
+    guest = hotel.book(nights=2)
+    folio = hotel.folio_id(guest)
+    sync(edge)
+    bad = charge(hotel, folio, 700, "minibar")
+    good = [
+        charge(hotel, folio, 300),
+        hotel.run(c.PostPayment(folio_id=folio, line_id=new_id(), method="cash", amount=300)),
+        hotel.run(c.SetRoomCondition(room_id=hotel.rooms["104"], condition=Condition.DIRTY)),
+    ]
+    later = [m if isinstance(m, Mutation) else m.mutation for m in good]
+    args = sa.func.replace(outbox.c.args, "700", "100") if damage == "flipped" else "{\x00"
+    with edge.engine.begin() as conn:  # the disk, not the code: the row changes under its CRC
+        conn.execute(sa.update(outbox).where(outbox.c.id == bad.id).values(args=args))
+    report = edge.worker.cycle()  # type: ignore[union-attr]
+    assert report.pushed == len(later)
+    results = ledger(site, "edge1")
+    assert bad.id not in results
+    assert all(results[m.id].result == "applied" for m in later)
+    status = edge.sync_status()
+    assert status["pending"] == 0
+    [rejected] = status["rejected"]  # type: ignore[misc]
+    assert rejected["id"] == bad.id
+    assert rejected["reason"].startswith("damaged_at_edge:")
+    assert edge.edge_store is not None
+    assert [a["kind"] for a in edge.edge_store.alerts()] == ["outbox_damaged"]
+    sync(edge)  # nothing left to send, nothing refused
+
+
 def _folio_only_the_edge_has(edge: Yadori, hotel: Hotel, guest: Reservation) -> str:
     """Write a second folio for a stay straight into the edge's SQLite, bypassing the outbox."""
     ghost = new_id()
@@ -617,10 +656,21 @@ def test_a_batch_whose_prev_crc_does_not_match_counts_a_chain_break(site: Site) 
     answer = edge.transport.push(body, crc)
     assert answer["chain_ok"] is False
     assert _chain(site, "edge1") == (crc, 3, 1)
+    assert _logged(site, "batch 3 of edge1 names previous CRC"), "central logs the break"
     body, next_crc = encode_batch(Batch("edge1", 4, crc, items))
     assert edge.transport.push(body, next_crc)["chain_ok"] is True
     assert _chain(site, "edge1") == (next_crc, 4, 1)
     assert len(ledger(site, "edge1")) == 3  # the break is noticed, the mutation applied once
+
+
+def _logged(site: Site, text: str, within: float = 5.0) -> bool:
+    """Whether central's log says ``text`` (it is written by another process: wait a little)."""
+    deadline = time.monotonic() + within
+    while text not in site.central.log.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_a_rebuilt_resend_of_the_latest_batch_carries_the_chain_on(site: Site) -> None:

@@ -35,7 +35,7 @@ from yadori.storage.tables import (
 from yadori.storage.types import UTCDateTime
 from yadori.sync import canonical
 from yadori.sync.batching import Pending
-from yadori.sync.errors import SyncError
+from yadori.sync.errors import DamagedQueue, SyncError
 from yadori.sync.protocol import BatchItem, PulledChange, PulledResult
 
 _ACK = "UPDATE outbox SET state = ?, result = ?, reason = ?, tickets = ?, acked_at = ? WHERE id = ?"
@@ -121,20 +121,61 @@ class EdgeSyncStore:
         queued mutation once this way, and the statement's own handling of hundreds of
         parameters and rows cost as much as the rest of a batch's reading.
         """
+        by_id = self._rows(ids)
+        try:
+            return [_item(by_id[i]) for i in ids]
+        except (ValueError, TypeError, KeyError, AssertionError) as exc:
+            # A row that no longer reads back: damaged at rest. Name every such row at once.
+            damaged = [i for i in ids if _damaged(by_id.get(i))]
+            if not damaged:
+                raise
+            raise DamagedQueue(damaged) from exc
+
+    def _rows(self, ids: list[str]) -> dict[str, tuple[Any, ...]]:
         by_id: dict[str, tuple[Any, ...]] = {}
         with self._engine.connect() as conn:
             for chunk in _chunks(ids):
                 sql = f"{_ITEMS} WHERE id IN ({marks(len(chunk))})"
                 rows = conn.exec_driver_sql(sql, tuple(chunk))
                 by_id.update((row[0], tuple(row)) for row in rows)
-        return [
-            BatchItem(
-                by_id[i][-2],
-                mutation_from_values(by_id[i][:-2]),
-                tuple(k.partition("/")[2] for k in orjson.loads(by_id[i][-1])),
+        return by_id
+
+    def set_aside_damaged(self, ids: list[str]) -> list[str]:
+        """Of those queued mutations, set aside the ones damaged at rest; return their ids.
+
+        Damaged: its row no longer reads back as a mutation, or its fields no longer match
+        the CRC32 sealed with them when it was queued. Central would refuse every batch that
+        carries it, and so the whole queue behind it (DESIGN §11): it leaves the queue
+        ``rejected``, with a reason staff see in the sync status and an alert. Its effect
+        stays at this edge only, so staff enter the operation again; the reconciliation with
+        central shows the difference.
+        """
+        damaged = [i for i, row in self._rows(ids).items() if _damaged(row)]
+        if not damaged:
+            return []
+        at = self._now()
+        reason = (
+            "damaged_at_edge: this edge's copy no longer matches its CRC32, so it was not "
+            "sent; enter the operation again"
+        )
+        with self._engine.begin() as conn:
+            acked_at = _ACKED_AT.process_bind_param(at, conn.dialect)
+            conn.exec_driver_sql(
+                _ACK, [(DONE, "rejected", reason, "[]", acked_at, i) for i in damaged]
             )
-            for i in ids
-        ]
+            conn.execute(
+                sa.insert(alerts),
+                [
+                    {
+                        "id": new_id(),
+                        "at": at,
+                        "kind": "outbox_damaged",
+                        "message": f"queued mutation {i} was damaged at rest and set aside",
+                    }
+                    for i in damaged
+                ],
+            )
+        return damaged
 
     def unsent_beyond(self, n: int) -> bool:
         """Whether more than ``n`` mutations wait to be pushed (an index probe ``n`` deep)."""
@@ -401,6 +442,25 @@ def _restore(conn: sa.Connection, docs: dict[str, str | None]) -> None:
             for feed_key, doc in docs.items()
         },
     )
+
+
+def _item(row: tuple[Any, ...]) -> BatchItem:
+    """A batch item from its ``_ITEMS`` row."""
+    return BatchItem(
+        row[-2],
+        mutation_from_values(row[:-2]),
+        tuple(k.partition("/")[2] for k in orjson.loads(row[-1])),
+    )
+
+
+def _damaged(row: tuple[Any, ...] | None) -> bool:
+    """Whether a queued mutation's row no longer reads back, or fails its CRC32."""
+    if row is None:
+        return False  # gone meanwhile (answered): nothing to set aside
+    try:
+        return not _item(row).mutation.checksum_ok()
+    except (ValueError, TypeError, KeyError, AssertionError):
+        return True
 
 
 def _pending(row: Any) -> Pending:

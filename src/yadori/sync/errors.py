@@ -6,6 +6,7 @@
     ├── LinkDown          (central cannot be reached, timed out, or answered 5xx: retry later)
     │   └── TimedOut      (central did not answer in time: a black hole, or a slow link)
     ├── BatchRefused      (central refused a batch's bytes, e.g. a CRC mismatch: resend it)
+    ├── DamagedQueue      (queued mutations that no longer read back or match their CRC32)
     └── SyncRefused       (central refused the request itself: a configuration problem)
 """
 
@@ -30,3 +31,15 @@ class BatchRefused(SyncError):
 
 class SyncRefused(SyncError):
     """Central refused the request for a reason resending will not fix."""
+
+
+class DamagedQueue(SyncError):
+    """Queued mutations whose stored bytes no longer read back as a mutation.
+
+    Damaged at rest in the edge's database: sending them again cannot help, so the worker sets
+    them aside (rejected, with an alert) and pushes the rest.
+    """
+
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__(f"{len(ids)} queued mutation(s) damaged at rest, first {ids[0]}")
+        self.ids = ids

@@ -9,6 +9,7 @@ monitor; nothing is lost, the next cycle resumes.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -19,9 +20,12 @@ from typing import Protocol, runtime_checkable
 
 from yadori.sync.batching import Pending, choose_batch
 from yadori.sync.canonical import JSON
-from yadori.sync.errors import SyncError
+from yadori.sync.errors import BatchRefused, DamagedQueue, SyncError
 from yadori.sync.hlc import HybridClock, Timestamp
 from yadori.sync.protocol import Batch, BatchItem, PulledChange, PulledResult, encode_batch
+
+DAMAGED_RETRIES = 3  # pushes started over in a cycle after setting damaged mutations aside
+log = logging.getLogger("yadori.sync")
 
 
 class Store(Protocol):
@@ -45,6 +49,10 @@ class Store(Protocol):
 
     def pending_count(self) -> int:
         """Mutations waiting for central's result."""
+        ...
+
+    def set_aside_damaged(self, ids: list[str]) -> list[str]:
+        """Of those queued mutations, set aside (rejected) the ones damaged at rest."""
         ...
 
     def mark_sent(self, ids: list[str], state: dict[str, str] | None = None) -> None:
@@ -153,7 +161,13 @@ class SyncWorker:
 
             started = time.perf_counter()
             first = properties[0] if properties else None
-            ahead = self._push_all(report, ask_ahead, first)  # the first property's, if asked
+            for attempt in range(1, DAMAGED_RETRIES + 1):
+                try:
+                    ahead = self._push_all(report, ask_ahead, first)  # the first property's
+                    break
+                except _SetAside:
+                    if attempt == DAMAGED_RETRIES:
+                        raise
             report.push_ms = _ms_since(started)
             started = time.perf_counter()
             for property_id in properties:
@@ -199,12 +213,16 @@ class SyncWorker:
                     last = len(chosen) == len(front) and not self._store.unsent_beyond(
                         len(chosen) + len(sending)
                     )
-                    items = tuple(self._store.items(ids))
+                    try:
+                        items = tuple(self._store.items(ids))
+                    except DamagedQueue as exc:
+                        self._set_aside(exc.ids)
+                        continue  # choose again without them (a batch in flight stays so)
                     batch = Batch(self._origin, number + 1, crc, items, last=last)
                     body, next_crc = encode_batch(batch)
                 answered = None
                 if flying is not None:
-                    answered = (flying.future.result(), flying)
+                    answered = (self._answer(flying), flying)
                     flying = None
                 if ids:
                     number, crc, sending = number + 1, next_crc, set(ids)
@@ -223,6 +241,31 @@ class SyncWorker:
                     return ask_ahead()  # an older central: pull as before
                 finally:  # whatever asking did, the answered batch is marked sent
                     self._acknowledged(answer, sent, report)
+
+    def _answer(self, sent: _Flying) -> dict[str, JSON]:
+        """Central's answer to a batch in flight.
+
+        A batch refused as damaged is looked at here: if some of its mutations were damaged
+        at rest in this edge's database (sending them again cannot help), they are set aside
+        and the push starts over without them; otherwise it was damaged on the way, and the
+        refusal ends the cycle, to send it again.
+        """
+        try:
+            return sent.future.result()
+        except BatchRefused:
+            if self._set_aside(sent.ids):
+                raise _SetAside from None
+            raise
+
+    def _set_aside(self, ids: list[str]) -> list[str]:
+        damaged = self._store.set_aside_damaged(ids)
+        for mutation_id in damaged:
+            log.error(
+                "ESCALATION outbox_damaged: queued mutation %s no longer matches its CRC32; "
+                "it was set aside (rejected) and the rest of the queue goes on",
+                mutation_id,
+            )
+        return damaged
 
     def _riding(self, property_id: str | None, state: dict[str, str]) -> _Riding | None:
         """The first pull's parameters, for the last batch to carry (None: it cannot)."""
@@ -321,6 +364,10 @@ class SyncWorker:
             "results_after": results_no,
             "limit": self._config.page_size,
         }
+
+
+class _SetAside(Exception):
+    """Damaged mutations of a refused batch were set aside: push again without them."""
 
 
 @dataclass(frozen=True, slots=True)
