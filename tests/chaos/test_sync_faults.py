@@ -501,6 +501,48 @@ def test_link_cut_goes_offline_within_3_s_and_comes_back_online(site: Site) -> N
     assert_converged(site)
 
 
+@pytest.mark.parametrize("fails", [False, True], ids=["reconciles", "reconcile_fails"])
+def test_recovery_reconciles_after_the_pull_and_before_going_online(
+    site: Site, fails: bool
+) -> None:
+    """The reconciliation hook runs once per recovery: once the queue is pushed and the pull
+    applied, before the link is called online. A hook that fails is escalated (an alert and a
+    log line) and the edge still comes back online: the sync itself is done."""
+    edge = site.edge
+    assert edge.transport is not None
+    assert edge.edge_store is not None
+    store = edge.edge_store
+    seen: list[tuple[LinkState, int]] = []
+
+    def reconcile() -> None:
+        seen.append((monitor.state, store.pending_count()))
+        if fails:
+            raise RuntimeError("the comparison broke")
+
+    monitor = Monitor(
+        site.worker(edge.transport),
+        edge.transport,
+        store,
+        edge.events,
+        edge.bus.hlc,
+        origin="edge1",
+        timing=FAST,
+        reconcile=reconcile,
+    )
+    edge.monitor = monitor  # the edge's close() stops it
+    monitor.start()
+    wait_until(lambda: monitor.snapshot().last_heartbeat_ok is not None, 5)
+    site.proxy.set("cut")
+    wait_until(lambda: monitor.state is LinkState.OFFLINE, OFFLINE_WITHIN)
+    charges(site, 2)
+    site.proxy.set("pass")
+    wait_until(lambda: monitor.state is LinkState.ONLINE, BACK_WITHIN)
+    assert seen == [(LinkState.RECOVERING, 0)]
+    kinds = [a["kind"] for a in store.alerts()]
+    assert kinds.count("reconcile_error") == (1 if fails else 0), kinds
+    assert_converged(site)
+
+
 def test_the_outage_log_records_the_mutations_queued_meanwhile(site: Site) -> None:
     """A booking and two charges made while offline show in the outage's log line."""
     monitor = _running(site)

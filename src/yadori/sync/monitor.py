@@ -355,7 +355,11 @@ class Monitor:
 
     def _recover(self) -> None:
         if self._sync():
-            self._reconcile()
+            try:
+                self._reconcile()
+            except Exception as exc:  # the sync is done: a failed check is escalated, not fatal
+                log.exception("reconciliation after the recovery failed")
+                self._escalate("reconcile_error", f"reconciliation: {type(exc).__name__}: {exc}")
             with self._lock:
                 self._transition(on_recovered(self._state, self._clock(), self._timing))
 
