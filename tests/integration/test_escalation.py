@@ -1,0 +1,256 @@
+"""Escalation: a long outage or a long queue is told once, in the log, the alerts and the banner.
+
+The monitor runs for real (its threads, its state machine, the edge's SQLite) against a fake
+central whose heartbeat is refused while the link is down, with small thresholds. The banner's
+events are read from the edge's hub and from its real `/events` stream over HTTP. No step
+waits a fixed time: each waits for what it expects, within a generous limit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from support.auth import bearer, provision_edge_keys, token_for
+from support.browser import served
+from support.hotel import Hotel, build_hotel
+from support.nodes import edge_node, monitor_on_fake
+from yadori.bootstrap import Yadori
+from yadori.sync.canonical import JSON
+from yadori.sync.connectivity import LinkState
+from yadori.sync.errors import LinkDown
+from yadori.sync.monitor import Monitor, Thresholds
+
+Told = list[tuple[str, dict[str, JSON]]]
+
+
+class SwitchedCentral:
+    """A fake central: heartbeats are refused while ``down``; pushes and pulls take nothing."""
+
+    def __init__(self, *, down: bool) -> None:
+        self.down = down
+        self.beats = 0
+        self._lock = threading.Lock()
+
+    def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
+        with self._lock:
+            self.beats += 1
+        if self.down:
+            raise LinkDown("GET /sync/v1/heartbeat: ConnectError: refused")
+        return {"time_ms": time.time_ns() // 1_000_000, "hlc": ""}
+
+    def push(self, body: bytes, crc: int) -> dict[str, JSON]:
+        return {"results": []}
+
+    def pull(self, params: dict[str, str | int]) -> dict[str, JSON]:
+        return {"changes": [], "results": [], "cursor": 0, "results_no": 0, "more": False}
+
+    def abort(self) -> None:
+        """Nothing is in flight on a fake link."""
+
+
+@dataclass
+class Watched:
+    """An edge with the small hotel, its monitor on a fake central, and what its hub told."""
+
+    edge: Yadori
+    hotel: Hotel
+    headers: dict[str, str]  # a staff member's, logged in at the edge
+    link: SwitchedCentral
+    monitor: Monitor
+    queued: int  # mutations waiting when the monitor started
+    subscription: queue.Queue[dict[str, JSON]]
+    history: Told = field(default_factory=list)
+
+    def next(self, kind: str, seconds: float = 5) -> dict[str, JSON]:
+        """The next event of that kind the hub tells (the others read are kept)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            event = self.subscription.get(timeout=max(0.01, deadline - time.monotonic()))
+            assert isinstance(event["data"], dict)
+            self.history.append((str(event["event"]), event["data"]))
+            if event["event"] == kind:
+                return event["data"]
+
+    def told(self, kind: str) -> list[dict[str, JSON]]:
+        """Every event of that kind the hub has told so far."""
+        while not self.subscription.empty():
+            event = self.subscription.get_nowait()
+            assert isinstance(event["data"], dict)
+            self.history.append((str(event["event"]), event["data"]))
+        return [data for k, data in self.history if k == kind]
+
+    def alerts(self, kind: str) -> list[dict[str, object]]:
+        """The alerts of that kind the edge recorded."""
+        assert self.edge.edge_store is not None
+        return [a for a in self.edge.edge_store.alerts() if a["kind"] == kind]
+
+    def beats_after(self, n: int) -> None:
+        """Wait until ``n`` more heartbeats were made (each looks for escalations again)."""
+        target = self.link.beats + n
+        wait_until(lambda: self.link.beats >= target, 10)
+
+
+Start = Callable[[Callable[[int], Thresholds]], Watched]
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> Iterator[Start]:
+    """Start an edge's monitor on a fake central that is down, with thresholds made from the
+    depth of the queue at that moment (the hotel's set-up, a booking, a staff login)."""
+    made: list[Yadori] = []
+
+    def start(thresholds: Callable[[int], Thresholds]) -> Watched:
+        provision_edge_keys(tmp_path / "keys" / "edge1", "edge1")  # staff can log in
+        edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+        made.append(edge)
+        hotel = build_hotel(edge)
+        hotel.book()
+        headers = bearer(token_for(edge, hotel.property_id))
+        assert edge.edge_store is not None
+        queued = edge.edge_store.pending_count()
+        subscription = edge.events.subscribe()  # before the monitor: all it tells
+        link = SwitchedCentral(down=True)
+        monitor = monitor_on_fake(edge, link, thresholds=thresholds(queued))
+        return Watched(edge, hotel, headers, link, monitor, queued, subscription)
+
+    yield start
+    for edge in made:
+        edge.close()
+
+
+def wait_until(check: Callable[[], bool], seconds: float) -> None:
+    """Poll until ``check`` holds (fail after ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"not within {seconds} s"
+        time.sleep(0.02)
+
+
+def escalations(caplog: pytest.LogCaptureFixture, kind: str) -> list[str]:
+    """The escalation lines of that kind the sync logged."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "yadori.sync" and r.getMessage().startswith(f"ESCALATION {kind}")
+    ]
+
+
+# --- a long outage --------------------------------------------------------------------------
+
+
+def test_an_outage_past_its_threshold_escalates_once_not_once_per_heartbeat(
+    watched: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Central refused for more than 0.3 s: one outage alert, recorded, told and logged,
+    however many heartbeats fail after it."""
+    caplog.set_level(logging.WARNING, logger="yadori.sync")
+    site = watched(lambda _: Thresholds(outage_seconds=0.3))
+    assert site.next("link")["state"] == "offline"
+    alert = site.next("alert")
+    assert alert["kind"] == "outage"
+    assert str(alert["message"]).startswith("central unreachable for ")
+    site.beats_after(5)  # each failed beat looks at the outage's length again
+    assert site.monitor.state is LinkState.OFFLINE
+    assert site.told("alert") == [alert]
+    (recorded,) = site.alerts("outage")
+    assert (recorded["message"], recorded["at"]) == (alert["message"], alert["at"])
+    (line,) = escalations(caplog, "outage")
+    assert line == f"ESCALATION outage: {alert['message']}"
+
+
+def test_an_outage_shorter_than_its_threshold_does_not_escalate(
+    watched: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Offline for a few heartbeats, far below the hour: no alert, no escalation line."""
+    caplog.set_level(logging.WARNING, logger="yadori.sync")
+    site = watched(lambda _: Thresholds(outage_seconds=3_600))
+    assert site.next("link")["state"] == "offline"
+    site.beats_after(5)
+    assert site.alerts("outage") == []
+    assert site.told("alert") == []
+    assert escalations(caplog, "outage") == []
+
+
+def test_the_next_long_outage_escalates_again(watched: Start) -> None:
+    """Once the link is back and the recovery sync done, a new long outage is told anew."""
+    site = watched(lambda _: Thresholds(outage_seconds=0.3))
+    assert site.next("alert")["kind"] == "outage"
+    site.link.down = False
+    wait_until(lambda: site.monitor.state is LinkState.ONLINE, 10)
+    site.link.down = True
+    assert site.next("alert")["kind"] == "outage"
+    assert len(site.alerts("outage")) == 2
+    outages = site.edge.sync_status()["outages"]
+    assert isinstance(outages, list)
+    assert [isinstance(o, dict) and o["ended_at"] is None for o in outages] == [True, False]
+
+
+# --- a long queue ---------------------------------------------------------------------------
+
+
+def streamed(
+    url: str,
+    headers: dict[str, str],
+    meanwhile: Callable[[], None],
+    until: Callable[[Told], bool],
+) -> Told:
+    """The events the edge's `/events` stream sends, from connecting until ``until`` holds.
+
+    ``meanwhile`` runs once the stream is connected (the edge has subscribed it to its hub).
+    """
+    seen: Told = []
+    with httpx2.stream("GET", f"{url}/events", headers=headers, timeout=10) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        meanwhile()
+        kind = ""
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                seen.append((kind, json.loads(line.removeprefix("data: "))))
+                if until(seen):
+                    break
+    return seen
+
+
+def test_a_queue_past_its_depth_escalates_once_and_every_depth_is_told(
+    watched: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Five charges queued one by one, the threshold three past the start: each depth is told
+    on the hub and through `/events`; crossing it records, tells and logs one queue alert."""
+    caplog.set_level(logging.WARNING, logger="yadori.sync")
+    site = watched(lambda queued: Thresholds(queue_depth=queued + 3))
+    start = site.queued
+    assert site.next("queue") == {"pending": start}
+
+    def five_charges() -> None:
+        folio_id = site.hotel.folio_id(site.hotel.book())  # the booking is one more
+        assert site.next("queue") == {"pending": start + 1}
+        for n in range(2, 6):
+            site.hotel.charges([1_000 + n], folio_id)
+            assert site.next("queue") == {"pending": start + n}
+
+    with served(site.edge) as url:
+        seen = streamed(
+            url, site.headers, five_charges, lambda seen: ("queue", {"pending": start + 5}) in seen
+        )
+    (alert,) = site.told("alert")
+    assert alert["kind"] == "queue"
+    assert alert["message"] == f"{start + 3} mutations wait for central"
+    (recorded,) = site.alerts("queue")
+    assert recorded["message"] == alert["message"]
+    assert escalations(caplog, "queue") == [f"ESCALATION queue: {alert['message']}"]
+    depths = [data["pending"] for kind, data in seen if kind == "queue"]
+    assert depths == [start + n for n in range(6)]  # the latest depth first, on connecting
+    assert [data for kind, data in seen if kind == "alert"] == [alert]
