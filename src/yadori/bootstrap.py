@@ -100,6 +100,7 @@ class Yadori:
         if self.edge_store is None or self.monitor is None:
             return {"role": self.config.role, "sync": "none"}
         queue = self.edge_store.queue()
+        oldest = queue.oldest_pending
         snap = self.monitor.snapshot()
         state = self.edge_store.state()
         return {
@@ -109,7 +110,9 @@ class Yadori:
             "since": snap.since,
             "queue": {str(lane): n for lane, n in sorted(queue.by_lane.items())},
             "pending": sum(queue.by_lane.values()),
-            "oldest_pending": queue.oldest_pending.isoformat() if queue.oldest_pending else None,
+            "oldest_pending": oldest.isoformat() if oldest else None,
+            # how long the oldest unanswered operation has waited for central, in whole seconds
+            "oldest_pending_age_s": _age_s(oldest) if oldest else None,
             "last_push_ok": state.get("last_push_ok"),
             "last_pull_ok": state.get("last_pull_ok"),
             "skew_ms": snap.skew_ms,
@@ -132,6 +135,10 @@ class Yadori:
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.engine.dispose()
+
+
+def _age_s(at: datetime) -> int:
+    return max(0, int((SystemClock().now() - at).total_seconds()))
 
 
 class SystemClock:

@@ -572,13 +572,14 @@ def test_status_view_and_command(tmp_path: Path) -> None:
             "since": "2026-12-01T00:00:00+00:00",
             "queue": {"0": 2, "2": 1},
             "pending": 3,
+            "oldest_pending_age_s": 4321,
             "round_trip_ms": 240,
             "heartbeat_timeout_ms": 880,
             "rejected": [{"id": "m1", "name": "post_charge", "reason": "x"}],
         },
     )
     text = console.export_text()
-    for word in ("offline", "payments", "rejected", "round trip ms", "240", "880"):
+    for word in ("offline", "payments", "rejected", "round trip ms", "240", "880", "4321"):
         assert word in text
     show_status(console, {"role": "edge", "sync": "none"})
     assert "no sync" in console.export_text()

@@ -156,6 +156,8 @@ def test_status_shows_the_queue_by_lane_while_offline_and_drained_after_the_sync
         assert offline["queue"] == dict(lanes)
         assert offline["pending"] == sum(lanes.values())
         assert _at(offline["oldest_pending"]) == created  # the booking's, queued first
+        waited = (datetime.now(UTC) - created).total_seconds()
+        assert 0 <= offline["oldest_pending_age_s"] <= waited + 1  # type: ignore[operator]
         assert offline["last_push_ok"] is None
         printed = shown(url, site.token)
         for lane, count in lanes.items():
@@ -170,6 +172,7 @@ def test_status_shows_the_queue_by_lane_while_offline_and_drained_after_the_sync
         printed = shown(url, site.token)
     assert online["link"] == "online"
     assert (online["queue"], online["pending"], online["oldest_pending"]) == ({}, 0, None)
+    assert online["oldest_pending_age_s"] is None
     for name in ("last_push_ok", "last_pull_ok"):
         assert healed_at <= _at(online[name]) <= datetime.now(UTC), name
     assert not any(what.startswith("queue: ") for what in printed)

@@ -25,6 +25,7 @@ def show_status(console: Console, status: dict[str, object]) -> None:
     for name in (
         "pending",
         "oldest_pending",
+        "oldest_pending_age_s",
         "last_push_ok",
         "last_pull_ok",
         "skew_ms",
