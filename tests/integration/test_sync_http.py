@@ -45,9 +45,10 @@ from yadori.storage.tables import (
     sync_feed,
     sync_origins,
 )
+from yadori.sync import worker as worker_module
 from yadori.sync.batching import Pending
 from yadori.sync.canonical import JSON
-from yadori.sync.errors import LinkDown, SyncRefused
+from yadori.sync.errors import LinkDown, QueueHeld, SyncRefused
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.mutation import Mutation, Priority, make_mutation
 from yadori.sync.protocol import Batch, BatchItem, encode_batch
@@ -355,6 +356,33 @@ def test_a_mutation_damaged_in_the_edges_queue_is_set_aside_and_the_rest_syncs(
     sync(edge)  # nothing left to send, nothing refused
 
 
+def test_more_damaged_mutations_than_a_disk_fault_explains_hold_the_queue(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Setting aside has a brake: past MAX_SET_ASIDE damaged mutations in all (an upgrade that
+    reads old rows otherwise, a bug), the queue is held and the error raised for the monitor to
+    escalate, rather than every queued operation rejected; nothing is set aside or lost."""
+    monkeypatch.setattr(worker_module, "MAX_SET_ASIDE", 1)
+    edge, hotel = site.edge()
+    folio = hotel.folio_id(hotel.book(nights=2))
+    sync(edge)
+    bad = [charge(hotel, folio, 700), charge(hotel, folio, 800)]
+    with edge.engine.begin() as conn:
+        for m in bad:
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id == m.id)
+                .values(args=sa.func.replace(outbox.c.args, "00", "01"))
+            )
+    assert edge.worker is not None
+    assert edge.edge_store is not None
+    with pytest.raises(QueueHeld, match="more than a disk fault explains"):
+        edge.worker.cycle()
+    assert edge.edge_store.pending_count() == 2
+    assert edge.sync_status()["rejected"] == []
+    assert not any(m.id in ledger(site, "edge1") for m in bad)
+
+
 def _folio_only_the_edge_has(edge: Yadori, hotel: Hotel, guest: Reservation) -> str:
     """Write a second folio for a stay straight into the edge's SQLite, bypassing the outbox."""
     ghost = new_id()
@@ -656,7 +684,7 @@ def test_a_batch_whose_prev_crc_does_not_match_counts_a_chain_break(site: Site) 
     answer = edge.transport.push(body, crc)
     assert answer["chain_ok"] is False
     assert _chain(site, "edge1") == (crc, 3, 1)
-    assert _logged(site, "batch 3 of edge1 names previous CRC"), "central logs the break"
+    assert _logged(site, "batch 3 of edge1 names a previous CRC"), "central logs the break"
     body, next_crc = encode_batch(Batch("edge1", 4, crc, items))
     assert edge.transport.push(body, next_crc)["chain_ok"] is True
     assert _chain(site, "edge1") == (next_crc, 4, 1)

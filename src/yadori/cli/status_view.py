@@ -34,7 +34,8 @@ def show_status(console: Console, status: dict[str, object]) -> None:
         "open_tickets",
         "last_error",
     ):
-        table.add_row(name.replace("_", " "), str(status.get(name)))
+        label = "oldest pending age (s)" if name == "oldest_pending_age_s" else name
+        table.add_row(label.replace("_", " "), str(status.get(name)))
     rejected = status.get("rejected") or []
     assert isinstance(rejected, list)  # noqa: S101 - the status schema
     table.add_row("rejected mutations", str(len(rejected)))

@@ -132,7 +132,11 @@ class MessageBus:
         the mutation's effects. What it changed is marked, for the next pull to publish.
         """
         with self._uow_factory(property_id) as uow:
-            replayed = self._replay_in(uow, mutation, system)
+            try:
+                replayed = self._replay_in(uow, mutation, system)
+            except ReplayFailed as exc:
+                _log_failed(mutation, exc)
+                raise
             on_applied(uow, replayed)
             self._publish(uow, later=True)
             uow.commit()
@@ -208,15 +212,23 @@ class MessageBus:
                 outcome: Replayed | DomainError
                 if savepoints:
                     try:
-                        with uow.savepoint():
+                        with uow.savepoint():  # its exit flushes the mutation's rows
                             outcome = self._replay_in(uow, mutation, system, command)
                     except DomainError as exc:
                         outcome = exc
+                    except Exception as exc:
+                        outcome = _failure(uow, mutation, exc)
+                    if isinstance(outcome, ReplayFailed):
+                        _log_failed(mutation, outcome)
                 else:
                     try:
                         outcome = self._replay_in(uow, mutation, system, command)
                     except DomainError as exc:
                         raise _Refused from exc
+                    except Exception as exc:
+                        # a row written behind may flush, and fail, under a later mutation:
+                        # the run with savepoints tells which one it was
+                        raise _Refused from _failure(uow, mutation, exc)
                 on_each(uow, mutation, outcome)
                 outcomes.append(outcome)
             before_commit(uow, outcomes)
@@ -239,20 +251,10 @@ class MessageBus:
             raise command
         try:
             return self._replay_checked(uow, mutation, system, command)
-        except (DomainError, ServiceError):
+        except DomainError:
             raise
         except Exception as exc:
-            if uow.from_storage(exc):
-                raise  # the unit of work's exit maps it (a duplicate, a lost connection)
-            log.exception(
-                "replaying mutation %s (%s, seq %s of %s) failed: it is rejected alone",
-                mutation.id,
-                mutation.name,
-                mutation.seq,
-                mutation.origin,
-            )
-            why = f"central could not apply it ({type(exc).__name__}); it was logged there"
-            raise ReplayFailed(why, mutation=mutation.id) from exc
+            raise _failure(uow, mutation, exc) from exc
 
     def _replay_checked(
         self, uow: UnitOfWork, mutation: Mutation, system: str, command: Command
@@ -357,11 +359,41 @@ def _decoded(mutation: Mutation) -> Command | DomainError:
     except DomainError as exc:
         return exc
     except Exception as exc:  # arguments the decoder did not expect: refused alone
-        log.exception(
-            "decoding mutation %s (%s) failed: it is rejected", mutation.id, mutation.name
+        failed = ReplayFailed(
+            f"its arguments could not be read ({type(exc).__name__})", mutation=mutation.id
         )
-        why = f"its arguments could not be read ({type(exc).__name__})"
-        return ReplayFailed(why, mutation=mutation.id)
+        failed.__cause__ = exc
+        return failed
+
+
+def _failure(uow: UnitOfWork, mutation: Mutation, exc: Exception) -> ReplayFailed:
+    """The refusal of a mutation whose replay raised ``exc``, which no business rule raised.
+
+    Re-raises what must fail the whole run instead: a service's error, the database's own (a
+    lost connection is retried; a duplicate has its one-by-one path), running out of memory.
+    """
+    if isinstance(exc, ServiceError | MemoryError) or uow.from_storage(exc):
+        raise exc
+    failed = ReplayFailed(
+        f"central could not apply it ({type(exc).__name__}); it was logged there",
+        mutation=mutation.id,
+    )
+    failed.__cause__ = exc
+    return failed
+
+
+def _log_failed(mutation: Mutation, failed: ReplayFailed) -> None:
+    """Log a mutation refused as ``ReplayFailed``, with the error behind it, once."""
+    cause = failed.__cause__
+    log.error(
+        "replaying mutation %s (%s, seq %s of %s) failed: it is rejected alone (%s)",
+        mutation.id,
+        mutation.name,
+        mutation.seq,
+        mutation.origin,
+        failed.message,
+        exc_info=(type(cause), cause, cause.__traceback__) if cause is not None else None,
+    )
 
 
 class _Refused(Exception):

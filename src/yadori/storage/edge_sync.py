@@ -53,6 +53,10 @@ _PENDING_COLUMNS = "SELECT outbox.id, outbox.seq, outbox.priority, outbox.deps F
 _FRONT = f"{_PENDING_COLUMNS} WHERE outbox.state = ? ORDER BY outbox.priority, outbox.seq LIMIT ?"
 _PENDING_AMONG = _PENDING_COLUMNS + " WHERE outbox.id IN ({}) AND +outbox.state = ?"
 _MARK_SENT = "UPDATE outbox SET state = ? WHERE outbox.id IN ({}) AND +outbox.state = ?"
+_SET_ASIDE = (
+    "UPDATE outbox SET state = ?, result = 'rejected', reason = ?, tickets = '[]', acked_at = ?"
+    " WHERE outbox.id IN ({}) AND +outbox.state IN (?, ?)"
+)
 _SET_STATE = (
     "INSERT INTO sync_state (name, value) VALUES (?, ?) "
     "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
@@ -65,6 +69,7 @@ _PENDING_ON = (
 )
 
 DONE = "done"
+DAMAGED = "damaged_at_edge"  # the reason's code for a mutation set aside as damaged at rest
 SENT = "sent"
 SCAN = 1_000  # the front of the queue looked at per batch (batches are 500)
 
@@ -140,29 +145,41 @@ class EdgeSyncStore:
                 by_id.update((row[0], tuple(row)) for row in rows)
         return by_id
 
-    def set_aside_damaged(self, ids: list[str]) -> list[str]:
-        """Of those queued mutations, set aside the ones damaged at rest; return their ids.
+    def damaged(self, ids: list[str]) -> list[str]:
+        """Those of the queued mutations that are damaged at rest.
 
         Damaged: its row no longer reads back as a mutation, or its fields no longer match
-        the CRC32 sealed with them when it was queued. Central would refuse every batch that
-        carries it, and so the whole queue behind it (DESIGN §11): it leaves the queue
-        ``rejected``, with a reason staff see in the sync status and an alert. Its effect
-        stays at this edge only, so staff enter the operation again; the reconciliation with
-        central shows the difference.
+        the CRC32 sealed with them when it was queued.
         """
-        damaged = [i for i, row in self._rows(ids).items() if _damaged(row)]
-        if not damaged:
-            return []
+        return [i for i, row in self._rows(ids).items() if _damaged(row)]
+
+    def set_aside_count(self) -> int:
+        """How many queued mutations were ever set aside as damaged."""
+        with self._engine.connect() as conn:
+            query = (
+                sa.select(sa.func.count())
+                .select_from(outbox)
+                .where(outbox.c.reason.startswith(DAMAGED))
+            )
+            return int(conn.execute(query).scalar_one())
+
+    def set_aside(self, ids: list[str]) -> None:
+        """Take damaged mutations out of the queue, ``rejected``, each with an alert.
+
+        Central would refuse every batch that carries one, and so the whole queue behind it
+        (DESIGN §11). Staff see the reason in the sync status; the operation is entered again.
+        Only mutations still waiting are taken.
+        """
         at = self._now()
         reason = (
-            "damaged_at_edge: this edge's copy no longer matches its CRC32, so it was not "
-            "sent; enter the operation again"
+            f"{DAMAGED}: this edge's copy of it was damaged on its disk (it no longer reads "
+            "back or matches its CRC32), so it was not sent; enter the operation again"
         )
         with self._engine.begin() as conn:
             acked_at = _ACKED_AT.process_bind_param(at, conn.dialect)
-            conn.exec_driver_sql(
-                _ACK, [(DONE, "rejected", reason, "[]", acked_at, i) for i in damaged]
-            )
+            for chunk in _chunks(ids):
+                sql = _SET_ASIDE.format(marks(len(chunk)))
+                conn.exec_driver_sql(sql, (DONE, reason, acked_at, *chunk, PENDING, SENT))
             conn.execute(
                 sa.insert(alerts),
                 [
@@ -172,10 +189,9 @@ class EdgeSyncStore:
                         "kind": "outbox_damaged",
                         "message": f"queued mutation {i} was damaged at rest and set aside",
                     }
-                    for i in damaged
+                    for i in ids
                 ],
             )
-        return damaged
 
     def unsent_beyond(self, n: int) -> bool:
         """Whether more than ``n`` mutations wait to be pushed (an index probe ``n`` deep)."""

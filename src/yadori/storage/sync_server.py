@@ -68,6 +68,13 @@ class SyncServer:
                 chained = advance_chain(
                     conn, batch.origin, batch.number, crc, batch.prev_crc, self._now()
                 )
+        if not chained:  # committed: a batch lost or reordered on the way, and counted
+            log.warning(
+                "batch %s of %s names a previous CRC that is not its last batch's: one was lost "
+                "or reordered on the way; its mutations are applied by sequence all the same",
+                batch.number,
+                batch.origin,
+            )
         answer: dict[str, JSON] = {
             "results": [_result(r) for r in applied.results],
             "chain_ok": chained,

@@ -8,6 +8,7 @@ becomes StorageUnavailable.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -16,6 +17,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
@@ -288,8 +290,16 @@ class SqlUnitOfWork:
         nested.commit()
 
     def from_storage(self, exc: BaseException) -> bool:
-        """Whether the database raised ``exc`` (see ``__exit__`` for how it is mapped)."""
-        return isinstance(exc, sa_exc.SQLAlchemyError)
+        """Whether the database raised ``exc`` (see ``__exit__`` for how it is mapped).
+
+        The driver's errors, wrapped by SQLAlchemy or raw (a COPY runs at the driver), and a
+        transaction SQLAlchemy must roll back first. Not SQLAlchemy's own refusals of the
+        code's requests (a value its type cannot bind, ``.one()`` finding none): those are
+        the code's.
+        """
+        return isinstance(
+            exc, sa_exc.DBAPIError | sa_exc.PendingRollbackError | psycopg.Error | sqlite3.Error
+        )
 
     def touched(self) -> frozenset[str]:
         """Every aggregate a repository changed in this unit of work (``room:<id>`` …)."""

@@ -6,8 +6,10 @@
     ├── LinkDown          (central cannot be reached, timed out, or answered 5xx: retry later)
     │   └── TimedOut      (central did not answer in time: a black hole, or a slow link)
     ├── BatchRefused      (central refused a batch's bytes, e.g. a CRC mismatch: resend it)
-    ├── DamagedQueue      (queued mutations that no longer read back or match their CRC32)
     └── SyncRefused       (central refused the request itself: a configuration problem)
+
+Not link errors, the link is fine: ``DamagedQueue`` (queued mutations that no longer read back;
+the worker sets them aside) and ``QueueHeld`` (more look damaged than a disk fault explains).
 """
 
 from __future__ import annotations
@@ -33,13 +35,21 @@ class SyncRefused(SyncError):
     """Central refused the request for a reason resending will not fix."""
 
 
-class DamagedQueue(SyncError):
+class DamagedQueue(Exception):
     """Queued mutations whose stored bytes no longer read back as a mutation.
 
     Damaged at rest in the edge's database: sending them again cannot help, so the worker sets
-    them aside (rejected, with an alert) and pushes the rest.
+    them aside (rejected, with an alert) and pushes the rest. Not a SyncError: the link is fine.
     """
 
     def __init__(self, ids: list[str]) -> None:
         super().__init__(f"{len(ids)} queued mutation(s) damaged at rest, first {ids[0]}")
         self.ids = ids
+
+
+class QueueHeld(Exception):
+    """More queued mutations look damaged than a disk fault explains: the queue is held.
+
+    Not a SyncError: the link is fine, and the monitor escalates it (a ``sync_error`` alert)
+    instead of taking the link offline.
+    """

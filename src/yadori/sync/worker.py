@@ -20,11 +20,12 @@ from typing import Protocol, runtime_checkable
 
 from yadori.sync.batching import Pending, choose_batch
 from yadori.sync.canonical import JSON
-from yadori.sync.errors import BatchRefused, DamagedQueue, SyncError
+from yadori.sync.errors import BatchRefused, DamagedQueue, QueueHeld, SyncError
 from yadori.sync.hlc import HybridClock, Timestamp
 from yadori.sync.protocol import Batch, BatchItem, PulledChange, PulledResult, encode_batch
 
 DAMAGED_RETRIES = 3  # pushes started over in a cycle after setting damaged mutations aside
+MAX_SET_ASIDE = 20  # damaged mutations set aside in all before the queue is held instead
 log = logging.getLogger("yadori.sync")
 
 
@@ -51,8 +52,16 @@ class Store(Protocol):
         """Mutations waiting for central's result."""
         ...
 
-    def set_aside_damaged(self, ids: list[str]) -> list[str]:
-        """Of those queued mutations, set aside (rejected) the ones damaged at rest."""
+    def damaged(self, ids: list[str]) -> list[str]:
+        """Those of the queued mutations that are damaged at rest."""
+        ...
+
+    def set_aside_count(self) -> int:
+        """How many queued mutations were ever set aside as damaged."""
+        ...
+
+    def set_aside(self, ids: list[str]) -> None:
+        """Take damaged mutations out of the queue, rejected, each with an alert."""
         ...
 
     def mark_sent(self, ids: list[str], state: dict[str, str] | None = None) -> None:
@@ -161,13 +170,13 @@ class SyncWorker:
 
             started = time.perf_counter()
             first = properties[0] if properties else None
-            for attempt in range(1, DAMAGED_RETRIES + 1):
+            ahead = None
+            for _ in range(DAMAGED_RETRIES):
                 try:
                     ahead = self._push_all(report, ask_ahead, first)  # the first property's
                     break
                 except _SetAside:
-                    if attempt == DAMAGED_RETRIES:
-                        raise
+                    continue  # without them (after the last try, the pull; then next cycle)
             report.push_ms = _ms_since(started)
             started = time.perf_counter()
             for property_id in properties:
@@ -216,13 +225,14 @@ class SyncWorker:
                     try:
                         items = tuple(self._store.items(ids))
                     except DamagedQueue as exc:
-                        self._set_aside(exc.ids)
+                        if not self._set_aside(exc.ids, report):
+                            raise
                         continue  # choose again without them (a batch in flight stays so)
                     batch = Batch(self._origin, number + 1, crc, items, last=last)
                     body, next_crc = encode_batch(batch)
                 answered = None
                 if flying is not None:
-                    answered = (self._answer(flying), flying)
+                    answered = (self._answer(flying, report), flying)
                     flying = None
                 if ids:
                     number, crc, sending = number + 1, next_crc, set(ids)
@@ -242,7 +252,7 @@ class SyncWorker:
                 finally:  # whatever asking did, the answered batch is marked sent
                     self._acknowledged(answer, sent, report)
 
-    def _answer(self, sent: _Flying) -> dict[str, JSON]:
+    def _answer(self, sent: _Flying, report: CycleReport) -> dict[str, JSON]:
         """Central's answer to a batch in flight.
 
         A batch refused as damaged is looked at here: if some of its mutations were damaged
@@ -253,19 +263,37 @@ class SyncWorker:
         try:
             return sent.future.result()
         except BatchRefused:
-            if self._set_aside(sent.ids):
+            if self._set_aside(sent.ids, report):
                 raise _SetAside from None
             raise
 
-    def _set_aside(self, ids: list[str]) -> list[str]:
-        damaged = self._store.set_aside_damaged(ids)
+    def _set_aside(self, ids: list[str], report: CycleReport) -> bool:
+        """Set aside those of ``ids`` damaged at rest; whether there were any.
+
+        A few damaged rows are a disk's fault. More than ``MAX_SET_ASIDE`` in all is not (an
+        upgrade that reads old rows otherwise, a bug): the queue is held, and the error
+        escalated, rather than emptied.
+        """
+        damaged = self._store.damaged(ids)
+        if not damaged:
+            return False
+        before = self._store.set_aside_count()
+        if before + len(damaged) > MAX_SET_ASIDE:
+            raise QueueHeld(
+                f"{len(damaged)} queued mutation(s) no longer read back or match their CRC32, "
+                f"after {before} set aside before: more than a disk fault explains, so the "
+                "queue is held for IT (sync status, alerts) rather than emptied"
+            )
+        self._store.set_aside(damaged)
+        report.rejected += len(damaged)
         for mutation_id in damaged:
             log.error(
-                "ESCALATION outbox_damaged: queued mutation %s no longer matches its CRC32; "
-                "it was set aside (rejected) and the rest of the queue goes on",
+                "ESCALATION outbox_damaged: queued mutation %s was damaged on the edge's disk "
+                "(it no longer reads back or matches its CRC32); it was set aside (rejected) "
+                "and the rest of the queue goes on",
                 mutation_id,
             )
-        return damaged
+        return True
 
     def _riding(self, property_id: str | None, state: dict[str, str]) -> _Riding | None:
         """The first pull's parameters, for the last batch to carry (None: it cannot)."""

@@ -6,7 +6,6 @@ the chain of each origin's batches, and the change feed.
 
 from __future__ import annotations
 
-import logging
 import os
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -28,7 +27,6 @@ from yadori.sync import canonical
 from yadori.sync.canonical import JSON
 
 FEED_SCOPE = "node"
-log = logging.getLogger("yadori.sync")
 # Set (to "1") by the test suite: every document published from rows not read whole (held by
 # the unit of work, or a folio grown by its new lines) is compared, byte for byte, with the
 # snapshot read from the tables, and a difference raises (decision 0050).
@@ -324,18 +322,6 @@ def advance_chain(  # noqa: PLR0917 - the batch's place in its origin's chain
     else:
         values["chain_breaks"] = row.chain_breaks + int(broke)
         conn.execute(sa.update(sync_origins).where(sync_origins.c.origin == origin).values(values))
-    if broke:
-        assert row is not None  # noqa: S101 - a first batch breaks nothing
-        log.warning(
-            "batch %s of %s names previous CRC %s, but its last batch's was %s: a batch was "
-            "lost or reordered on the way (%s chain break(s) so far); its mutations are "
-            "applied by their sequence numbers all the same",
-            number,
-            origin,
-            prev_crc,
-            row.last_batch_crc,
-            row.chain_breaks + 1,
-        )
     return not broke
 
 
