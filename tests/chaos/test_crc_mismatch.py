@@ -25,11 +25,11 @@ from sqlalchemy.engine import Engine
 
 from support.hotel import Hotel, build_hotel
 from support.nodes import CentralProcess, central_process, edge_node, node_bearer
+from support.sync import checksums, sync
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.domain.ids import new_id
 from yadori.domain.rooms import Condition
 from yadori.services import commands as c
-from yadori.storage.checksums import TableSum, property_checksums
 from yadori.storage.edge_sync import CorruptChange
 from yadori.storage.engine import make_engine
 from yadori.storage.tables import folio_lines, rooms, sync_applied, sync_origins
@@ -76,19 +76,6 @@ def site(pg_url: str, tmp_path: Path) -> Iterator[Site]:
         finally:
             edge.close()
             engine.dispose()
-
-
-def sync(edge: Yadori) -> None:
-    """One full cycle of the edge's own worker, on its own transport."""
-    assert edge.worker is not None
-    report = edge.worker.cycle()
-    assert not report.errors, report
-
-
-def checksums(engine: Engine, property_id: str) -> list[TableSum]:
-    """The property's per-table row counts and CRC32s."""
-    with engine.connect() as conn:
-        return property_checksums(conn, property_id)
 
 
 def ledger(site: Site) -> dict[str, str]:

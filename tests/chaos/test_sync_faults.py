@@ -41,13 +41,13 @@ from support.nodes import (
     proxy_to,
     wait_healthy,
 )
+from support.sync import checksums, sync, wait_until
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.enrol import enrolment_token
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.domain.ids import new_id
 from yadori.domain.rooms import Condition
 from yadori.services import commands as c
-from yadori.storage.checksums import TableSum, property_checksums
 from yadori.storage.engine import make_engine
 from yadori.storage.tables import folio_lines, sync_applied, sync_origins
 from yadori.sync.canonical import JSON
@@ -123,12 +123,6 @@ def site(pg_url: str, tmp_path: Path) -> Iterator[Site]:
             engine.dispose()
 
 
-def sync(edge: Yadori) -> None:
-    """One full cycle of the edge's own worker."""
-    assert edge.worker is not None
-    edge.worker.cycle()
-
-
 def charges(site: Site, count: int) -> str:
     """Book a stay at the edge and post ``count`` charges to it; return its folio."""
     folio = site.hotel.folio_id(site.hotel.book(nights=2))
@@ -142,12 +136,6 @@ def charges(site: Site, count: int) -> str:
         )
         site.hotel.run(cmd)
     return folio
-
-
-def checksums(engine: Engine, property_id: str) -> list[TableSum]:
-    """The property's per-table row counts and CRC32s."""
-    with engine.connect() as conn:
-        return property_checksums(conn, property_id)
 
 
 def applied(site: Site) -> int:
@@ -173,15 +161,6 @@ def assert_converged(site: Site) -> None:
     assert applied(site) == made
     with site.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(folio_lines)).scalar() == lines
-
-
-def wait_until(check: Callable[[], bool], seconds: float) -> float:
-    """Poll until ``check`` holds; return how long it took (fail after ``seconds``)."""
-    started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < seconds, f"not within {seconds} s"
-        time.sleep(0.02)
-    return time.monotonic() - started
 
 
 def chain_breaks(site: Site) -> int:

@@ -24,6 +24,7 @@ from support.auth import bearer, provision_edge_keys, token_for
 from support.browser import served
 from support.hotel import Hotel, build_hotel
 from support.nodes import edge_node, monitor_on_fake
+from support.sync import wait_until
 from yadori.bootstrap import Yadori
 from yadori.sync.canonical import JSON
 from yadori.sync.connectivity import LinkState
@@ -126,14 +127,6 @@ def watched(tmp_path: Path) -> Iterator[Start]:
     yield start
     for edge in made:
         edge.close()
-
-
-def wait_until(check: Callable[[], bool], seconds: float) -> None:
-    """Poll until ``check`` holds (fail after ``seconds``)."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"not within {seconds} s"
-        time.sleep(0.02)
 
 
 def escalations(caplog: pytest.LogCaptureFixture, kind: str) -> list[str]:

@@ -15,19 +15,12 @@ from pathlib import Path
 import pytest
 
 from support.nodes import edge_node, monitor_on_fake
+from support.sync import wait_until
 from yadori.bootstrap import Yadori
 from yadori.sync.canonical import JSON
 from yadori.sync.connectivity import ROUND_TRIP_ALLOWANCE_CAP, LinkState
 from yadori.sync.errors import LinkDown, TimedOut
 from yadori.sync.monitor import Monitor
-
-
-def wait_until(check: Callable[[], bool], seconds: float) -> None:
-    """Poll until ``check`` holds (fail after ``seconds``)."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"not within {seconds} s"
-        time.sleep(0.02)
 
 
 class SlowCentral:

@@ -24,6 +24,7 @@ from starlette.testclient import TestClient
 
 from support.hotel import ACTOR, TODAY, Hotel, build_hotel
 from support.nodes import CentralProcess, central_process, edge_node, enrol_key, proxy_to
+from support.sync import checksums, sync
 from yadori.api.app import create_app
 from yadori.auth.tokens import issue_node
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
@@ -35,7 +36,6 @@ from yadori.domain.reservations import Reservation, ReservationStatus
 from yadori.domain.rooms import Condition
 from yadori.services import commands as c
 from yadori.storage import aggregates
-from yadori.storage.checksums import TableSum, property_checksums
 from yadori.storage.engine import make_engine
 from yadori.storage.tables import (
     outbox,
@@ -131,19 +131,6 @@ def site(pg_url: str, tmp_path: Path) -> Iterator[Site]:
             for edge in made.edges:
                 edge.close()
             engine.dispose()
-
-
-def sync(edge: Yadori) -> None:
-    """One full cycle of the edge's worker: push everything, pull everything."""
-    assert edge.worker is not None
-    report = edge.worker.cycle()
-    assert not report.errors, report
-
-
-def checksums(engine: Engine, property_id: str) -> list[TableSum]:
-    """The property's per-table row counts and CRC32s."""
-    with engine.connect() as conn:
-        return property_checksums(conn, property_id)
 
 
 def assert_converged(site: Site, *edges: Yadori) -> None:

@@ -10,9 +10,8 @@ when the push and the pull last succeeded.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from support.auth import bearer
 from support.browser import served
 from support.hotel import TODAY, Hotel, build_hotel
 from support.nodes import CentralProcess, central_process, edge_node, proxy_to
+from support.sync import wait_until
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.cli.main import app as cli
@@ -77,14 +77,6 @@ def site(pg_url: str, tmp_path: Path) -> Iterator[Site]:
         finally:
             proxy.set("pass")
             edge.close()
-
-
-def wait_until(check: Callable[[], bool], seconds: float) -> None:
-    """Poll until ``check`` holds (fail after ``seconds``)."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"not within {seconds} s"
-        time.sleep(0.02)
 
 
 def status_of(url: str, token: str) -> dict[str, object]:
