@@ -101,7 +101,7 @@ class Watched:
         wait_until(lambda: self.link.beats >= target, 10)
 
 
-Start = Callable[[Callable[[int], Thresholds]], Watched]
+Start = Callable[..., Watched]  # (thresholds from the queued depth, *, clock=time.monotonic)
 
 
 @pytest.fixture
@@ -110,7 +110,9 @@ def watched(tmp_path: Path) -> Iterator[Start]:
     depth of the queue at that moment (the hotel's set-up, a booking, a staff login)."""
     made: list[Yadori] = []
 
-    def start(thresholds: Callable[[int], Thresholds]) -> Watched:
+    def start(
+        thresholds: Callable[[int], Thresholds], *, clock: Callable[[], float] = time.monotonic
+    ) -> Watched:
         provision_edge_keys(tmp_path / "keys" / "edge1", "edge1")  # staff can log in
         edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
         made.append(edge)
@@ -121,7 +123,7 @@ def watched(tmp_path: Path) -> Iterator[Start]:
         queued = edge.edge_store.pending_count()
         subscription = edge.events.subscribe()  # before the monitor: all it tells
         link = SwitchedCentral(down=True)
-        monitor = monitor_on_fake(edge, link, thresholds=thresholds(queued))
+        monitor = monitor_on_fake(edge, link, thresholds=thresholds(queued), clock=clock)
         return Watched(edge, hotel, headers, link, monitor, queued, subscription)
 
     yield start
@@ -186,6 +188,39 @@ def test_the_next_long_outage_escalates_again(watched: Start) -> None:
     outages = site.edge.sync_status()["outages"]
     assert isinstance(outages, list)
     assert [isinstance(o, dict) and o["ended_at"] is None for o in outages] == [True, False]
+
+
+class SetClock:
+    """The monitor's monotonic clock, which the test can move on (the wall clock stays)."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.ahead
+
+
+def test_an_outage_is_timed_by_the_monitors_clock_not_the_wall_clock(watched: Start) -> None:
+    """An hour passes by the monitor's own (monotonic) clock while the wall clock shows only a
+    second or so: the hour's outage is escalated, and logged an hour long. Timed by the wall
+    clock, an outage across a clock set back (NTP correcting a drifted edge) would go untold,
+    and its length be logged wrong, even negative."""
+    clock = SetClock()
+    site = watched(lambda _: Thresholds(outage_seconds=3_600), clock=clock)
+    assert site.next("link")["state"] == "offline"
+    site.beats_after(2)
+    assert site.alerts("outage") == []
+    clock.ahead = 3_601.0
+    alert = site.next("alert")
+    assert alert["kind"] == "outage"
+    assert str(alert["message"]).startswith("central unreachable for 36")
+    site.link.down = False
+    wait_until(lambda: site.monitor.state is LinkState.ONLINE, 10)
+    outages = site.edge.sync_status()["outages"]
+    assert isinstance(outages, list)
+    (outage,) = outages
+    assert isinstance(outage, dict)
+    assert 3_600_000 <= int(str(outage["duration_ms"])) < 3_700_000
 
 
 # --- a long queue ---------------------------------------------------------------------------

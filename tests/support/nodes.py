@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -173,6 +173,7 @@ def monitor_on_fake(
     *,
     thresholds: Thresholds | None = None,
     patient: PatientLink | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Monitor:
     """Start an edge's monitor (at FAST timing) on a fake link; the edge's close() stops it."""
     assert edge.edge_store is not None
@@ -194,6 +195,7 @@ def monitor_on_fake(
         timing=FAST,
         thresholds=thresholds,
         patient=patient,
+        clock=clock,
     )
     edge.monitor.start()
     return edge.monitor

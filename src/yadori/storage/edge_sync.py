@@ -379,16 +379,17 @@ class EdgeSyncStore:
                 sa.update(outages).where(outages.c.id == outage_id).values(queued_at_end=queued)
             )
 
-    def close_outage(self, outage_id: str, at: datetime) -> None:
-        """Log the end of an outage (the recovery sync is done) and its length."""
+    def close_outage(self, outage_id: str, at: datetime, seconds: float) -> None:
+        """Log the end of an outage (the recovery sync is done) and its length.
+
+        The length is the monotonic clock's (``seconds``), not the difference of the wall
+        times logged, which a clock set during the outage would make wrong, even negative.
+        """
         with self._engine.begin() as conn:
-            started = conn.execute(
-                sa.select(outages.c.started_at).where(outages.c.id == outage_id)
-            ).scalar_one()
             conn.execute(
                 sa.update(outages)
                 .where(outages.c.id == outage_id)
-                .values(ended_at=at, duration_ms=int((at - started).total_seconds() * 1000))
+                .values(ended_at=at, duration_ms=max(0, int(seconds * 1000)))
             )
 
     def outages(self, limit: int = 20) -> list[dict[str, object]]:

@@ -75,8 +75,8 @@ class OutageLog(Protocol):
         """Log the queue an outage built up, when the link answers again."""
         ...
 
-    def close_outage(self, outage_id: str, at: datetime) -> None:
-        """Log an outage's end."""
+    def close_outage(self, outage_id: str, at: datetime, seconds: float) -> None:
+        """Log an outage's end and its length (``seconds``, by the monotonic clock)."""
         ...
 
     def alert(self, kind: str, message: str, at: datetime) -> None:
@@ -183,7 +183,8 @@ class Monitor:
         self._last_ok: datetime | None = None
         self._last_cycle: CycleReport | None = None
         self._last_error: str | None = None
-        self._outage: tuple[str, datetime] | None = None
+        # the open outage: its id, and when it started by the wall and by the monotonic clock
+        self._outage: tuple[str, datetime, float] | None = None
         self._escalated = False
         self._last_queue = -1
         self._next_pull = 0.0
@@ -388,11 +389,11 @@ class Monitor:
         # The outage is logged before anyone can see the new state: what is queued from then on
         # belongs to it.
         if link.state is LinkState.OFFLINE and self._outage is None:
-            self._outage = (self._log.open_outage(now), now)
+            self._outage = (self._log.open_outage(now), now, self._clock())
         if link.state is LinkState.RECOVERING and self._outage is not None:
             self._log.link_back(self._outage[0])
         if link.state is LinkState.ONLINE and self._outage is not None:
-            self._log.close_outage(self._outage[0], now)
+            self._log.close_outage(self._outage[0], now, self._clock() - self._outage[2])
             self._outage, self._escalated = None, False
         self._state = link
         if link.state is LinkState.OFFLINE:
@@ -402,7 +403,9 @@ class Monitor:
     def _check_outage_length(self) -> None:
         if self._outage is None or self._escalated:
             return
-        seconds = (datetime.now(UTC) - self._outage[1]).total_seconds()
+        # by the monotonic clock: a wall clock set back or forward (NTP after a long outage,
+        # a technician) neither hides an outage nor makes one up
+        seconds = self._clock() - self._outage[2]
         if seconds >= self._thresholds.outage_seconds:
             self._escalated = True
             self._escalate("outage", f"central unreachable for {int(seconds)} s")
