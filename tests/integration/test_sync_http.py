@@ -343,6 +343,36 @@ def test_a_mutation_damaged_in_the_edges_queue_is_set_aside_and_the_rest_syncs(
     sync(edge)  # nothing left to send, nothing refused
 
 
+def test_a_damaged_mutation_in_a_later_batch_keeps_the_chain_whole(site: Site) -> None:
+    """Batches of two, the fourth of five charges damaged: the first batch is answered, the
+    second refused; the push starts over from the stored chain without the damaged one, so
+    central sees no break in the chain and every other charge applied."""
+    edge, hotel = site.edge()
+    folio = hotel.folio_id(hotel.book(nights=2))
+    sync(edge)
+    made = [charge(hotel, folio, 100 + n) for n in range(5)]
+    bad = made[3]
+    with edge.engine.begin() as conn:
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == bad.id)
+            .values(args=sa.func.replace(outbox.c.args, '"amount":103', '"amount":193'))
+        )
+    assert edge.transport is not None
+    breaks_before = _chain(site, "edge1")[2]
+    report = worker_for(edge, edge.transport, batch_size=2).cycle()
+    assert (report.pushed, report.rejected) == (4, 1)
+    results = ledger(site, "edge1")
+    assert bad.id not in results
+    assert all(results[m.id].result == "applied" for m in made if m is not bad)
+    _, batches, breaks = _chain(site, "edge1")
+    assert breaks == breaks_before
+    later = charge(hotel, folio, 900)
+    sync(edge)  # and the edge's own worker carries the chain on from there
+    assert _chain(site, "edge1")[1:] == (batches + 1, breaks_before)
+    assert ledger(site, "edge1")[later.id].result == "applied"
+
+
 def test_more_damaged_mutations_than_a_disk_fault_explains_hold_the_queue(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -769,8 +799,10 @@ def count_calls(transport: HttpTransport) -> Calls:
     return calls
 
 
-def worker_for(edge: Yadori, transport: object, page_size: int = 2_000) -> SyncWorker:
-    """A sync worker on the edge's queue, with this transport and page size."""
+def worker_for(
+    edge: Yadori, transport: object, page_size: int = 2_000, batch_size: int = 500
+) -> SyncWorker:
+    """A sync worker on the edge's queue, with this transport, page and batch size."""
     assert edge.edge_store is not None
     return SyncWorker(
         edge.edge_store,
@@ -779,7 +811,7 @@ def worker_for(edge: Yadori, transport: object, page_size: int = 2_000) -> SyncW
         properties=lambda: list(edge.config.properties),
         hlc=edge.bus.hlc,
         now=lambda: datetime.now(UTC),
-        config=WorkerConfig(page_size=page_size),
+        config=WorkerConfig(batch_size=batch_size, page_size=page_size),
     )
 
 
