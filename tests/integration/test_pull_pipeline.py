@@ -86,13 +86,14 @@ def _worker_with(
         state: dict[str, str],
         *,
         final: bool = True,
+        sent: list[str] | None = None,
     ) -> int:
         page = len(applied.finals) + 1
         if not final and central.wait_for_request(page + 1):
             applied.next_asked_meanwhile += 1
         applied.finals.append(final)
         applied.results.append([r.mutation_id for r in results])
-        return apply_pull(changes, results, state, final=final)
+        return apply_pull(changes, results, state, final=final, sent=sent)
 
     store.apply_pull = watched_apply  # type: ignore[method-assign]
     worker = SyncWorker(

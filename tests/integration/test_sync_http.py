@@ -36,6 +36,7 @@ from yadori.domain.reservations import Reservation, ReservationStatus
 from yadori.domain.rooms import Condition
 from yadori.services import commands as c
 from yadori.storage import aggregates
+from yadori.storage.edge_sync import CorruptChange
 from yadori.storage.engine import make_engine
 from yadori.storage.tables import (
     outbox,
@@ -823,9 +824,71 @@ def test_the_push_s_last_batch_brings_the_first_pull_page(site: Site) -> None:
     for amount in (100, 200, 300):
         charge(hotel, hotel.folio_id(guest), amount)
     calls = count_calls(edge.transport)
+    commits = _commits(edge)
     sync(edge)
     assert calls == Calls(push=0, push_pulling=1, pull=0)
+    # the batch is marked sent in the transaction that takes the page: one write, one fsync
+    assert commits == [1]
     assert {r.state for r in outbox_rows(edge)} == {"done"}
+    assert_converged(site, edge)
+
+
+def _commits(edge: Yadori) -> list[int]:
+    """A counter of the edge database's transactions that changed rows, from now on (SQLite
+    writes and syncs its log only for those)."""
+    count = [0]
+
+    def committed(conn: sa.Connection) -> None:
+        if conn.info.pop("wrote", False):
+            count[0] += 1
+
+    def wrote(  # noqa: PLR0917 - SQLAlchemy's event signature
+        conn: sa.Connection,
+        cursor: object,
+        statement: str,
+        parameters: object,
+        context: object,
+        executemany: bool,
+    ) -> None:
+        reads = statement.lstrip().upper().startswith(("SELECT", "PRAGMA"))
+        if not reads and getattr(cursor, "rowcount", 0) > 0:
+            conn.info["wrote"] = True
+
+    sa.event.listen(edge.engine, "after_cursor_execute", wrote)
+    sa.event.listen(edge.engine, "commit", committed)
+    return count
+
+
+def test_a_riding_page_that_is_not_taken_still_leaves_its_batch_marked_sent(site: Site) -> None:
+    """The page that rode back with the last batch fails its CRC32 at the edge: it is not
+    taken, but the batch was answered, so it is marked sent and its place in the chain kept;
+    the next cycle pulls the page again and converges."""
+    edge, hotel = site.edge()
+    assert edge.transport is not None
+    assert edge.edge_store is not None
+    folio = hotel.folio_id(hotel.book(nights=2))
+    made = [charge(hotel, folio, amount) for amount in (100, 200)]
+    inner = edge.transport.push_pulling
+
+    def damaging(body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
+        answer = inner(body, crc, params)
+        page = answer["page"]
+        assert isinstance(page, dict)
+        assert isinstance(page["changes"], list)
+        first = page["changes"][0]
+        assert isinstance(first, dict)
+        first["crc32"] = int(str(first["crc32"])) ^ 1
+        return answer
+
+    edge.transport.push_pulling = damaging  # type: ignore[method-assign]
+    with pytest.raises(CorruptChange):
+        edge.worker.cycle()  # type: ignore[union-attr]
+    rows = {r.id: r.state for r in outbox_rows(edge)}
+    assert [rows[m.id] for m in made] == ["sent", "sent"]
+    number = edge.edge_store.state()["batch_no"]
+    assert _chain(site, "edge1")[1] == int(number)
+    edge.transport.push_pulling = inner  # type: ignore[method-assign]
+    sync(edge)
     assert_converged(site, edge)
 
 

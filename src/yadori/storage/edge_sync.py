@@ -247,8 +247,12 @@ class EdgeSyncStore:
         state: dict[str, str],
         *,
         final: bool = True,
+        sent: list[str] | None = None,
     ) -> int:
         """Apply a pulled page in one transaction; return how many aggregates changed.
+
+        ``sent``: mutations central answered (the batch this page rode back with), marked sent
+        in the same transaction, as ``mark_sent`` would (its state is in ``state``).
 
         A page that is not the last of a pull is only set aside (with its results and cursor):
         the feed is ordered by version, not by parent, so a child may come a page before its
@@ -260,6 +264,9 @@ class EdgeSyncStore:
                 raise CorruptChange(f"{change.key} version {change.version} fails its CRC32")
         with self._engine.begin() as conn:
             conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+            for chunk in _chunks(sent or []):
+                sql = _MARK_SENT.format(marks(len(chunk)))
+                conn.exec_driver_sql(sql, (SENT, *chunk, PENDING))
             # Usually nothing was set aside (a pull of one page): nothing then to replace or
             # to release.
             aside = conn.exec_driver_sql(_ANY_DEFERRED).first() is not None

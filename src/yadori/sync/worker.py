@@ -79,8 +79,12 @@ class Store(Protocol):
         state: dict[str, str],
         *,
         final: bool = True,
+        sent: list[str] | None = None,
     ) -> int:
-        """Apply a pulled page in one transaction (set it aside unless it is the last)."""
+        """Apply a pulled page in one transaction (set it aside unless it is the last).
+
+        ``sent`` are marked sent in that transaction.
+        """
         ...
 
     def state(self) -> dict[str, str]:
@@ -245,9 +249,12 @@ class SyncWorker:
                 if answered is None:
                     return None  # nothing was pushed
                 answer, sent = answered
+                if sent.riding is not None and isinstance(page := answer.get("page"), dict):
+                    # marked sent in the transaction that takes the page: one commit, not two
+                    self._count(answer, sent, report)
+                    marking = _Marking(sent.ids, self._sent_state(sent))
+                    return _Asked(_answered(page), *sent.riding.cursors, marking)
                 try:
-                    if sent.riding is not None and isinstance(page := answer.get("page"), dict):
-                        return _Asked(_answered(page), *sent.riding.cursors)
                     return ask_ahead()  # an older central: pull as before
                 finally:  # whatever asking did, the answered batch is marked sent
                     self._acknowledged(answer, sent, report)
@@ -320,14 +327,18 @@ class SyncWorker:
         return _Flying(future, ids, number, crc, riding)
 
     def _acknowledged(self, answer: dict[str, JSON], sent: _Flying, report: CycleReport) -> None:
-        self._store.mark_sent(
-            sent.ids,
-            {
-                "batch_no": str(sent.number),
-                "batch_crc": str(sent.crc),
-                "last_push_ok": self._now().isoformat(),
-            },
-        )
+        self._store.mark_sent(sent.ids, self._sent_state(sent))
+        self._count(answer, sent, report)
+
+    def _sent_state(self, sent: _Flying) -> dict[str, str]:
+        """What marking a batch sent stores: its place in the chain, and when."""
+        return {
+            "batch_no": str(sent.number),
+            "batch_crc": str(sent.crc),
+            "last_push_ok": self._now().isoformat(),
+        }
+
+    def _count(self, answer: dict[str, JSON], sent: _Flying, report: CycleReport) -> None:
         report.pushed += len(sent.ids)
         report.batches += 1
         results = answer.get("results")
@@ -355,9 +366,28 @@ class SyncWorker:
         edge writes this one. If that request fails, this page is taken and its cursors stored
         all the same, and the error ends the cycle afterwards; if taking this page fails, the
         answer to the request in flight is dropped and the cursors stay where they were.
+
+        A first page that rode with the push's last batch marks that batch sent in the
+        transaction that takes it; if the page is not taken, the batch is marked sent alone.
         """
-        cursor_name = f"cursor:{property_id}"
         asked, since, results_no = first.future, first.since, first.results_no
+        marking = first.marking
+        try:
+            self._pull_pages(property_id, report, pool, (asked, since, results_no), marking)
+        finally:
+            if marking is not None and not marking.done:
+                self._store.mark_sent(marking.ids, marking.state)
+
+    def _pull_pages(
+        self,
+        property_id: str,
+        report: CycleReport,
+        pool: ThreadPoolExecutor,
+        first: tuple[Future[dict[str, JSON]], int, int],
+        marking: _Marking | None,
+    ) -> None:
+        cursor_name = f"cursor:{property_id}"
+        asked, since, results_no = first
         while True:
             answer = asked.result()
             changes = [_change(property_id, c) for c in _list(answer, "changes")]
@@ -378,7 +408,13 @@ class SyncWorker:
                 params = self._pull_params(property_id, since, results_no)
                 asked = pool.submit(self._transport.pull, params)
                 time.sleep(0)  # let the puller take the interpreter and ask at once
-            self._store.apply_pull(changes, results, new_state, final=not more)
+            sent = None
+            if marking is not None and not marking.done:
+                new_state = {**marking.state, **new_state}
+                sent = marking.ids
+            self._store.apply_pull(changes, results, new_state, final=not more, sent=sent)
+            if marking is not None:
+                marking.done = True
             report.pulled_changes += len(changes)
             report.results += len(results)
             if not more:
@@ -425,13 +461,23 @@ def _answered(page: dict[str, JSON]) -> Future[dict[str, JSON]]:
     return done
 
 
+@dataclass(slots=True)
+class _Marking:
+    """An answered batch to mark sent with the first page taken (its ids and chain state)."""
+
+    ids: list[str]
+    state: dict[str, str]
+    done: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class _Asked:
-    """A first pull request in flight, and the cursors it was sent from."""
+    """A first pull request in flight, the cursors it was sent from, and a batch to mark."""
 
     future: Future[dict[str, JSON]]
     since: int
     results_no: int
+    marking: _Marking | None = None
 
 
 def _ms_since(started: float) -> int:
