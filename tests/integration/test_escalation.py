@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import httpx2
 import pytest
@@ -101,7 +102,14 @@ class Watched:
         wait_until(lambda: self.link.beats >= target, 10)
 
 
-Start = Callable[..., Watched]  # (thresholds from the queued depth, *, clock=time.monotonic)
+class Start(Protocol):
+    """Starts the watched edge: thresholds made from the queued depth, the monitor's clock."""
+
+    def __call__(
+        self, thresholds: Callable[[int], Thresholds], *, clock: Callable[[], float] = ...
+    ) -> Watched:
+        """The edge, its monitor started."""
+        ...
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,7 +37,7 @@ from yadori.domain.reservations import Reservation, ReservationStatus
 from yadori.domain.rooms import Condition
 from yadori.services import commands as c
 from yadori.storage import aggregates
-from yadori.storage.edge_sync import CorruptChange
+from yadori.storage.edge_sync import CorruptChange, EdgeSyncStore
 from yadori.storage.engine import make_engine
 from yadori.storage.tables import (
     outbox,
@@ -859,10 +860,14 @@ def _commits(edge: Yadori) -> list[int]:
     return count
 
 
-def test_a_riding_page_that_is_not_taken_still_leaves_its_batch_marked_sent(site: Site) -> None:
-    """The page that rode back with the last batch fails its CRC32 at the edge: it is not
-    taken, but the batch was answered, so it is marked sent and its place in the chain kept;
-    the next cycle pulls the page again and converges."""
+@pytest.mark.parametrize("failure", ["crc", "inside_the_transaction"])
+def test_a_riding_page_that_is_not_taken_still_leaves_its_batch_marked_sent(
+    site: Site, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """The page that rode back with the last batch is not taken — it fails its CRC32 at the
+    edge, or applying it fails inside the transaction that would have marked the batch (rolled
+    back). The batch was answered all the same: it is marked sent alone, its place in the chain
+    kept, and the next cycle pulls the page again and converges."""
     edge, hotel = site.edge()
     assert edge.transport is not None
     assert edge.edge_store is not None
@@ -880,14 +885,23 @@ def test_a_riding_page_that_is_not_taken_still_leaves_its_batch_marked_sent(site
         first["crc32"] = int(str(first["crc32"])) ^ 1
         return answer
 
-    edge.transport.push_pulling = damaging  # type: ignore[method-assign]
-    with pytest.raises(CorruptChange):
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("the disk said no")
+
+    if failure == "crc":
+        edge.transport.push_pulling = damaging  # type: ignore[method-assign]
+        expected: type[Exception] = CorruptChange
+    else:
+        monkeypatch.setattr(EdgeSyncStore, "_take", broken)
+        expected = RuntimeError
+    with pytest.raises(expected):
         edge.worker.cycle()  # type: ignore[union-attr]
     rows = {r.id: r.state for r in outbox_rows(edge)}
     assert [rows[m.id] for m in made] == ["sent", "sent"]
     number = edge.edge_store.state()["batch_no"]
     assert _chain(site, "edge1")[1] == int(number)
     edge.transport.push_pulling = inner  # type: ignore[method-assign]
+    monkeypatch.undo()
     sync(edge)
     assert_converged(site, edge)
 
@@ -904,6 +918,37 @@ def test_pages_after_the_one_that_rode_are_pulled_as_before(site: Site) -> None:
     assert report.results == 8
     assert calls.push_pulling == 1
     assert calls.pull >= 3  # eight results and their documents, two at a time
+    assert_converged(site, edge)
+
+
+def test_a_later_page_that_fails_leaves_the_batch_marked_once_with_the_first(
+    site: Site,
+) -> None:
+    """Pages of two: the page that rode back is taken, with the batch marked sent in its
+    transaction; the next page's pull fails. The batch is not marked again (one write in all),
+    nothing is left pending, the chain's place is stored; the next cycle converges."""
+    edge, hotel = site.edge()
+    assert edge.transport is not None
+    assert edge.edge_store is not None
+    guest = hotel.book(nights=2)
+    for amount in range(100, 800, 100):
+        charge(hotel, hotel.folio_id(guest), amount)
+    inner = edge.transport.pull
+
+    def lost(params: dict[str, str | int]) -> dict[str, JSON]:
+        raise LinkDown("the WAN went down after the push")
+
+    edge.transport.pull = lost  # type: ignore[method-assign]
+    commits = _commits(edge)
+    with pytest.raises(LinkDown):
+        worker_for(edge, edge.transport, page_size=2).cycle()
+    assert commits == [1]
+    states = Counter(r.state for r in outbox_rows(edge))
+    assert states["pending"] == 0
+    assert states["done"] >= 2  # the first page's results
+    assert _chain(site, "edge1")[1] == int(edge.edge_store.state()["batch_no"])
+    edge.transport.pull = inner  # type: ignore[method-assign]
+    sync(edge)
     assert_converged(site, edge)
 
 

@@ -227,9 +227,7 @@ class EdgeSyncStore:
         ``state`` (the batch chain's place, say) is stored in the same transaction: one commit.
         """
         with self._engine.begin() as conn:
-            for chunk in _chunks(ids):
-                sql = _MARK_SENT.format(marks(len(chunk)))
-                conn.exec_driver_sql(sql, (SENT, *chunk, PENDING))
+            _mark_sent(conn, ids)
             if state:
                 self._set_state(conn, state)
 
@@ -264,9 +262,7 @@ class EdgeSyncStore:
                 raise CorruptChange(f"{change.key} version {change.version} fails its CRC32")
         with self._engine.begin() as conn:
             conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
-            for chunk in _chunks(sent or []):
-                sql = _MARK_SENT.format(marks(len(chunk)))
-                conn.exec_driver_sql(sql, (SENT, *chunk, PENDING))
+            _mark_sent(conn, sent or [])
             # Usually nothing was set aside (a pull of one page): nothing then to replace or
             # to release.
             aside = conn.exec_driver_sql(_ANY_DEFERRED).first() is not None
@@ -466,6 +462,13 @@ def _restore(conn: sa.Connection, docs: dict[str, str | None]) -> None:
             for feed_key, doc in docs.items()
         },
     )
+
+
+def _mark_sent(conn: sa.Connection, ids: list[str]) -> None:
+    """Those still pending were answered: they wait for their results now."""
+    for chunk in _chunks(ids):
+        sql = _MARK_SENT.format(marks(len(chunk)))
+        conn.exec_driver_sql(sql, (SENT, *chunk, PENDING))
 
 
 def _item(row: tuple[Any, ...]) -> BatchItem:

@@ -204,7 +204,8 @@ class SyncWorker:
         both pending, to be sent again (central dedups them, and a batch number at or below
         the last it saw is a resend, not a break in the chain). The last batch asks for the
         first property's first pull page in the same call, where the transport can
-        (decision 0049); it is returned, already answered. Otherwise, once the last batch is
+        (decision 0049); it is returned, already answered, with that batch to be marked sent
+        in the transaction that takes the page. Otherwise, once the last batch is
         answered, ``ask_ahead`` sends the first pull request before that batch is marked sent
         (the page needs no cursor the marking changes, and is applied only after it); that
         request is returned.
@@ -374,9 +375,13 @@ class SyncWorker:
         marking = first.marking
         try:
             self._pull_pages(property_id, report, pool, (asked, since, results_no), marking)
-        finally:
+        except BaseException:
             if marking is not None and not marking.done:
-                self._store.mark_sent(marking.ids, marking.state)
+                try:
+                    self._store.mark_sent(marking.ids, marking.state)
+                except Exception:  # the page's own error says more; the batch is resent
+                    log.exception("the answered batch could not be marked sent")
+            raise
 
     def _pull_pages(
         self,
