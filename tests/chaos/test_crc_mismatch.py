@@ -15,7 +15,6 @@ import json
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx2
@@ -25,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from support.hotel import Hotel, build_hotel
 from support.nodes import CentralProcess, central_process, edge_node, node_bearer
-from support.sync import checksums, sync
+from support.sync import checksums, sync, worker_on
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.domain.ids import new_id
 from yadori.domain.rooms import Condition
@@ -38,7 +37,6 @@ from yadori.sync.canonical import JSON
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.mutation import Mutation
 from yadori.sync.protocol import CONTENT_TYPE, CRC_HEADER, Batch, encode_batch
-from yadori.sync.worker import SyncWorker
 
 pytestmark = [pytest.mark.postgres]
 
@@ -231,19 +229,6 @@ class DocChanged:
                 self.where.append(call)
 
 
-def _worker_on(site: Site, transport: object) -> SyncWorker:
-    """A worker on the edge's own queue and clock, with another transport."""
-    assert site.edge.edge_store is not None
-    return SyncWorker(
-        site.edge.edge_store,
-        transport,  # type: ignore[arg-type]
-        origin=site.edge.config.node_id,
-        properties=lambda: [site.property_id],
-        hlc=site.edge.bus.hlc,
-        now=lambda: datetime.now(UTC),
-    )
-
-
 def _room(engine: Engine, room_id: str) -> tuple[str, str]:
     """A room's number and condition as a node's database holds them."""
     with engine.connect() as conn:
@@ -278,7 +263,7 @@ def test_a_pulled_document_changed_on_the_way_is_not_taken_and_the_next_pull_hea
     state, before = store.state(), checksums(site.edge.engine, site.property_id)
     damaged = DocChanged(transport, f"room:{room}", '"number":"201"', '"number":"299"')
     with pytest.raises(CorruptChange, match=f"room:{room}"):
-        _worker_on(site, damaged).cycle()
+        worker_on(site.edge, damaged).cycle()
     assert damaged.where == (["push_pulling"] if riding else ["pull"])
     after = store.state()
     for name in (f"cursor:{site.property_id}", "results_no", "last_pull_ok", "hlc_seen"):

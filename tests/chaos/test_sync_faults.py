@@ -41,7 +41,7 @@ from support.nodes import (
     proxy_to,
     wait_healthy,
 )
-from support.sync import checksums, sync, wait_until
+from support.sync import checksums, sync, wait_until, worker_on
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.enrol import enrolment_token
 from yadori.cli.fault_proxy import FaultProxy
@@ -57,7 +57,6 @@ from yadori.sync.http_transport import HttpTransport
 from yadori.sync.monitor import Monitor
 from yadori.sync.mutation import Priority, make_mutation
 from yadori.sync.protocol import CONTENT_TYPE, CRC_HEADER, Batch, BatchItem, encode_batch
-from yadori.sync.worker import SyncWorker, WorkerConfig
 
 pytestmark = [
     pytest.mark.postgres,
@@ -87,19 +86,6 @@ class Site:
     def property_id(self) -> str:
         """The hotel's id."""
         return self.hotel.property_id
-
-    def worker(self, transport: object, page_size: int = 2_000) -> SyncWorker:
-        """A worker on the edge's own queue and clock, with another transport or page size."""
-        assert self.edge.edge_store is not None
-        return SyncWorker(
-            self.edge.edge_store,
-            transport,  # type: ignore[arg-type]
-            origin=self.edge.config.node_id,
-            properties=lambda: [self.property_id],
-            hlc=self.edge.bus.hlc,
-            now=lambda: datetime.now(UTC),
-            config=WorkerConfig(page_size=page_size),
-        )
 
 
 @pytest.fixture
@@ -271,7 +257,7 @@ def test_cut_between_pull_pages_keeps_what_was_applied_and_resumes(site: Site) -
         _central_work(site, api, code)
     charges(site, 3)
     assert site.edge.transport is not None
-    worker = site.worker(_CutAfterPulls(site.edge.transport, site.proxy, 2), page_size=3)
+    worker = worker_on(site.edge, _CutAfterPulls(site.edge.transport, site.proxy, 2), page_size=3)
     cursor = f"cursor:{site.property_id}"
     assert site.edge.edge_store is not None
     before = int(site.edge.edge_store.state()[cursor])
@@ -314,7 +300,7 @@ def test_a_pull_answer_lost_on_the_way_moves_no_cursor(site: Site) -> None:
     assert site.edge.edge_store is not None
     state = site.edge.edge_store.state()
     with pytest.raises(LinkDown):
-        site.worker(_LoseThePullAnswer(site.edge.transport, site.proxy)).cycle()
+        worker_on(site.edge, _LoseThePullAnswer(site.edge.transport, site.proxy)).cycle()
     assert applied(site) == 6  # the push went through before the pull
     after = site.edge.edge_store.state()
     assert after[f"cursor:{site.property_id}"] == state[f"cursor:{site.property_id}"]
@@ -499,7 +485,7 @@ def test_recovery_reconciles_after_the_pull_and_before_going_online(
             raise RuntimeError("the comparison broke")
 
     monitor = Monitor(
-        site.worker(edge.transport),
+        worker_on(site.edge, edge.transport),
         edge.transport,
         store,
         edge.events,
@@ -572,7 +558,7 @@ def test_a_black_hole_during_a_pull_is_noticed_within_3_s(site: Site) -> None:
     assert edge.edge_store is not None
     hanging = _HangOnPull(edge.transport, site.proxy)
     monitor = Monitor(
-        site.worker(hanging),
+        worker_on(site.edge, hanging),
         edge.transport,
         edge.edge_store,
         edge.events,

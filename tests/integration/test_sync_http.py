@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 
 from support.hotel import ACTOR, TODAY, Hotel, build_hotel
 from support.nodes import CentralProcess, central_process, edge_node, enrol_key, proxy_to
-from support.sync import checksums, sync
+from support.sync import checksums, sync, worker_on
 from yadori.api.app import create_app
 from yadori.auth.tokens import issue_node
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
@@ -54,7 +54,7 @@ from yadori.sync.errors import LinkDown, QueueHeld, SyncRefused
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.mutation import Mutation, Priority, make_mutation
 from yadori.sync.protocol import Batch, BatchItem, encode_batch
-from yadori.sync.worker import SyncWorker, WorkerConfig
+from yadori.sync.worker import SyncWorker
 
 pytestmark = [
     pytest.mark.postgres,
@@ -362,7 +362,7 @@ def test_a_damaged_mutation_in_a_later_batch_keeps_the_chain_whole(site: Site) -
         )
     assert edge.transport is not None
     breaks_before = _chain(site, "edge1")[2]
-    report = worker_for(edge, edge.transport, batch_size=2).cycle()
+    report = worker_on(edge, edge.transport, batch_size=2).cycle()
     assert (report.pushed, report.rejected) == (4, 1)
     results = ledger(site, "edge1")
     assert bad.id not in results
@@ -801,22 +801,6 @@ def count_calls(transport: HttpTransport) -> Calls:
     return calls
 
 
-def worker_for(
-    edge: Yadori, transport: object, page_size: int = 2_000, batch_size: int = 500
-) -> SyncWorker:
-    """A sync worker on the edge's queue, with this transport, page and batch size."""
-    assert edge.edge_store is not None
-    return SyncWorker(
-        edge.edge_store,
-        transport,  # type: ignore[arg-type]
-        origin=edge.config.node_id,
-        properties=lambda: list(edge.config.properties),
-        hlc=edge.bus.hlc,
-        now=lambda: datetime.now(UTC),
-        config=WorkerConfig(batch_size=batch_size, page_size=page_size),
-    )
-
-
 def test_the_push_s_last_batch_brings_the_first_pull_page(site: Site) -> None:
     """One call to central acknowledges a small batch: its results and documents ride back."""
     edge, hotel = site.edge()
@@ -914,7 +898,7 @@ def test_pages_after_the_one_that_rode_are_pulled_as_before(site: Site) -> None:
     for amount in range(100, 800, 100):
         charge(hotel, hotel.folio_id(guest), amount)
     calls = count_calls(edge.transport)
-    report = worker_for(edge, edge.transport, page_size=2).cycle()
+    report = worker_on(edge, edge.transport, page_size=2).cycle()
     assert report.results == 8
     assert calls.push_pulling == 1
     assert calls.pull >= 3  # eight results and their documents, two at a time
@@ -941,7 +925,7 @@ def test_a_later_page_that_fails_leaves_the_batch_marked_once_with_the_first(
     edge.transport.pull = lost  # type: ignore[method-assign]
     commits = _commits(edge)
     with pytest.raises(LinkDown):
-        worker_for(edge, edge.transport, page_size=2).cycle()
+        worker_on(edge, edge.transport, page_size=2).cycle()
     assert commits == [1]
     states = Counter(r.state for r in outbox_rows(edge))
     assert states["pending"] == 0
@@ -980,7 +964,7 @@ def test_an_answer_without_the_page_is_followed_by_a_pull(site: Site) -> None:
     assert edge.transport is not None
     hotel.book(nights=1)
     older = _OlderCentral(edge.transport)
-    worker_for(edge, older).cycle()
+    worker_on(edge, older).cycle()
     assert older.pulls == 1
     assert_converged(site, edge)
 

@@ -1,14 +1,17 @@
-"""Helpers the sync suites share: one sync cycle, the data's checksums, polling."""
+"""Helpers the sync suites share: one sync cycle, a worker on another transport, the data's
+checksums, polling."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
 from yadori.bootstrap import Yadori
 from yadori.storage.checksums import TableSum, property_checksums
+from yadori.sync.worker import SyncWorker, WorkerConfig
 
 
 def sync(edge: Yadori) -> None:
@@ -16,6 +19,22 @@ def sync(edge: Yadori) -> None:
     assert edge.worker is not None
     report = edge.worker.cycle()
     assert not report.errors, report
+
+
+def worker_on(
+    edge: Yadori, transport: object, *, page_size: int = 2_000, batch_size: int = 500
+) -> SyncWorker:
+    """A worker on the edge's own queue and clock, with another transport, page or batch size."""
+    assert edge.edge_store is not None
+    return SyncWorker(
+        edge.edge_store,
+        transport,  # type: ignore[arg-type]
+        origin=edge.config.node_id,
+        properties=lambda: list(edge.config.properties),
+        hlc=edge.bus.hlc,
+        now=lambda: datetime.now(UTC),
+        config=WorkerConfig(batch_size=batch_size, page_size=page_size),
+    )
 
 
 def checksums(engine: Engine, property_id: str) -> list[TableSum]:

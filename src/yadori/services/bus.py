@@ -221,14 +221,10 @@ class MessageBus:
                     if isinstance(outcome, ReplayFailed):
                         _log_failed(mutation, outcome)
                 else:
-                    try:
+                    try:  # a bug becomes ReplayFailed in _replay_in: redone with savepoints
                         outcome = self._replay_in(uow, mutation, system, command)
                     except DomainError as exc:
                         raise _Refused from exc
-                    except Exception as exc:
-                        # a row written behind may flush, and fail, under a later mutation:
-                        # the run with savepoints tells which one it was
-                        raise _Refused from _failure(uow, mutation, exc)
                 on_each(uow, mutation, outcome)
                 outcomes.append(outcome)
             before_commit(uow, outcomes)

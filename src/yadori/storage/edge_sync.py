@@ -69,6 +69,8 @@ _PENDING_ON = (
 )
 
 DONE = "done"
+# What reading back a queued row raises when its bytes changed at rest (bad JSON, a wrong type)
+_UNREADABLE = (ValueError, TypeError, KeyError, AssertionError)
 DAMAGED = "damaged_at_edge"  # the reason's code for a mutation set aside as damaged at rest
 SENT = "sent"
 SCAN = 1_000  # the front of the queue looked at per batch (batches are 500)
@@ -129,7 +131,7 @@ class EdgeSyncStore:
         by_id = self._rows(ids)
         try:
             return [_item(by_id[i]) for i in ids]
-        except (ValueError, TypeError, KeyError, AssertionError) as exc:
+        except _UNREADABLE as exc:
             # A row that no longer reads back: damaged at rest. Name every such row at once.
             damaged = [i for i in ids if _damaged(by_id.get(i))]
             if not damaged:
@@ -486,7 +488,7 @@ def _damaged(row: tuple[Any, ...] | None) -> bool:
         return False  # gone meanwhile (answered): nothing to set aside
     try:
         return not _item(row).mutation.checksum_ok()
-    except (ValueError, TypeError, KeyError, AssertionError):
+    except _UNREADABLE:
         return True
 
 

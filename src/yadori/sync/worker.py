@@ -371,10 +371,9 @@ class SyncWorker:
         A first page that rode with the push's last batch marks that batch sent in the
         transaction that takes it; if the page is not taken, the batch is marked sent alone.
         """
-        asked, since, results_no = first.future, first.since, first.results_no
         marking = first.marking
         try:
-            self._pull_pages(property_id, report, pool, (asked, since, results_no), marking)
+            self._pull_pages(property_id, report, pool, first)
         except BaseException:
             if marking is not None and not marking.done:
                 try:
@@ -388,11 +387,15 @@ class SyncWorker:
         property_id: str,
         report: CycleReport,
         pool: ThreadPoolExecutor,
-        first: tuple[Future[dict[str, JSON]], int, int],
-        marking: _Marking | None,
+        first: _Asked,
     ) -> None:
         cursor_name = f"cursor:{property_id}"
-        asked, since, results_no = first
+        asked, since, results_no, marking = (
+            first.future,
+            first.since,
+            first.results_no,
+            first.marking,
+        )
         while True:
             answer = asked.result()
             changes = [_change(property_id, c) for c in _list(answer, "changes")]
