@@ -6,10 +6,13 @@ parametrised over both backends).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import psycopg
+import psycopg.errors
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -186,6 +189,69 @@ def test_a_value_too_long_for_its_column_is_invalid_input_on_both_backends(hotel
         hotel.book(name="宿" * 300)
     after = len(hotel.node.bus.read(hotel.property_id, lambda uow: uow.outbox.all()))  # type: ignore[attr-defined]
     assert after == before
+
+
+def test_refusals_of_data_are_told_from_the_databases_other_errors(hotel: Hotel) -> None:
+    """``refused_data`` names what the database refuses for the data, which a replay meets again
+    every time (central then rejects that mutation alone, decision 0051): a foreign key, as the
+    statement runs or written behind. Not a duplicate key (it has its own path), nor a lost
+    connection, a deadlock, a locked file or the code's own error (retried, or a bug)."""
+    units = factory(hotel)
+    missing = new_id()
+
+    def refused(case: Callable[[SqlUnitOfWork], object]) -> str | None:
+        with units(hotel.property_id) as uow:
+            try:
+                case(uow)
+                uow.flush()
+            except Exception as exc:
+                return uow.refused_data(exc)
+        raise AssertionError("the database refused nothing")
+
+    line = FolioLine(new_id(), LineKind.CHARGE, "misc", "x", 100, NOW.date())
+    written_behind = refused(lambda uow: uow.folios.append(missing, line, actor="s", at=NOW))
+    at_once = refused(
+        lambda uow: uow.connection.execute(sa.insert(folio_lines).values(_line_to(missing)))
+    )
+    duplicate = refused(lambda uow: uow.rooms.add(Room(hotel.rooms["101"], "999", hotel.std, 9)))
+    assert written_behind is not None
+    assert at_once is not None
+    assert duplicate is None
+    with units(hotel.property_id, read_only=True) as uow:
+        for other in (
+            sa_exc.OperationalError("SELECT 1", {}, psycopg.OperationalError("server closed")),
+            sa_exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked")),
+            psycopg.errors.DeadlockDetected("deadlock detected"),
+            psycopg.errors.UniqueViolation("duplicate key value"),
+            KeyError("the code's own"),
+        ):
+            assert uow.refused_data(other) is None, other
+        for data in (
+            psycopg.errors.StringDataRightTruncation("value too long"),
+            psycopg.errors.CheckViolation("violates check constraint"),
+            sqlite3.IntegrityError("NOT NULL constraint failed: folio_lines.amount"),
+        ):
+            assert uow.refused_data(data) == type(data).__name__
+
+
+def _line_to(folio_id: str) -> dict[str, object]:
+    """A folio line's row on ``folio_id``, every column given."""
+    return {
+        "id": new_id(),
+        "folio_id": folio_id,
+        "position": 1,
+        "kind": "charge",
+        "category": "misc",
+        "description": "",
+        "amount": 1,
+        "business_date": NOW.date(),
+        "tax_class": "standard",
+        "tax_included": True,
+        "voids": None,
+        "night": None,
+        "posted_by": "s",
+        "posted_at": NOW,
+    }
 
 
 def test_a_read_only_unit_never_blocks_a_writer(hotel: Hotel) -> None:

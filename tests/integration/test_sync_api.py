@@ -32,7 +32,7 @@ from yadori.services import commands as c
 from yadori.services.handlers.registry import HANDLERS
 from yadori.services.sync_apply import CentralSync
 from yadori.storage.repositories.ledger import SqlLedger, chain
-from yadori.storage.tables import outbox, sync_dirty, sync_feed
+from yadori.storage.tables import folio_lines, outbox, sync_dirty, sync_feed
 from yadori.sync.mutation import Actor
 from yadori.sync.protocol import CRC_HEADER, Batch, BatchItem, encode_batch
 
@@ -229,6 +229,100 @@ def test_a_mutation_that_breaks_its_handler_is_rejected_alone(
     logged = [r for r in caplog.records if r.exc_info and bad.id in r.getMessage()]
     assert len(logged) == 1, logged  # not once per pass over the run
     assert posted == [100, 300]  # the charges either side of it are central's now
+    edge.close()
+
+
+def _refused_at_once(cmd: c.PostCharge, uow: Any, ctx: Any) -> object:
+    """A line inserted for a folio that does not exist: a foreign key the database refuses as
+    the statement runs (SQLSTATE 23503)."""
+    row = {c_.name: None for c_ in folio_lines.columns}
+    uow.connection.execute(
+        sa.insert(folio_lines).values(
+            {
+                **row,
+                "id": cmd.line_id,
+                "folio_id": "no-such-folio",
+                "position": 1,
+                "kind": "charge",
+                "category": "misc",
+                "description": "",
+                "amount": cmd.amount,
+                "business_date": ctx.business_date,
+                "tax_class": "standard",
+                "tax_included": True,
+                "posted_by": "x",
+                "posted_at": ctx.at,
+            }
+        )
+    )
+    return None
+
+
+def _refused_when_flushed(cmd: c.PostCharge, uow: Any, ctx: Any) -> object:
+    """A line whose ``posted_by`` is too long for its column (a staff id no rule checks),
+    written behind: the database refuses it (SQLSTATE 22001) only when the unit of work
+    flushes, after later mutations have run."""
+    long_actor = replace(ctx, actor=Actor("x" * 100, ctx.actor.token_id))
+    return HANDLERS_BEFORE[c.PostCharge](cmd, uow, long_actor)
+
+
+HANDLERS_BEFORE = dict(HANDLERS)
+REFUSED_DATA = {
+    "a_foreign_key_at_once": _refused_at_once,
+    "too_long_when_flushed": _refused_when_flushed,
+}
+
+
+@pytest.mark.parametrize("refused", REFUSED_DATA)
+def test_a_mutation_whose_rows_the_database_refuses_is_rejected_alone(
+    central: Yadori,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    refused: str,
+) -> None:
+    """A handler's bug that writes rows the database refuses for their data (a foreign key, a
+    value too long: SQLSTATE classes 23 and 22, not a duplicate key) is refused the same way
+    every time it is replayed. It must be rejected alone, like any other bug: before, it failed
+    the push (422, which the edge reads as a refusal of the whole push), every time, and the
+    queue never moved again. Whether the refusal comes as the statement runs or when its rows
+    are flushed after later mutations ran, the right mutation is rejected."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    hotel = build_hotel(edge)
+    folio_id = hotel.folio_id(hotel.book())
+    hotel.charges([100, 666, 300], folio_id)
+    trust_actor(central, hotel.property_id, ACTOR)
+    handler, bug = HANDLERS[c.PostCharge], REFUSED_DATA[refused]
+
+    def buggy(cmd: c.Command, uow: object, ctx: object) -> object:
+        assert isinstance(cmd, c.PostCharge)
+        if cmd.amount == 666:
+            return bug(cmd, uow, ctx)
+        return handler(cmd, uow, ctx)  # type: ignore[arg-type]
+
+    monkeypatch.setitem(HANDLERS, c.PostCharge, buggy)
+    items = tuple(_setup_items(edge, hotel))
+    node = node_headers(central, "e1", (hotel.property_id,))
+    with (
+        TestClient(create_app(central), raise_server_exceptions=False) as api,
+        caplog.at_level("ERROR", "yadori.sync"),
+    ):
+        body, crc = encode_batch(Batch("e1", 1, 0, items, last=True))
+        pushed = api.post("/sync/v1/push", content=body, headers={CRC_HEADER: str(crc), **node})
+    assert pushed.status_code == 200, pushed.text
+    results = {r["mutation_id"]: r for r in pushed.json()["results"]}
+    bad = next(i.mutation for i in items if i.mutation.args.get("amount") == 666)
+    assert results[bad.id]["result"] == "rejected"
+    assert results[bad.id]["reason"].startswith(
+        "replay_failed: central's database refused its data"
+    ), results[bad.id]["reason"]
+    assert {r["result"] for k, r in results.items() if k != bad.id} == {"applied"}
+    assert len([r for r in caplog.records if bad.id in r.getMessage()]) == 1
+    with central.engine.connect() as conn:
+        amounts = conn.execute(
+            sa.text("SELECT amount FROM folio_lines WHERE amount IN (100, 300, 666)")
+        ).scalars()
+        assert sorted(amounts) == [100, 300]  # the charges either side of it are central's
     edge.close()
 
 

@@ -227,6 +227,8 @@ class MessageBus:
                         raise _Refused from exc
                 on_each(uow, mutation, outcome)
                 outcomes.append(outcome)
+            if not savepoints:
+                _flush_optimistic(uow)
             before_commit(uow, outcomes)
             if publish_now and self._node.role == "central":
                 uow.ledger.publish_marked(also=uow.touched())
@@ -368,14 +370,30 @@ def _failure(uow: UnitOfWork, mutation: Mutation, exc: Exception) -> ReplayFaile
     Re-raises what must fail the whole run instead: a service's error, the database's own (a
     lost connection is retried; a duplicate has its one-by-one path), running out of memory.
     """
-    if isinstance(exc, ServiceError | MemoryError) or uow.from_storage(exc):
+    refused = uow.refused_data(exc)
+    if refused is not None:  # a bug that writes what the database refuses, every time
+        why = f"central's database refused its data ({refused}); it was logged there"
+    elif isinstance(exc, ServiceError | MemoryError) or uow.from_storage(exc):
         raise exc
-    failed = ReplayFailed(
-        f"central could not apply it ({type(exc).__name__}); it was logged there",
-        mutation=mutation.id,
-    )
+    else:
+        why = f"central could not apply it ({type(exc).__name__}); it was logged there"
+    failed = ReplayFailed(why, mutation=mutation.id)
     failed.__cause__ = exc
     return failed
+
+
+def _flush_optimistic(uow: UnitOfWork) -> None:
+    """Write the rows an optimistic run's mutations left behind, before its own bookkeeping.
+
+    Rows the database refuses for their data belong to one of the mutations, unknown which:
+    the run is redone with a savepoint per mutation, whose end writes that mutation's rows.
+    """
+    try:
+        uow.flush()
+    except Exception as exc:
+        if uow.refused_data(exc) is not None:
+            raise _Refused from exc
+        raise
 
 
 def _log_failed(mutation: Mutation, failed: ReplayFailed) -> None:

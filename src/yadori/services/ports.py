@@ -296,6 +296,17 @@ class UnitOfWork(Protocol):
         """
         ...
 
+    def flush(self) -> None:
+        """Write now what the repositories hold back (a commit or a savepoint's end would)."""
+        ...
+
+    def refused_data(self, exc: BaseException) -> str | None:
+        """The error's name, if the database refused ``exc``'s statement for its data.
+
+        A foreign key, a value too long (not a duplicate key): refused again on every replay.
+        """
+        ...
+
     def read_ahead(self, keys: Iterable[str], *, to_publish: bool = False) -> None:
         """Lock and read at once the aggregates (``folio:<id>`` …) a batch is about to change.
 

@@ -301,6 +301,24 @@ class SqlUnitOfWork:
             exc, sa_exc.DBAPIError | sa_exc.PendingRollbackError | psycopg.Error | sqlite3.Error
         )
 
+    def refused_data(self, exc: BaseException) -> str | None:
+        """The driver's error's name if the database refused ``exc``'s statement for its data.
+
+        SQLSTATE classes 22 (a value out of range, too long, of the wrong form) and 23 (a
+        foreign key, a check, a NOT NULL) but a duplicate key (23505, which has its own path):
+        the same statement on the same rows is refused again, unlike a lost connection or a
+        deadlock. None for anything else.
+        """
+        driver = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+        if isinstance(driver, psycopg.Error):
+            state = driver.sqlstate or ""
+            refused = state[:2] in {"22", "23"} and state != _UNIQUE_VIOLATION
+        elif isinstance(driver, sqlite3.IntegrityError):
+            refused = not str(driver).startswith("UNIQUE constraint failed")
+        else:
+            refused = isinstance(driver, sqlite3.DataError)
+        return type(driver).__name__ if refused else None
+
     def touched(self) -> frozenset[str]:
         """Every aggregate a repository changed in this unit of work (``room:<id>`` …)."""
         return frozenset(self._touched)
@@ -312,9 +330,12 @@ class SqlUnitOfWork:
         return self._conn
 
 
+_UNIQUE_VIOLATION = "23505"
+
+
 def _integrity_error(exc: sa_exc.IntegrityError) -> DomainError:
     text = str(exc.orig).splitlines()[0]
-    if "unique" in text.lower() or getattr(exc.orig, "sqlstate", None) == "23505":
+    if "unique" in text.lower() or getattr(exc.orig, "sqlstate", None) == _UNIQUE_VIOLATION:
         return AlreadyExists(f"a record with that id or number already exists ({text})")
     return InvalidInput(f"the change refers to a record that does not exist ({text})")
 
