@@ -262,6 +262,7 @@ def _wire_edge_sync(node: Yadori, hlc: HybridClock, trust: SqlTrust) -> None:
         hlc=hlc,
         now=now,
         config=WorkerConfig(batch_size=config.batch_size),
+        announce=node.events.publish,
     )
     node.monitor = Monitor(
         node.worker,

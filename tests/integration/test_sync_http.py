@@ -10,6 +10,7 @@ same way on both databases.
 from __future__ import annotations
 
 import dataclasses
+import queue
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -158,6 +159,16 @@ def outbox_rows(edge: Yadori) -> list[sa.Row[tuple[object, ...]]]:
         return list(conn.execute(sa.select(outbox).order_by(outbox.c.seq)))
 
 
+def told(banner: queue.Queue[dict[str, JSON]]) -> dict[str, list[dict[str, JSON]]]:
+    """The events the edge's hub has told a subscription so far, by kind, in order."""
+    by_kind: dict[str, list[dict[str, JSON]]] = {}
+    while not banner.empty():
+        event = banner.get_nowait()
+        assert isinstance(event["data"], dict)
+        by_kind.setdefault(str(event["event"]), []).append(event["data"])
+    return by_kind
+
+
 def walk_in(hotel: Hotel, room: str, name: str = "Walk-in Guest") -> Reservation:
     """A guest without a booking: book one night and check in to the room."""
     return hotel.check_in(hotel.book(nights=1, name=name), room)
@@ -286,11 +297,15 @@ def test_a_rejected_mutation_is_shown_and_blocks_nothing(site: Site) -> None:
         hotel.run(c.CreateReservation(**_booking(hotel))),  # type: ignore[arg-type]
     ]
     later = [m if isinstance(m, Mutation) else m.mutation for m in after]
+    banner = edge.events.subscribe()
     report = edge.worker.cycle()  # type: ignore[union-attr]
     assert (report.pushed, report.rejected) == (5, 1)
     results = ledger(site, "edge1")
     assert results[bad.id].result == "rejected"
     assert "unknown_folio" in results[bad.id].reason
+    # the staff banner is told at once, with the reason, on the edge's /events stream
+    [told_rejected] = told(banner)["rejected"]
+    assert told_rejected["mutations"] == [{"mutation_id": bad.id, "reason": results[bad.id].reason}]
     assert all(results[m.id].result == "applied" for m in later)
     status = edge.sync_status()
     assert status["pending"] == 0
@@ -330,6 +345,7 @@ def test_a_mutation_damaged_in_the_edges_queue_is_set_aside_and_the_rest_syncs(
     args = sa.func.replace(outbox.c.args, "700", "100") if damage == "flipped" else "{\x00"
     with edge.engine.begin() as conn:  # the disk, not the code: the row changes under its CRC
         conn.execute(sa.update(outbox).where(outbox.c.id == bad.id).values(args=args))
+    banner = edge.events.subscribe()
     report = edge.worker.cycle()  # type: ignore[union-attr]
     assert report.pushed == len(later)
     results = ledger(site, "edge1")
@@ -342,6 +358,12 @@ def test_a_mutation_damaged_in_the_edges_queue_is_set_aside_and_the_rest_syncs(
     assert rejected["reason"].startswith("damaged_at_edge:")
     assert edge.edge_store is not None
     assert [a["kind"] for a in edge.edge_store.alerts()] == ["outbox_damaged"]
+    events = told(banner)  # the banner hears of both, as they happen
+    [alert] = events["alert"]
+    assert alert["kind"] == "outbox_damaged"
+    assert bad.id in str(alert["message"])
+    [told_rejected] = events["rejected"]
+    assert told_rejected["mutations"] == [{"mutation_id": bad.id, "reason": rejected["reason"]}]
     sync(edge)  # nothing left to send, nothing refused
 
 

@@ -165,12 +165,12 @@ class EdgeSyncStore:
             )
             return int(conn.execute(query).scalar_one())
 
-    def set_aside(self, ids: list[str]) -> None:
+    def set_aside(self, ids: list[str]) -> str:
         """Take damaged mutations out of the queue, ``rejected``, each with an alert.
 
         Central would refuse every batch that carries one, and so the whole queue behind it
         (DESIGN §11). Staff see the reason in the sync status; the operation is entered again.
-        Only mutations still waiting are taken.
+        Only mutations still waiting are taken. Returns the reason stored with them.
         """
         at = self._now()
         reason = (
@@ -194,6 +194,7 @@ class EdgeSyncStore:
                     for i in ids
                 ],
             )
+        return reason
 
     def unsent_beyond(self, n: int) -> bool:
         """Whether more than ``n`` mutations wait to be pushed (an index probe ``n`` deep)."""

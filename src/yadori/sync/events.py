@@ -19,7 +19,7 @@ class EventHub:
         self.last: dict[str, dict[str, JSON]] = {}
 
     def publish(self, kind: str, data: dict[str, JSON]) -> None:
-        """Send an event of a kind (``link``, ``queue``, ``alert``) to every subscriber."""
+        """Send an event of a kind (``link``, ``queue``, ``alert``, ``rejected``) to all."""
         event: dict[str, JSON] = {"event": kind, "data": data}
         with self._lock:
             self.last[kind] = event

@@ -60,8 +60,8 @@ class Store(Protocol):
         """How many queued mutations were ever set aside as damaged."""
         ...
 
-    def set_aside(self, ids: list[str]) -> None:
-        """Take damaged mutations out of the queue, rejected, each with an alert."""
+    def set_aside(self, ids: list[str]) -> str:
+        """Take damaged mutations out of the queue, rejected, each with an alert; the reason."""
         ...
 
     def mark_sent(self, ids: list[str], state: dict[str, str] | None = None) -> None:
@@ -148,8 +148,10 @@ class SyncWorker:
         hlc: HybridClock,
         now: Callable[[], datetime],
         config: WorkerConfig | None = None,
+        announce: Announce | None = None,
     ) -> None:
         self._store = store
+        self._announce = announce or _silent
         self._transport = transport
         self._origin = origin
         self._properties = properties
@@ -292,8 +294,9 @@ class SyncWorker:
                 f"after {before} set aside before: more than a disk fault explains, so the "
                 "queue is held for IT (sync status, alerts) rather than emptied"
             )
-        self._store.set_aside(damaged)
+        reason = self._store.set_aside(damaged)
         report.rejected += len(damaged)
+        at = self._now().isoformat()
         for mutation_id in damaged:
             log.error(
                 "ESCALATION outbox_damaged: queued mutation %s was damaged on the edge's disk "
@@ -301,7 +304,16 @@ class SyncWorker:
                 "and the rest of the queue goes on",
                 mutation_id,
             )
+            message = f"queued mutation {mutation_id} was damaged at rest and set aside"
+            self._announce("alert", {"kind": "outbox_damaged", "message": message, "at": at})
+        self._announce_rejected([(i, reason) for i in damaged])
         return True
+
+    def _announce_rejected(self, rejected: list[tuple[str, str]]) -> None:
+        """Tell the staff banner (``/events``) which operations were rejected, and why."""
+        if rejected:
+            mutations: list[JSON] = [{"mutation_id": i, "reason": r} for i, r in rejected]
+            self._announce("rejected", {"mutations": mutations, "at": self._now().isoformat()})
 
     def _riding(self, property_id: str | None, state: dict[str, str]) -> _Riding | None:
         """The first pull's parameters, for the last batch to carry (None: it cannot)."""
@@ -423,6 +435,9 @@ class SyncWorker:
             self._store.apply_pull(changes, results, new_state, final=not more, sent=sent)
             if marking is not None:
                 marking.done = True
+            self._announce_rejected(
+                [(r.mutation_id, r.reason) for r in results if r.result == "rejected"]
+            )
             report.pulled_changes += len(changes)
             report.results += len(results)
             if not more:
@@ -436,6 +451,13 @@ class SyncWorker:
             "results_after": results_no,
             "limit": self._config.page_size,
         }
+
+
+Announce = Callable[[str, dict[str, JSON]], None]  # an event for the staff banner (EventHub)
+
+
+def _silent(kind: str, data: dict[str, JSON]) -> None:
+    """No one to tell (a worker without an events hub)."""
 
 
 class _SetAside(Exception):
