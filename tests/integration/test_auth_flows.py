@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from support.auth import PIN, add_staff
 from support.hotel import Hotel, build_hotel
 from support.nodes import CentralProcess, central_process, edge_node, node_bearer
+from support.sync import wait_until
 from yadori.auth import errors as e
 from yadori.auth import keys
 from yadori.auth.roles import Role
@@ -129,6 +130,14 @@ def test_a_revoked_edge_can_no_longer_sync(site: Site) -> None:
         assert edge.worker is not None
         with pytest.raises(SyncRefused, match="node_unauthenticated"):
             edge.worker.cycle()
+        # running, its monitor tells IT at once, with central's reason (not an outage later)
+        assert edge.edge_store is not None
+        store = edge.edge_store
+        edge.start_sync()
+        wait_until(lambda: any(a["kind"] == "sync_refused" for a in store.alerts()), 10)
+        refused = [a["message"] for a in store.alerts() if a["kind"] == "sync_refused"]
+        assert "node_unauthenticated" in str(refused[0]), refused
+        assert [a for a in store.alerts() if a["kind"] == "outage"] == []
     finally:
         edge.close()
 

@@ -29,7 +29,7 @@ from support.sync import wait_until
 from yadori.bootstrap import Yadori
 from yadori.sync.canonical import JSON
 from yadori.sync.connectivity import LinkState
-from yadori.sync.errors import LinkDown
+from yadori.sync.errors import LinkDown, SyncRefused
 from yadori.sync.monitor import Monitor, Thresholds
 
 Told = list[tuple[str, dict[str, JSON]]]
@@ -40,12 +40,15 @@ class SwitchedCentral:
 
     def __init__(self, *, down: bool) -> None:
         self.down = down
+        self.refusing: str | None = None  # central answers, and refuses the edge: why
         self.beats = 0
         self._lock = threading.Lock()
 
     def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
         with self._lock:
             self.beats += 1
+        if self.refusing is not None:
+            raise SyncRefused(f"GET /sync/v1/heartbeat: {self.refusing}")
         if self.down:
             raise LinkDown("GET /sync/v1/heartbeat: ConnectError: refused")
         return {"time_ms": time.time_ns() // 1_000_000, "hlc": ""}
@@ -229,6 +232,38 @@ def test_an_outage_is_timed_by_the_monitors_clock_not_the_wall_clock(watched: St
     (outage,) = outages
     assert isinstance(outage, dict)
     assert 3_600_000 <= int(str(outage["duration_ms"])) < 3_700_000
+
+
+# --- central refusing the edge ----------------------------------------------------------------
+
+
+def test_central_refusing_the_edge_escalates_at_once_and_once_per_refusal(
+    watched: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Central answers the heartbeat and refuses the edge (its key revoked): no retry fixes
+    that. It is escalated at once, with central's reason, not an hour later as an outage that
+    names the wrong cause; once however many beats are refused, and again when a refusal comes
+    back after the edge was let in."""
+    caplog.set_level(logging.WARNING, logger="yadori.sync")
+    site = watched(lambda _: Thresholds(outage_seconds=3_600))
+    site.link.refusing = "node_unauthenticated: key k1 has been revoked"
+    alert = site.next("alert")
+    assert alert["kind"] == "sync_refused"
+    assert alert["message"] == (
+        "central refuses this edge's heartbeat: GET /sync/v1/heartbeat: node_unauthenticated: "
+        "key k1 has been revoked"
+    )
+    site.beats_after(5)
+    assert site.monitor.state is LinkState.OFFLINE  # nothing syncs meanwhile
+    assert site.told("alert") == [alert]
+    assert [a["message"] for a in site.alerts("sync_refused")] == [alert["message"]]
+    assert escalations(caplog, "sync_refused") == [f"ESCALATION sync_refused: {alert['message']}"]
+    site.link.refusing, site.link.down = None, False  # let in again (a new key enrolled)
+    wait_until(lambda: site.monitor.state is LinkState.ONLINE, 10)
+    site.link.refusing = "node_unauthenticated: key k2 has been revoked"
+    assert site.next("alert")["kind"] == "sync_refused"
+    assert len(site.alerts("sync_refused")) == 2
+    assert site.alerts("outage") == []
 
 
 # --- a long queue ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from yadori.sync.connectivity import (
     on_recovered,
     on_success,
 )
-from yadori.sync.errors import SyncError, TimedOut
+from yadori.sync.errors import SyncError, SyncRefused, TimedOut
 from yadori.sync.events import EventHub
 from yadori.sync.hlc import HybridClock, Timestamp
 from yadori.sync.worker import CycleReport, SyncWorker
@@ -188,6 +188,8 @@ class Monitor:
         self._escalated = False
         self._last_queue = -1
         self._next_pull = 0.0
+        # the refusal last escalated, by who met it ("heartbeat", "sync"): told once each
+        self._refused: dict[str, str] = {}
 
     # --- control ---------------------------------------------------------------------------
 
@@ -273,8 +275,10 @@ class Monitor:
             self._failed(str(exc))  # a beat that failed is no round trip (Karn)
             return
         except SyncError as exc:
+            self._refusal("heartbeat", exc)
             self._failed(str(exc))
             return
+        self._refused.pop("heartbeat", None)
         received = time.time()  # before any of our own work: it would count as skew
         self._observe(time.monotonic() - started)
         self._succeeded()
@@ -342,6 +346,7 @@ class Monitor:
         try:
             self._last_cycle = self._worker.cycle()
         except SyncError as exc:
+            self._refusal("sync", exc)
             self._failed(f"sync: {exc}", in_sync=True)
             return False
         except Exception as exc:  # a bug must not kill the sync thread: say so loudly, go on
@@ -351,8 +356,23 @@ class Monitor:
                 self._escalate("sync_error", error)
             self._last_error = error
             return False
+        self._refused.pop("sync", None)
         self._next_pull = self._clock() + self._thresholds.pull_every
         return True
+
+    def _refusal(self, by: str, error: SyncError) -> None:
+        """Escalate central refusing this edge, once per distinct refusal.
+
+        Central answered and said no (the edge's key revoked, a property no longer its own):
+        no retry fixes that, IT must act, and an outage alert an hour later would name the
+        wrong cause. The link still counts as down for the state (nothing syncs).
+        """
+        if not isinstance(error, SyncRefused):
+            return
+        message = f"central refuses this edge's {by}: {error}"
+        if self._refused.get(by) != message:
+            self._escalate("sync_refused", message)
+        self._refused[by] = message
 
     def _recover(self) -> None:
         if self._sync():
