@@ -223,6 +223,8 @@ def test_refusals_of_data_are_told_from_the_databases_other_errors(hotel: Hotel)
             sa_exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked")),
             psycopg.errors.DeadlockDetected("deadlock detected"),
             psycopg.errors.UniqueViolation("duplicate key value"),
+            psycopg.errors.UntranslatableCharacter("a central whose encoding is not UTF8"),
+            psycopg.errors.CharacterNotInRepertoire("the same, in another form"),
             KeyError("the code's own"),
         ):
             assert uow.refused_data(other) is None, other
@@ -230,6 +232,8 @@ def test_refusals_of_data_are_told_from_the_databases_other_errors(hotel: Hotel)
             psycopg.errors.StringDataRightTruncation("value too long"),
             psycopg.errors.CheckViolation("violates check constraint"),
             sqlite3.IntegrityError("NOT NULL constraint failed: folio_lines.amount"),
+            # the driver refuses a NUL in a text itself, with no SQLSTATE
+            psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes"),
         ):
             assert uow.refused_data(data) == type(data).__name__
 

@@ -111,6 +111,24 @@ def test_problem_json_for_bad_requests(api: TestClient, base: str) -> None:
     assert api.get("/nowhere").json()["code"] == "no_such_endpoint"
 
 
+def test_a_nul_character_in_any_text_is_refused_at_entry(
+    api: TestClient, base: str, edge_hotel: Hotel
+) -> None:
+    """SQLite would store it and PostgreSQL refuse it: central could never take what the edge
+    took. Refused where staff type it, with the reason."""
+    reservation = _book(api, base, edge_hotel)
+    folio_id = api.get(f"{base}/reservations/{reservation['id']}").json()["folio"]["id"]
+    charged = api.post(
+        f"{base}/folios/{folio_id}/charges",
+        json={"category": "misc", "description": "傘\x00", "amount": 500},
+    )
+    assert charged.status_code == 422
+    assert charged.json()["code"] == "invalid_request"
+    assert "NUL" in charged.text
+    fine = {"category": "misc", "description": "傘", "amount": 500}
+    assert api.post(f"{base}/folios/{folio_id}/charges", json=fine).status_code == 201
+
+
 def test_room_conflict_and_overbooking(api: TestClient, base: str, edge_hotel: Hotel) -> None:
     """A room held on an overlapping night and a sold-out type are refused with 409."""
     first = _book(api, base, edge_hotel, room_id=edge_hotel.rooms["101"])

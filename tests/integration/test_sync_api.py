@@ -266,33 +266,44 @@ def _refused_when_flushed(cmd: c.PostCharge, uow: Any, ctx: Any) -> object:
     return HANDLERS_BEFORE[c.PostCharge](cmd, uow, long_actor)
 
 
+def _fails_when_flushed(cmd: c.PostCharge, uow: Any, ctx: Any) -> object:
+    """A line posted at a naive time (a bug no rule catches): its column's type refuses it only
+    when the unit of work writes the line, and not as the database's error."""
+    naive = replace(ctx, at=ctx.at.replace(tzinfo=None))
+    return HANDLERS_BEFORE[c.PostCharge](cmd, uow, naive)
+
+
 HANDLERS_BEFORE = dict(HANDLERS)
-REFUSED_DATA = {
-    "a_foreign_key_at_once": _refused_at_once,
-    "too_long_when_flushed": _refused_when_flushed,
+REFUSED_DATA = {  # the bug, and the start of the reason its mutation is rejected with
+    "a_foreign_key_at_once": (_refused_at_once, "central's database refused its data"),
+    "too_long_when_flushed": (_refused_when_flushed, "central's database refused its data"),
+    "a_bad_value_when_flushed": (_fails_when_flushed, "central could not apply it"),
 }
 
 
-@pytest.mark.parametrize("refused", REFUSED_DATA)
+@pytest.mark.parametrize("case", [f"{r}/{p}" for r in REFUSED_DATA for p in ("between", "last")])
 def test_a_mutation_whose_rows_the_database_refuses_is_rejected_alone(
     central: Yadori,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
-    refused: str,
+    case: str,
 ) -> None:
     """A handler's bug that writes rows the database refuses for their data (a foreign key, a
     value too long: SQLSTATE classes 23 and 22, not a duplicate key) is refused the same way
     every time it is replayed. It must be rejected alone, like any other bug: before, it failed
     the push (422, which the edge reads as a refusal of the whole push), every time, and the
     queue never moved again. Whether the refusal comes as the statement runs or when its rows
-    are flushed after later mutations ran, the right mutation is rejected."""
+    are flushed after later mutations ran, the right mutation is rejected; so is one whose rows
+    fail to be written for another reason of its own (a value its column's type refuses), also
+    as the run's last mutation, whose rows no later statement writes."""
+    refused, _, place = case.partition("/")  # the bug, and where its mutation is in the run
     edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
     hotel = build_hotel(edge)
     folio_id = hotel.folio_id(hotel.book())
-    hotel.charges([100, 666, 300], folio_id)
+    hotel.charges([100, 666, 300] if place == "between" else [100, 300, 666], folio_id)
     trust_actor(central, hotel.property_id, ACTOR)
-    handler, bug = HANDLERS[c.PostCharge], REFUSED_DATA[refused]
+    handler, (bug, reason) = HANDLERS[c.PostCharge], REFUSED_DATA[refused]
 
     def buggy(cmd: c.Command, uow: object, ctx: object) -> object:
         assert isinstance(cmd, c.PostCharge)
@@ -313,9 +324,7 @@ def test_a_mutation_whose_rows_the_database_refuses_is_rejected_alone(
     results = {r["mutation_id"]: r for r in pushed.json()["results"]}
     bad = next(i.mutation for i in items if i.mutation.args.get("amount") == 666)
     assert results[bad.id]["result"] == "rejected"
-    assert results[bad.id]["reason"].startswith(
-        "replay_failed: central's database refused its data"
-    ), results[bad.id]["reason"]
+    assert results[bad.id]["reason"].startswith(f"replay_failed: {reason}"), results[bad.id]
     assert {r["result"] for k, r in results.items() if k != bad.id} == {"applied"}
     assert len([r for r in caplog.records if bad.id in r.getMessage()]) == 1
     with central.engine.connect() as conn:

@@ -362,6 +362,16 @@ def test_bad_enum_date_or_decimal_is_invalid_input(name: str, args: dict[str, ob
         c.command_from(name, args)  # type: ignore[arg-type]
 
 
+def test_a_nul_character_in_text_is_invalid_input() -> None:
+    """A NUL (which SQLite stores and PostgreSQL refuses) is refused when a mutation's command
+    is rebuilt: central rejects that mutation with the reason, rather than its database."""
+    args = {"reservation_id": "r", "guests": [{"name": "Sato\x00"}]}
+    with pytest.raises(InvalidInput, match="NUL character"):
+        c.command_from("check_in", args)
+    with pytest.raises(InvalidInput, match="NUL character"):
+        c.command_from("mark_no_show", {"reservation_id": "res\x00-1"})
+
+
 @pytest.mark.parametrize(
     ("name", "args"),
     [

@@ -29,3 +29,19 @@ def test_a_slow_subscriber_drops_its_oldest_events(monkeypatch: object) -> None:
         hub.publish("queue", {"pending": n})
     assert q.qsize() == events.MAX_BACKLOG
     assert q.get_nowait()["data"] == {"pending": 5}
+
+
+def test_news_reaches_those_listening_and_is_not_replayed_to_later_ones() -> None:
+    """A rejection is told to every subscriber as it happens; one that connects later (a banner
+    reconnecting days after) starts with the link's state, not with old news."""
+    hub = EventHub()
+    listening = hub.subscribe()
+    hub.publish("link", {"state": "online"})
+    hub.publish("rejected", {"mutations": [{"mutation_id": "m1", "reason": "unknown_folio"}]})
+    assert [e["event"] for e in (listening.get_nowait(), listening.get_nowait())] == [
+        "link",
+        "rejected",
+    ]
+    later = hub.subscribe()
+    assert later.get_nowait() == {"event": "link", "data": {"state": "online"}}
+    assert later.empty()

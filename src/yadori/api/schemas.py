@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from yadori.domain.accommodation_tax import Exemption
 from yadori.domain.conflicts import ConflictTicket
@@ -19,9 +19,30 @@ Yen = Annotated[int, Field(ge=-100_000_000, le=100_000_000)]
 
 
 class In(BaseModel):
-    """Requests refuse unknown fields, so a typo is an error, not a silent default."""
+    """Requests refuse unknown fields, so a typo is an error, not a silent default.
+
+    And a NUL character in any text: SQLite stores it, PostgreSQL refuses it, so central could
+    never take what the edge had accepted (a pasted control character, say).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: object) -> object:
+        if _holds_nul(data):
+            raise ValueError("text cannot hold a NUL character (U+0000)")
+        return data
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 class RoomTypeOut(BaseModel):

@@ -134,6 +134,10 @@ class MessageBus:
         with self._uow_factory(property_id) as uow:
             try:
                 replayed = self._replay_in(uow, mutation, system)
+                try:  # its written-behind rows, before on_applied's statements flush them
+                    uow.flush()
+                except Exception as exc:
+                    raise _failure(uow, mutation, exc) from exc
             except ReplayFailed as exc:
                 _log_failed(mutation, exc)
                 raise
@@ -370,11 +374,11 @@ def _failure(uow: UnitOfWork, mutation: Mutation, exc: Exception) -> ReplayFaile
     Re-raises what must fail the whole run instead: a service's error, the database's own (a
     lost connection is retried; a duplicate has its one-by-one path), running out of memory.
     """
+    if not _its_own(uow, exc):
+        raise exc
     refused = uow.refused_data(exc)
     if refused is not None:  # a bug that writes what the database refuses, every time
         why = f"central's database refused its data ({refused}); it was logged there"
-    elif isinstance(exc, ServiceError | MemoryError) or uow.from_storage(exc):
-        raise exc
     else:
         why = f"central could not apply it ({type(exc).__name__}); it was logged there"
     failed = ReplayFailed(why, mutation=mutation.id)
@@ -382,16 +386,30 @@ def _failure(uow: UnitOfWork, mutation: Mutation, exc: Exception) -> ReplayFaile
     return failed
 
 
+def _its_own(uow: UnitOfWork, exc: Exception) -> bool:
+    """Whether ``exc``, met replaying a mutation, is that mutation's own.
+
+    A bug in the code replaying it, or rows of it the database refuses for their data (again
+    on every resend). Not a service's error, running out of memory, nor the database's other
+    errors (a lost connection is retried; a duplicate key has its one-by-one path): those fail
+    the run.
+    """
+    if uow.refused_data(exc) is not None:
+        return True
+    return not (isinstance(exc, ServiceError | MemoryError) or uow.from_storage(exc))
+
+
 def _flush_optimistic(uow: UnitOfWork) -> None:
     """Write the rows an optimistic run's mutations left behind, before its own bookkeeping.
 
-    Rows the database refuses for their data belong to one of the mutations, unknown which:
-    the run is redone with a savepoint per mutation, whose end writes that mutation's rows.
+    Writing them fails for one of the mutations, unknown which (rows the database refuses, a
+    value a column's type cannot take): the run is redone with a savepoint per mutation, whose
+    end writes that mutation's rows, so the failure is that mutation's alone.
     """
     try:
         uow.flush()
     except Exception as exc:
-        if uow.refused_data(exc) is not None:
+        if _its_own(uow, exc):
             raise _Refused from exc
         raise
 

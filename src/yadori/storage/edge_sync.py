@@ -37,6 +37,7 @@ from yadori.sync import canonical
 from yadori.sync.batching import Pending
 from yadori.sync.errors import DamagedQueue, SyncError
 from yadori.sync.protocol import BatchItem, PulledChange, PulledResult
+from yadori.sync.worker import SetAside
 
 _ACK = "UPDATE outbox SET state = ?, result = ?, reason = ?, tickets = ?, acked_at = ? WHERE id = ?"
 _ACKED_AT = UTCDateTime()
@@ -165,12 +166,12 @@ class EdgeSyncStore:
             )
             return int(conn.execute(query).scalar_one())
 
-    def set_aside(self, ids: list[str]) -> str:
+    def set_aside(self, ids: list[str]) -> SetAside:
         """Take damaged mutations out of the queue, ``rejected``, each with an alert.
 
         Central would refuse every batch that carries one, and so the whole queue behind it
         (DESIGN §11). Staff see the reason in the sync status; the operation is entered again.
-        Only mutations still waiting are taken. Returns the reason stored with them.
+        Only mutations still waiting are taken; what was taken, and the alerts, are returned.
         """
         at = self._now()
         reason = (
@@ -178,23 +179,29 @@ class EdgeSyncStore:
             "back or matches its CRC32), so it was not sent; enter the operation again"
         )
         with self._engine.begin() as conn:
+            waiting = sa.select(outbox.c.id).where(outbox.c.state.in_((PENDING, SENT)))
+            taken = [
+                i
+                for chunk in _chunks(ids)
+                for i in conn.execute(waiting.where(outbox.c.id.in_(chunk))).scalars()
+            ]
             acked_at = _ACKED_AT.process_bind_param(at, conn.dialect)
-            for chunk in _chunks(ids):
+            for chunk in _chunks(taken):
                 sql = _SET_ASIDE.format(marks(len(chunk)))
                 conn.exec_driver_sql(sql, (DONE, reason, acked_at, *chunk, PENDING, SENT))
-            conn.execute(
-                sa.insert(alerts),
-                [
-                    {
-                        "id": new_id(),
-                        "at": at,
-                        "kind": "outbox_damaged",
-                        "message": f"queued mutation {i} was damaged at rest and set aside",
-                    }
-                    for i in ids
-                ],
-            )
-        return reason
+            told = [
+                {
+                    "id": new_id(),
+                    "at": at,
+                    "kind": "outbox_damaged",
+                    "message": f"queued mutation {i} was damaged at rest and set aside",
+                }
+                for i in taken
+            ]
+            if told:
+                conn.execute(sa.insert(alerts), told)
+        alerts_told = [{k: str(a[k]) for k in ("kind", "message")} for a in told]
+        return SetAside(taken, reason, at, alerts_told)
 
     def unsent_beyond(self, n: int) -> bool:
         """Whether more than ``n`` mutations wait to be pushed (an index probe ``n`` deep)."""

@@ -305,14 +305,18 @@ class SqlUnitOfWork:
         """The driver's error's name if the database refused ``exc``'s statement for its data.
 
         SQLSTATE classes 22 (a value out of range, too long, of the wrong form) and 23 (a
-        foreign key, a check, a NOT NULL) but a duplicate key (23505, which has its own path):
-        the same statement on the same rows is refused again, unlike a lost connection or a
-        deadlock. None for anything else.
+        foreign key, a check, a NOT NULL) but a duplicate key (23505, which has its own path)
+        and the characters the database's encoding cannot hold (its set-up, not the data), and
+        the driver's own refusal of a value: the same statement on the same rows is refused
+        again, unlike a lost connection or a deadlock. None for anything else.
         """
         driver = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
         if isinstance(driver, psycopg.Error):
-            state = driver.sqlstate or ""
-            refused = state[:2] in {"22", "23"} and state != _UNIQUE_VIOLATION
+            state = driver.sqlstate
+            if state is None:  # refused by the driver before sending: a NUL in a text
+                refused = isinstance(driver, psycopg.DataError)
+            else:
+                refused = state[:2] in {"22", "23"} and state not in _NOT_THE_DATA
         elif isinstance(driver, sqlite3.IntegrityError):
             refused = not str(driver).startswith("UNIQUE constraint failed")
         else:
@@ -331,6 +335,9 @@ class SqlUnitOfWork:
 
 
 _UNIQUE_VIOLATION = "23505"
+# a duplicate key; characters the database's encoding cannot hold (a central set up without
+# UTF8 refuses every Japanese name: fixed by IT, then the same push goes through)
+_NOT_THE_DATA = frozenset({_UNIQUE_VIOLATION, "22P05", "22021"})
 
 
 def _integrity_error(exc: sa_exc.IntegrityError) -> DomainError:

@@ -34,6 +34,10 @@ class BatchRefused(SyncError):
 class SyncRefused(SyncError):
     """Central refused the request for a reason resending will not fix."""
 
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code  # central's problem code (``node_unauthenticated`` …), if it gave one
+
 
 class DamagedQueue(Exception):
     """Queued mutations whose stored bytes no longer read back as a mutation.

@@ -8,6 +8,9 @@ import threading
 from yadori.sync.canonical import JSON
 
 MAX_BACKLOG = 1_000
+# News, not state: not replayed to a subscriber that connects later (a banner reconnecting
+# would show a rejection of days ago as new). The status lists them all.
+NEWS = frozenset({"rejected"})
 
 
 class EventHub:
@@ -22,7 +25,8 @@ class EventHub:
         """Send an event of a kind (``link``, ``queue``, ``alert``, ``rejected``) to all."""
         event: dict[str, JSON] = {"event": kind, "data": data}
         with self._lock:
-            self.last[kind] = event
+            if kind not in NEWS:
+                self.last[kind] = event
             subscribers = list(self._subscribers)
         for q in subscribers:
             if q.qsize() >= MAX_BACKLOG:
@@ -30,7 +34,7 @@ class EventHub:
             q.put_nowait(event)
 
     def subscribe(self) -> queue.Queue[dict[str, JSON]]:
-        """A new subscription that starts with the latest event of each kind."""
+        """A new subscription that starts with the latest event of each kind (not news)."""
         q: queue.Queue[dict[str, JSON]] = queue.Queue()
         with self._lock:
             for event in self.last.values():

@@ -254,5 +254,6 @@ class HttpTransport:
         if response.status_code >= 400:
             if answer.get("code") == "batch_corrupt":
                 raise BatchRefused(str(answer.get("detail")))
-            raise SyncRefused(f"{method} {path}: {answer.get('code')}: {answer.get('detail')}")
+            code = str(answer.get("code"))
+            raise SyncRefused(f"{method} {path}: {code}: {answer.get('detail')}", code)
         return answer

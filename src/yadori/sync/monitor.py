@@ -188,8 +188,8 @@ class Monitor:
         self._escalated = False
         self._last_queue = -1
         self._next_pull = 0.0
-        # the refusal last escalated, by who met it ("heartbeat", "sync"): told once each
-        self._refused: dict[str, str] = {}
+        # the cause of the refusal last escalated (central's code), until a sync goes through
+        self._refused: str | None = None
 
     # --- control ---------------------------------------------------------------------------
 
@@ -278,7 +278,6 @@ class Monitor:
             self._refusal("heartbeat", exc)
             self._failed(str(exc))
             return
-        self._refused.pop("heartbeat", None)
         received = time.time()  # before any of our own work: it would count as skew
         self._observe(time.monotonic() - started)
         self._succeeded()
@@ -356,23 +355,27 @@ class Monitor:
                 self._escalate("sync_error", error)
             self._last_error = error
             return False
-        self._refused.pop("sync", None)
+        with self._lock:
+            self._refused = None  # let in: a refusal from now on is told anew
         self._next_pull = self._clock() + self._thresholds.pull_every
         return True
 
     def _refusal(self, by: str, error: SyncError) -> None:
-        """Escalate central refusing this edge, once per distinct refusal.
+        """Escalate central refusing this edge, once per cause until a sync goes through.
 
         Central answered and said no (the edge's key revoked, a property no longer its own):
         no retry fixes that, IT must act, and an outage alert an hour later would name the
-        wrong cause. The link still counts as down for the state (nothing syncs).
+        wrong cause. The cause is central's problem code: a revoked key refuses the heartbeat,
+        the push and the pull alike, and is told once. The link still counts as down for the
+        state (nothing syncs).
         """
         if not isinstance(error, SyncRefused):
             return
-        message = f"central refuses this edge's {by}: {error}"
-        if self._refused.get(by) != message:
-            self._escalate("sync_refused", message)
-        self._refused[by] = message
+        cause = error.code or str(error)
+        with self._lock:
+            told, self._refused = self._refused == cause, cause
+        if not told:
+            self._escalate("sync_refused", f"central refuses this edge's {by}: {error}")
 
     def _recover(self) -> None:
         if self._sync():

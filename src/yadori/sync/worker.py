@@ -60,8 +60,8 @@ class Store(Protocol):
         """How many queued mutations were ever set aside as damaged."""
         ...
 
-    def set_aside(self, ids: list[str]) -> str:
-        """Take damaged mutations out of the queue, rejected, each with an alert; the reason."""
+    def set_aside(self, ids: list[str]) -> SetAside:
+        """Take damaged mutations out of the queue, rejected, each with an alert."""
         ...
 
     def mark_sent(self, ids: list[str], state: dict[str, str] | None = None) -> None:
@@ -111,6 +111,19 @@ class RidingTransport(Transport, Protocol):
     def push_pulling(self, body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
         """Send a batch; the answer also carries the pull page ``params`` ask for, if any."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class SetAside:
+    """Damaged mutations taken out of the queue.
+
+    Which (those still waiting), why, when, and the alerts recorded (kind and message).
+    """
+
+    ids: list[str]
+    reason: str
+    at: datetime
+    alerts: list[dict[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,26 +307,27 @@ class SyncWorker:
                 f"after {before} set aside before: more than a disk fault explains, so the "
                 "queue is held for IT (sync status, alerts) rather than emptied"
             )
-        reason = self._store.set_aside(damaged)
-        report.rejected += len(damaged)
-        at = self._now().isoformat()
-        for mutation_id in damaged:
+        aside = self._store.set_aside(damaged)
+        report.rejected += len(aside.ids)
+        for mutation_id in aside.ids:
             log.error(
                 "ESCALATION outbox_damaged: queued mutation %s was damaged on the edge's disk "
                 "(it no longer reads back or matches its CRC32); it was set aside (rejected) "
                 "and the rest of the queue goes on",
                 mutation_id,
             )
-            message = f"queued mutation {mutation_id} was damaged at rest and set aside"
-            self._announce("alert", {"kind": "outbox_damaged", "message": message, "at": at})
-        self._announce_rejected([(i, reason) for i in damaged])
+        at = aside.at.isoformat()
+        for alert in aside.alerts:  # as recorded
+            self._announce("alert", {**alert, "at": at})
+        self._announce_rejected([(i, aside.reason) for i in aside.ids], at)
         return True
 
-    def _announce_rejected(self, rejected: list[tuple[str, str]]) -> None:
+    def _announce_rejected(self, rejected: list[tuple[str, str]], at: str | None = None) -> None:
         """Tell the staff banner (``/events``) which operations were rejected, and why."""
         if rejected:
             mutations: list[JSON] = [{"mutation_id": i, "reason": r} for i, r in rejected]
-            self._announce("rejected", {"mutations": mutations, "at": self._now().isoformat()})
+            when = at or self._now().isoformat()
+            self._announce("rejected", {"mutations": mutations, "at": when})
 
     def _riding(self, property_id: str | None, state: dict[str, str]) -> _Riding | None:
         """The first pull's parameters, for the last batch to carry (None: it cannot)."""

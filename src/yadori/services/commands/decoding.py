@@ -160,7 +160,7 @@ def _decode_plain(hint: type, value: object) -> object:
         return _convert(hint, value)
     except (ValueError, ArithmeticError) as exc:
         raise InvalidInput(
-            f"{value!r} is not a valid {hint.__name__}", field=hint.__name__
+            f"{value!r:.80} is not a valid {hint.__name__} ({exc})", field=hint.__name__
         ) from exc
 
 
@@ -173,6 +173,8 @@ def _convert(hint: type, value: object) -> object:
         return date.fromisoformat(value) if hint is date else Decimal(value)
     if hint in (str, int, bool) and (type(value) is not hint):
         raise ValueError(f"expected {hint.__name__}")
+    if hint is str and "\x00" in value:  # type: ignore[operator] # a str, checked above
+        raise ValueError("text cannot hold a NUL character (U+0000)")
     return value
 
 
