@@ -31,10 +31,11 @@ from yadori.services import bus as bus_module
 from yadori.services import commands as c
 from yadori.services.handlers.registry import HANDLERS
 from yadori.services.sync_apply import CentralSync
+from yadori.storage.repositories import ledger as ledger_module
 from yadori.storage.repositories.ledger import SqlLedger, chain
 from yadori.storage.tables import folio_lines, outbox, sync_dirty, sync_feed
 from yadori.sync.mutation import Actor
-from yadori.sync.protocol import CRC_HEADER, Batch, BatchItem, encode_batch
+from yadori.sync.protocol import CRC_HEADER, Batch, BatchItem, PageAsk, encode_batch
 
 
 @pytest.fixture
@@ -614,6 +615,111 @@ def test_a_pull_publishes_what_a_batch_marked_on_either_backend(
         edge.close()
     finally:
         central.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_page_stops_at_its_documents_budget_and_the_next_goes_on(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A page holds no more documents once they reach the page's budget of characters (one at
+    least): a folio of a long stay carries all its lines, and two thousand of them would make a
+    request longer than the edge waits. Paged so, the pull reads every change once, in version
+    order, as one page would; ``more`` holds until the last."""
+    url = (
+        f"sqlite:///{tmp_path / 'central.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    central = bootstrap(NodeConfig("central", "central", "C", url))
+    try:
+        edge, hotel, items, _ = _pushed_by_an_edge(central, tmp_path, 3)
+        server, pid = central.sync_server, hotel.property_id
+        assert server is not None
+        body, crc = encode_batch(Batch("e1", 1, 0, items, last=True))
+        server.push(body, crc, "e1", (pid,))
+        whole = server.pull("e1", pid, 0, 0, 2_000)
+        assert whole["more"] is False
+        everything = [(c["key"], c["version"]) for c in whole["changes"]]  # type: ignore[index, union-attr]
+        sizes = sorted(len(str(c["doc"] or "")) for c in whole["changes"])  # type: ignore[index, union-attr]
+        server.page_chars = sizes[-1] + sizes[-2]  # the two largest fill a page, at most
+        paged: list[tuple[object, object]] = []
+        since, pages = 0, 0
+        while True:
+            page = server.pull("e1", pid, since, 10**9, 2_000)
+            changes = page["changes"]
+            assert isinstance(changes, list)
+            assert sum(len(str(c["doc"] or "")) for c in changes[:-1]) < server.page_chars  # type: ignore[index]
+            paged += [(c["key"], c["version"]) for c in changes]  # type: ignore[index]
+            since, pages = int(page["cursor"]), pages + 1  # type: ignore[arg-type]
+            if not page["more"]:
+                break
+        assert paged == everything
+        assert pages > 1
+        edge.close()
+    finally:
+        central.close()
+
+
+@pytest.mark.parametrize("last", [False, True], ids=["marked_by_a_batch", "published_by_the_last"])
+def test_publishing_stops_after_a_while_and_the_next_pulls_go_on(
+    central: Yadori, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, last: bool
+) -> None:
+    """A request publishes for a bounded time (a queue of a million leaves folios of thousands
+    of lines to publish); what is left stays marked and the page says ``more``, so the edge
+    pulls again and each pull publishes the next part. Every change reaches the feed once, and
+    the pulls read all of it. Here each publish stops after its first chunk of two."""
+    monkeypatch.setattr(ledger_module, "PUBLISH_SECONDS", 0.0)
+    monkeypatch.setattr(ledger_module, "FIRST_CHUNK", 2)
+    edge, hotel, items, _ = _pushed_by_an_edge(central, tmp_path, 3)
+    server, pid = central.sync_server, hotel.property_id
+    assert server is not None
+    body, crc = encode_batch(Batch("e1", 1, 0, items, last=last))
+    answer = server.push(body, crc, "e1", (pid,), PageAsk(pid, 0, 0, 2_000))
+    page = answer["page"]
+    assert isinstance(page, dict)
+    assert len(_marked(central)) > 2  # more left than one publish takes
+    pulled: list[str] = []
+    pulls = 0
+    while True:
+        changes = page["changes"]
+        assert isinstance(changes, list)
+        assert len(changes) <= 2 or (pulls == 0 and last)  # the last batch's own run: a chunk
+        pulled += [str(c["key"]) for c in changes]  # type: ignore[index]
+        if not page["more"]:
+            break
+        pulls += 1
+        page = server.pull("e1", pid, int(page["cursor"]), 10**9, 2_000)  # type: ignore[arg-type]
+    assert _marked(central) == []
+    assert len(pulled) == len(set(pulled))  # each once
+    with central.engine.connect() as conn:
+        feed = {r.key.partition("/")[2] for r in conn.execute(sa.select(sync_feed.c.key))}
+    assert set(pulled) == feed
+    assert f"folio:{items[-1].mutation.args['folio_id']}" in feed
+    assert pulls > 2
+    edge.close()
+
+
+def test_a_folio_of_many_lines_is_published_in_a_chunk_of_its_own(
+    central: Yadori, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are weighed, not counted: a folio weighs more the more lines its document
+    carries, so the folios of long stays are published a few at a time, each chunk bounded.
+    Here a chunk weighs 4 at first, a line 1: the folio of six charges fills one alone."""
+    monkeypatch.setattr(ledger_module, "PUBLISH_SECONDS", 0.0)
+    monkeypatch.setattr(ledger_module, "FIRST_CHUNK", 4)
+    monkeypatch.setattr(ledger_module, "LINES_PER_UNIT", 1)
+    edge, hotel, items, _ = _pushed_by_an_edge(central, tmp_path, 6)
+    server, pid = central.sync_server, hotel.property_id
+    assert server is not None
+    body, crc = encode_batch(Batch("e1", 1, 0, items))
+    server.push(body, crc, "e1", (pid,))
+    first = server.pull("e1", pid, 0, 0, 2_000)
+    folio = f"folio:{items[-1].mutation.args['folio_id']}"
+    assert [c["key"] for c in first["changes"]] == [folio]  # type: ignore[index, union-attr]
+    assert first["more"] is True
+    second = server.pull("e1", pid, int(first["cursor"]), 10**9, 2_000)  # type: ignore[arg-type]
+    assert len(second["changes"]) == 4  # type: ignore[arg-type] # the next pull's chunk: 4 light keys
+    edge.close()
 
 
 def test_a_pull_waits_for_the_writer_holding_no_connection(central: Yadori, tmp_path: Path) -> None:

@@ -25,6 +25,9 @@ from yadori.sync.canonical import JSON
 from yadori.sync.protocol import PageAsk, decode_batch
 
 MAX_PAGE = 5_000
+# A page's documents stop at about this many characters of JSON (a page holds at least one):
+# 8 MB is about 1.5 MB gzipped, a second or so on a hotel's 10 Mbit/s line.
+PAGE_CHARS = 8_000_000
 log = logging.getLogger("yadori.sync")
 
 
@@ -36,6 +39,7 @@ class SyncServer:
         self._bus = bus
         self._now = now
         self._central = CentralSync(bus, _Clock(now))
+        self.page_chars = PAGE_CHARS  # a page's documents stop at about this many characters
 
     def push(
         self,
@@ -105,7 +109,10 @@ class SyncServer:
                 return self._page(conn, origin, property_id, since, results_after_no, limit)
         self._bus.in_unit(property_id, lambda uow: uow.ledger.publish_marked())
         with self._engine.connect() as conn:
-            return self._page(conn, origin, property_id, since, results_after_no, limit)
+            page = self._page(conn, origin, property_id, since, results_after_no, limit)
+            # publishing stops after a while (a long outage's folios): the edge pulls again
+            page["more"] = page["more"] is True or has_marks(conn, property_id)
+            return page
 
     def _page(  # noqa: PLR0917 - the pull's parameters, on a connection
         self,
@@ -116,7 +123,7 @@ class SyncServer:
         results_after_no: int,
         limit: int,
     ) -> dict[str, JSON]:
-        changes = feed_since(conn, property_id, since, limit)
+        changes, more_changes = feed_since(conn, property_id, since, limit, self.page_chars)
         results = results_after(conn, origin, results_after_no, limit)
         return {
             "changes": [
@@ -135,7 +142,7 @@ class SyncServer:
             ],
             "cursor": changes[-1].version if changes else since,
             "results_no": results[-1][0] if results else results_after_no,
-            "more": len(changes) == limit or len(results) == limit,
+            "more": more_changes or len(results) == limit,
             "hlc": str(self._bus.hlc.now()),
         }
 

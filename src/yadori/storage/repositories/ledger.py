@@ -7,6 +7,7 @@ the chain of each origin's batches, and the change feed.
 from __future__ import annotations
 
 import os
+import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -22,7 +23,14 @@ from yadori.storage.bulk import insert_rows, upsert_rows
 from yadori.storage.grown_folios import CACHE, Growth, grown_lines, kept_as
 from yadori.storage.repositories.outbox import advance_counter
 from yadori.storage.sql import among
-from yadori.storage.tables import sync_applied, sync_dirty, sync_feed, sync_origins
+from yadori.storage.tables import (
+    folio_lines,
+    folios,
+    sync_applied,
+    sync_dirty,
+    sync_feed,
+    sync_origins,
+)
 from yadori.sync import canonical
 from yadori.sync.canonical import JSON
 
@@ -58,6 +66,16 @@ _MARK = {
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", pg_dialect))
 }
 _TAKE_MARKS = sa.delete(sync_dirty).where(sync_dirty.c.property_id == sa.bindparam("pid"))
+PUBLISH_SECONDS = 2.0  # one publish_marked publishes for about this long; the rest stays marked
+FIRST_CHUNK = 256  # the weight of its first chunk (an aggregate weighs one); then twice that …
+MAX_CHUNK = 4_096  # … up to this
+LINES_PER_UNIT = 25  # a folio weighs one more per this many of its lines
+# a folio's last line position (= its line count, positions run 1, 2, …), an index probe each
+_LAST_POSITION = (
+    sa.select(sa.func.max(folio_lines.c.position))
+    .where(folio_lines.c.folio_id == folios.c.id)
+    .scalar_subquery()
+)
 # the columns of a LedgerEntry, in its order (read as plain tuples: a pull reads thousands)
 _ENTRY = (
     sync_applied.c.origin,
@@ -104,9 +122,13 @@ class SqlLedger:
         """The recorded results of those of an origin's mutations applied before."""
         if not seqs:
             return {}
+        # Bounded by the lowest and highest seq too: planned on the primary key however stale
+        # the statistics (a table analysed small and grown by a million results since was
+        # read whole through the (origin, result_no) index, and filtered: 350 ms a batch).
         rows = self._conn.execute(
             sa.select(*_ENTRY).where(
                 sync_applied.c.origin == origin,
+                sync_applied.c.seq.between(min(seqs), max(seqs)),
                 among(sync_applied.c.seq, seqs, self._conn.dialect),
             )
         )
@@ -200,15 +222,61 @@ class SqlLedger:
         not committed holds it locked, so this waits for that batch and then reads its changes;
         a batch that marks one after this took it waits for this transaction and leaves a new
         mark for the next pull. No change is left unpublished without a mark.
+
+        One call publishes for about ``PUBLISH_SECONDS``, in growing chunks (the first always):
+        what is left is marked again, for the next pull (which says ``more``). A queue of a
+        million drained in one push leaves folios of thousands of lines each to publish, more
+        than a request may take before the edge gives up on it.
         """
         taken = self._conn.execute(
             _TAKE_MARKS.returning(sync_dirty.c.key), {"pid": self._property_id}
         )
         keys = sorted(taken.scalars())
-        wanted = {key.partition("/")[2] for key in keys} | set(also)
-        if wanted:
-            self.publish(wanted)
+        wanted = sorted({key.partition("/")[2] for key in keys} | set(also))
+        deadline = time.monotonic() + PUBLISH_SECONDS
+        chunks = self._chunked(wanted)
+        for n, chunk in enumerate(chunks):
+            if n and time.monotonic() >= deadline:
+                self.mark([key for rest in chunks[n:] for key in rest])
+                break
+            self.publish(chunk)
         return len(keys)
+
+    def _chunked(self, wanted: list[str]) -> list[list[str]]:
+        """``wanted`` in chunks of growing weight: FIRST_CHUNK, twice that, … at most MAX_CHUNK.
+
+        An aggregate weighs one, a folio one more per LINES_PER_UNIT of its lines (its document
+        carries them all): the folios of a long stay go a few to a chunk.
+        """
+        lines = self._folio_lines([k.partition(":")[2] for k in wanted if k.startswith("folio:")])
+        chunks: list[list[str]] = []
+        chunk: list[str] = []
+        weight, room = 0, FIRST_CHUNK
+        for key in wanted:
+            heavy = 1 + lines.get(key.partition(":")[2], 0) // LINES_PER_UNIT
+            if chunk and weight + heavy > room:
+                chunks.append(chunk)
+                chunk, weight, room = [], 0, min(2 * room, MAX_CHUNK)
+            chunk.append(key)
+            weight += heavy
+        return [*chunks, chunk] if chunk else chunks
+
+    def _folio_lines(self, folio_ids: list[str]) -> dict[str, int]:
+        """How many lines these folios have.
+
+        Known for those this unit holds (decision 0050); the last position (an index probe
+        each) for the others.
+        """
+        held = self._held([f"folio:{f}" for f in folio_ids])[1] if self._held else {}
+        lines = {f: g.count + len(g.added) for f, g in held.items()}
+        others = [f for f in folio_ids if f not in lines]
+        for n in range(0, len(others), 500):
+            chunk = others[n : n + 500]
+            query = sa.select(folios.c.id, _LAST_POSITION).where(
+                among(folios.c.id, chunk, self._conn.dialect)
+            )
+            lines.update((folio_id, last or 0) for folio_id, last in self._conn.execute(query))
+        return lines
 
     def advance_chain(
         self, origin: str, number: int, crc: int, prev_crc: int, at: datetime
@@ -268,15 +336,35 @@ def results_after(
     return [(number, _entry(*entry)) for number, *entry in rows]
 
 
-def feed_since(conn: sa.Connection, property_id: str, since: int, limit: int) -> list[FeedRow]:
-    """The property's aggregates changed after version ``since``, oldest first."""
-    rows = conn.execute(
+def feed_since(
+    conn: sa.Connection, property_id: str, since: int, limit: int, max_chars: int
+) -> tuple[list[FeedRow], bool]:
+    """The property's aggregates changed after version ``since``, oldest first; whether more.
+
+    At most ``limit`` of them, and no more once their documents hold ``max_chars`` characters
+    (always one): a folio of a long stay carries every line, and a page counted only in
+    documents could grow past what a request may take. The rows are streamed (a server-side
+    cursor on PostgreSQL), so those past the budget are never read.
+    """
+    query = (
         sa.select(sync_feed)
         .where(sync_feed.c.property_id == property_id, sync_feed.c.version > since)
         .order_by(sync_feed.c.version)
         .limit(limit)
     )
-    return [FeedRow(r.key.partition("/")[2], r.version, r.doc, r.crc32) for r in rows]
+    found: list[FeedRow] = []
+    chars = 0
+    streamed = conn.execution_options(stream_results=True, yield_per=FEED_ROWS_AT_ONCE)
+    with streamed.execute(query) as rows:
+        for r in rows:
+            found.append(FeedRow(r.key.partition("/")[2], r.version, r.doc, r.crc32))
+            chars += len(r.doc or "")
+            if chars >= max_chars and len(found) < limit:
+                return found, True
+    return found, len(found) == limit
+
+
+FEED_ROWS_AT_ONCE = 200  # feed rows fetched at a time while a page is read
 
 
 def has_marks(conn: sa.Connection, property_id: str) -> bool:
