@@ -169,9 +169,12 @@ class SqlLedger:
         unit of work holds (``held``: rooms and folios it locked and wrote) are not read again.
         """
         wanted = sorted(k for k in set(keys) if aggregates.carried(k))
-        if not wanted:
-            return
-        known, growth = self._held(wanted) if self._held is not None else ({}, {})
+        if wanted:
+            self._publish(wanted, self._held(wanted) if self._held is not None else ({}, {}))
+
+    def _publish(self, wanted: list[str], held: Held) -> None:
+        """``publish`` of carried aggregates, with what the unit holds of them (or more)."""
+        known, growth = held
         prefix = f"{self._property_id}/folio:"
         folio_ids = [k.partition(":")[2] for k in wanted if k.startswith("folio:")]
         lines = grown_lines(self._conn, prefix, folio_ids, growth)
@@ -232,23 +235,28 @@ class SqlLedger:
             _TAKE_MARKS.returning(sync_dirty.c.key), {"pid": self._property_id}
         )
         keys = sorted(taken.scalars())
-        wanted = sorted({key.partition("/")[2] for key in keys} | set(also))
+        named = {key.partition("/")[2] for key in keys} | set(also)
+        wanted = sorted(k for k in named if aggregates.carried(k))
+        if not wanted:
+            return len(keys)
         deadline = time.monotonic() + PUBLISH_SECONDS
-        chunks = self._chunked(wanted)
+        held = self._held(wanted) if self._held is not None else ({}, {})
+        chunks = self._chunked(wanted, held[1])
         for n, chunk in enumerate(chunks):
             if n and time.monotonic() >= deadline:
                 self.mark([key for rest in chunks[n:] for key in rest])
                 break
-            self.publish(chunk)
+            self._publish(chunk, held)
         return len(keys)
 
-    def _chunked(self, wanted: list[str]) -> list[list[str]]:
+    def _chunked(self, wanted: list[str], growth: Mapping[str, Growth]) -> list[list[str]]:
         """``wanted`` in chunks of growing weight: FIRST_CHUNK, twice that, … at most MAX_CHUNK.
 
         An aggregate weighs one, a folio one more per LINES_PER_UNIT of its lines (its document
         carries them all): the folios of a long stay go a few to a chunk.
         """
-        lines = self._folio_lines([k.partition(":")[2] for k in wanted if k.startswith("folio:")])
+        folio_ids = [k.partition(":")[2] for k in wanted if k.startswith("folio:")]
+        lines = self._folio_lines(folio_ids, growth)
         chunks: list[list[str]] = []
         chunk: list[str] = []
         weight, room = 0, FIRST_CHUNK
@@ -261,14 +269,14 @@ class SqlLedger:
             weight += heavy
         return [*chunks, chunk] if chunk else chunks
 
-    def _folio_lines(self, folio_ids: list[str]) -> dict[str, int]:
+    def _folio_lines(self, folio_ids: list[str], growth: Mapping[str, Growth]) -> dict[str, int]:
         """How many lines these folios have.
 
-        Known for those this unit holds (decision 0050); the last position (an index probe
-        each) for the others.
+        Known for those this unit holds (``growth``, decision 0050); the last position (an
+        index probe each) for the others.
         """
-        held = self._held([f"folio:{f}" for f in folio_ids])[1] if self._held else {}
-        lines = {f: g.count + len(g.added) for f, g in held.items()}
+        asked = set(folio_ids)
+        lines = {f: g.count + len(g.added) for f, g in growth.items() if f in asked}
         others = [f for f in folio_ids if f not in lines]
         for n in range(0, len(others), 500):
             chunk = others[n : n + 500]
