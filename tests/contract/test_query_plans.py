@@ -88,8 +88,10 @@ def test_a_batchs_known_results_are_looked_up_by_key_however_stale_the_statistic
             conn.execute(sa.text("ANALYZE sync_applied"))
             conn.execute(
                 sa.text(
-                    "INSERT INTO sync_applied SELECT 'edge1', g, 'm' || g, 'p', 'post_charge', "
-                    "'applied', '', '[]', now(), g FROM generate_series(1, 200000) AS g"
+                    "INSERT INTO sync_applied (origin, seq, mutation_id, property_id, name, "
+                    "result, reason, tickets, applied_at, result_no) "
+                    "SELECT 'edge1', g, 'm' || g, 'p', 'post_charge', 'applied', '', '[]', "
+                    "now(), g FROM generate_series(1, 200000) AS g"
                 )
             )
         seen: list[tuple[str, object]] = []

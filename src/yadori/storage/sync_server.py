@@ -25,9 +25,9 @@ from yadori.sync.canonical import JSON
 from yadori.sync.protocol import PageAsk, decode_batch
 
 MAX_PAGE = 5_000
-# A page's documents stop at about this many characters of JSON (a page holds at least one):
-# 8 MB is about 1.5 MB gzipped, a second or so on a hotel's 10 Mbit/s line.
-PAGE_CHARS = 8_000_000
+# A page's documents stop at about this many bytes of JSON (a page holds at least one): 8 MB
+# is about 1.5 MB gzipped, a second or so on a hotel's 10 Mbit/s line.
+PAGE_BYTES = 8_000_000
 log = logging.getLogger("yadori.sync")
 
 
@@ -39,7 +39,7 @@ class SyncServer:
         self._bus = bus
         self._now = now
         self._central = CentralSync(bus, _Clock(now))
-        self.page_chars = PAGE_CHARS  # a page's documents stop at about this many characters
+        self.page_bytes = PAGE_BYTES  # a page's documents stop at about this many bytes
 
     def push(
         self,
@@ -86,16 +86,35 @@ class SyncServer:
         if page is not None and page.property_id in properties:
             try:
                 answer["page"] = self.pull(
-                    node, page.property_id, page.since, page.results_after, page.limit
+                    node,
+                    page.property_id,
+                    page.since,
+                    page.results_after,
+                    page.limit,
+                    # a last batch's run published what it could; a batch that was not the
+                    # last only marked, so the page publishes for it as a pull would
+                    publish=not batch.last,
                 )
             except (StorageUnavailable, SQLAlchemyError) as exc:
                 log.warning("the page asked with a push was not read (%s); the edge pulls", exc)
         return answer
 
     def pull(
-        self, origin: str, property_id: str, since: int, results_after_no: int, limit: int
+        self,
+        origin: str,
+        property_id: str,
+        since: int,
+        results_after_no: int,
+        limit: int,
+        *,
+        publish: bool = True,
     ) -> dict[str, JSON]:
-        """Aggregates changed since the cursor, and the origin's results since its last."""
+        """Aggregates changed since the cursor, and the origin's results since its last.
+
+        ``publish``: publish what replays marked first (decision 0037). The page a push's last
+        batch asks for does not: that batch's run published already, for as long as one
+        request may; what it left is for the pulls that follow (``more``).
+        """
         limit = max(1, min(limit, MAX_PAGE))
         # What replayed batches changed is published now, once each (decision 0037): the feed
         # read next holds every change committed before this pull. When nothing is marked (a
@@ -107,11 +126,15 @@ class SyncServer:
         with self._engine.connect() as conn:
             if not has_marks(conn, property_id):
                 return self._page(conn, origin, property_id, since, results_after_no, limit)
-        self._bus.in_unit(property_id, lambda uow: uow.ledger.publish_marked())
+        if publish:
+            self._bus.in_unit(property_id, lambda uow: uow.ledger.publish_marked())
         with self._engine.connect() as conn:
+            # Publishing stops after a while (a long outage's folios), and leaves marks: the
+            # edge pulls again. Looked for before the page is read: marks another pull took
+            # meanwhile are then committed, and their documents in the page's read.
+            left = has_marks(conn, property_id)
             page = self._page(conn, origin, property_id, since, results_after_no, limit)
-            # publishing stops after a while (a long outage's folios): the edge pulls again
-            page["more"] = page["more"] is True or has_marks(conn, property_id)
+            page["more"] = page["more"] is True or left
             return page
 
     def _page(  # noqa: PLR0917 - the pull's parameters, on a connection
@@ -123,7 +146,7 @@ class SyncServer:
         results_after_no: int,
         limit: int,
     ) -> dict[str, JSON]:
-        changes, more_changes = feed_since(conn, property_id, since, limit, self.page_chars)
+        changes, more_changes = feed_since(conn, property_id, since, limit, self.page_bytes)
         results = results_after(conn, origin, results_after_no, limit)
         return {
             "changes": [

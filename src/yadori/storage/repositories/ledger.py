@@ -12,6 +12,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -68,7 +69,7 @@ _MARK = {
 _TAKE_MARKS = sa.delete(sync_dirty).where(sync_dirty.c.property_id == sa.bindparam("pid"))
 PUBLISH_SECONDS = 2.0  # one publish_marked publishes for about this long; the rest stays marked
 FIRST_CHUNK = 256  # the weight of its first chunk (an aggregate weighs one); then twice that …
-MAX_CHUNK = 4_096  # … up to this
+MAX_CHUNK = 1_024  # … up to this (the last chunk begun within the time may take as long again)
 LINES_PER_UNIT = 25  # a folio weighs one more per this many of its lines
 # a folio's last line position (= its line count, positions run 1, 2, …), an index probe each
 _LAST_POSITION = (
@@ -261,7 +262,8 @@ class SqlLedger:
         chunk: list[str] = []
         weight, room = 0, FIRST_CHUNK
         for key in wanted:
-            heavy = 1 + lines.get(key.partition(":")[2], 0) // LINES_PER_UNIT
+            kind, _, ident = key.partition(":")
+            heavy = 1 + (lines.get(ident, 0) if kind == "folio" else 0) // LINES_PER_UNIT
             if chunk and weight + heavy > room:
                 chunks.append(chunk)
                 chunk, weight, room = [], 0, min(2 * room, MAX_CHUNK)
@@ -345,34 +347,52 @@ def results_after(
 
 
 def feed_since(
-    conn: sa.Connection, property_id: str, since: int, limit: int, max_chars: int
+    conn: sa.Connection, property_id: str, since: int, limit: int, max_bytes: int
 ) -> tuple[list[FeedRow], bool]:
     """The property's aggregates changed after version ``since``, oldest first; whether more.
 
-    At most ``limit`` of them, and no more once their documents hold ``max_chars`` characters
-    (always one): a folio of a long stay carries every line, and a page counted only in
-    documents could grow past what a request may take. The rows are streamed (a server-side
-    cursor on PostgreSQL), so those past the budget are never read.
+    At most ``limit`` of them, and none past the one whose documents before it already hold
+    ``max_bytes`` (so always one): a folio of a long stay carries every line, and a page
+    counted only in documents could grow past what a request may take. The sizes come from
+    the rows (PostgreSQL's ``octet_length`` reads a stored document's size without unpacking
+    it); a document past the budget is not read, only its version.
     """
-    query = (
-        sa.select(sync_feed)
+    page = (
+        sa.select(sync_feed.c.key, sync_feed.c.version, sync_feed.c.doc, sync_feed.c.crc32)
         .where(sync_feed.c.property_id == property_id, sync_feed.c.version > since)
         .order_by(sync_feed.c.version)
         .limit(limit)
+        .subquery()
     )
+    size = sa.func.coalesce(_SIZE[conn.dialect.name](page.c.doc), 0)
+    sized = sa.select(
+        page, (sa.func.sum(size).over(order_by=page.c.version) - size).label("before")
+    ).subquery()
+    budget = sa.literal(max_bytes, sa.BigInteger)
+    query = sa.select(
+        sized.c.key,
+        sized.c.version,
+        # the first document always (its page holds one at least), then those within budget
+        sa.case(
+            (sa.or_(sized.c.before < budget, sized.c.before == 0), sized.c.doc), else_=None
+        ).label("doc"),
+        sized.c.crc32,
+        sized.c.before,
+    ).order_by(sized.c.version)
     found: list[FeedRow] = []
-    chars = 0
-    streamed = conn.execution_options(stream_results=True, yield_per=FEED_ROWS_AT_ONCE)
-    with streamed.execute(query) as rows:
-        for r in rows:
-            found.append(FeedRow(r.key.partition("/")[2], r.version, r.doc, r.crc32))
-            chars += len(r.doc or "")
-            if chars >= max_chars and len(found) < limit:
-                return found, True
-    return found, len(found) == limit
+    rows = conn.execute(query).all()
+    for r in rows:
+        if found and r.before >= max_bytes:
+            return found, True
+        found.append(FeedRow(r.key.partition("/")[2], r.version, r.doc, r.crc32))
+    return found, len(rows) == limit
 
 
-FEED_ROWS_AT_ONCE = 200  # feed rows fetched at a time while a page is read
+# a document's size in bytes: PostgreSQL's from the stored value's header; SQLite's in characters
+_SIZE: dict[str, Callable[[sa.ColumnElement[Any]], sa.ColumnElement[int]]] = {
+    "postgresql": sa.func.octet_length,
+    "sqlite": sa.func.length,
+}
 
 
 def has_marks(conn: sa.Connection, property_id: str) -> bool:
