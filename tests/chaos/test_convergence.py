@@ -456,11 +456,11 @@ def test_a_page_central_could_not_read_is_pulled_instead(riding_cluster: Cluster
     assert server is not None
     pulls: list[str] = []
 
-    def failing_once(*args: Any) -> dict[str, JSON]:
+    def failing_once(*args: Any, **kwargs: Any) -> dict[str, JSON]:
         pulls.append("asked")
         if len(pulls) == 1:
             raise StorageUnavailable("the database did not answer (test)")
-        return SyncServer.pull(server, *args)  # type: ignore[arg-type]
+        return SyncServer.pull(server, *args, **kwargs)  # type: ignore[arg-type]
 
     server.pull = failing_once  # type: ignore[method-assign]
     report = cl.sync(1)
