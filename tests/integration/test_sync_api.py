@@ -585,79 +585,74 @@ def test_a_last_batch_of_two_properties_publishes_the_last_runs_and_marks_the_fi
     edge.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql"])
+def either_central(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Yadori]:
+    """Central on a SQLite file, then on a fresh PostgreSQL database."""
+    url = (
+        f"sqlite:///{tmp_path / 'central.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    node = bootstrap(NodeConfig("central", "central", "C", url))
+    yield node
+    node.close()
+
+
 def test_a_pull_publishes_what_a_batch_marked_on_either_backend(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+    either_central: Yadori, tmp_path: Path
 ) -> None:
     """A batch that is not the last leaves its changes marked; the pull publishes them and
     reads them back in the same answer. It looks for marks before it takes the writer's lock,
     and ends that read first: on SQLite an open read would hold the write lock the publishing
     needs, and would keep a snapshot from before it."""
-    url = (
-        f"sqlite:///{tmp_path / 'central.db'}"
-        if backend == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    central = bootstrap(NodeConfig("central", "central", "C", url))
-    try:
-        edge, hotel, items, _ = _pushed_by_an_edge(central, tmp_path, 3)
-        server, pid = central.sync_server, hotel.property_id
-        assert server is not None
-        body, crc = encode_batch(Batch("e1", 1, 0, items))
-        server.push(body, crc, "e1", (pid,))
-        folio = f"{pid}/folio:{items[-1].mutation.args['folio_id']}"
-        assert folio in _marked(central)
-        page = server.pull("e1", pid, 0, 0, 2_000)
-        assert _marked(central) == []
-        pulled = {c["key"]: c for c in page["changes"]}  # type: ignore[index, union-attr]
-        doc = json.loads(str(pulled[folio.partition("/")[2]]["doc"]))  # type: ignore[index]
-        assert len(doc["folio_lines"]) == 3
-        edge.close()
-    finally:
-        central.close()
+    central = either_central
+    edge, hotel, items, _ = _pushed_by_an_edge(central, tmp_path, 3)
+    server, pid = central.sync_server, hotel.property_id
+    assert server is not None
+    body, crc = encode_batch(Batch("e1", 1, 0, items))
+    server.push(body, crc, "e1", (pid,))
+    folio = f"{pid}/folio:{items[-1].mutation.args['folio_id']}"
+    assert folio in _marked(central)
+    page = server.pull("e1", pid, 0, 0, 2_000)
+    assert _marked(central) == []
+    pulled = {c["key"]: c for c in page["changes"]}  # type: ignore[index, union-attr]
+    doc = json.loads(str(pulled[folio.partition("/")[2]]["doc"]))  # type: ignore[index]
+    assert len(doc["folio_lines"]) == 3
+    edge.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_page_stops_at_its_documents_budget_and_the_next_goes_on(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+    either_central: Yadori, tmp_path: Path
 ) -> None:
     """A page holds no more documents once they reach the page's budget of bytes (one at
     least): a folio of a long stay carries all its lines, and two thousand of them would make a
     request longer than the edge waits. Paged so, the pull reads every change once, in version
     order, as one page would; ``more`` holds until the last."""
-    url = (
-        f"sqlite:///{tmp_path / 'central.db'}"
-        if backend == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    central = bootstrap(NodeConfig("central", "central", "C", url))
-    try:
-        edge, hotel, items, _ = _pushed_by_an_edge(central, tmp_path, 3)
-        server, pid = central.sync_server, hotel.property_id
-        assert server is not None
-        body, crc = encode_batch(Batch("e1", 1, 0, items, last=True))
-        server.push(body, crc, "e1", (pid,))
-        whole = server.pull("e1", pid, 0, 0, 2_000)
-        assert whole["more"] is False
-        everything = [(c["key"], c["version"]) for c in whole["changes"]]  # type: ignore[index, union-attr]
-        sizes = sorted(len(str(c["doc"] or "")) for c in whole["changes"])  # type: ignore[index, union-attr]
-        server.page_bytes = sizes[-1] + sizes[-2]  # the two largest fill a page, at most
-        paged: list[tuple[object, object]] = []
-        since, pages = 0, 0
-        while True:
-            page = server.pull("e1", pid, since, 10**9, 2_000)
-            changes = page["changes"]
-            assert isinstance(changes, list)
-            assert sum(len(str(c["doc"] or "")) for c in changes[:-1]) < server.page_bytes  # type: ignore[index]
-            paged += [(c["key"], c["version"]) for c in changes]  # type: ignore[index]
-            since, pages = int(page["cursor"]), pages + 1  # type: ignore[arg-type]
-            if not page["more"]:
-                break
-        assert paged == everything
-        assert pages > 1
-        edge.close()
-    finally:
-        central.close()
+    central = either_central
+    edge, hotel, items, _ = _pushed_by_an_edge(central, tmp_path, 3)
+    server, pid = central.sync_server, hotel.property_id
+    assert server is not None
+    body, crc = encode_batch(Batch("e1", 1, 0, items, last=True))
+    server.push(body, crc, "e1", (pid,))
+    whole = server.pull("e1", pid, 0, 0, 2_000)
+    assert whole["more"] is False
+    everything = [(c["key"], c["version"]) for c in whole["changes"]]  # type: ignore[index, union-attr]
+    sizes = sorted(len(str(c["doc"] or "")) for c in whole["changes"])  # type: ignore[index, union-attr]
+    server.page_bytes = sizes[-1] + sizes[-2]  # the two largest fill a page, at most
+    paged: list[tuple[object, object]] = []
+    since, pages = 0, 0
+    while True:
+        page = server.pull("e1", pid, since, 10**9, 2_000)
+        changes = page["changes"]
+        assert isinstance(changes, list)
+        assert sum(len(str(c["doc"] or "")) for c in changes[:-1]) < server.page_bytes  # type: ignore[index]
+        paged += [(c["key"], c["version"]) for c in changes]  # type: ignore[index]
+        since, pages = int(page["cursor"]), pages + 1  # type: ignore[arg-type]
+        if not page["more"]:
+            break
+    assert paged == everything
+    assert pages > 1
+    edge.close()
 
 
 @pytest.mark.parametrize("last", [False, True], ids=["marked_by_a_batch", "published_by_the_last"])

@@ -27,7 +27,7 @@ _NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(folio_lines.c.position),
 # snapshot and misses that writer's lines: safe only because a write unit takes its property's
 # lock before its first statement (decision 0038; SQLite has one writer at a time). A miss
 # would be refused by the (folio_id, position) key, never stored.
-_LAST_POSITION = (
+LAST_POSITION = (
     sa.select(sa.func.max(folio_lines.c.position))
     .where(folio_lines.c.folio_id == folios.c.id)
     .scalar_subquery()
@@ -117,7 +117,7 @@ class SqlFolios:
         for n in range(0, len(wanted), 500):
             chunk = wanted[n : n + 500]
             query = (
-                sa.select(folios, _LAST_POSITION)
+                sa.select(folios, LAST_POSITION)
                 .where(
                     folios.c.property_id == self._property_id,
                     among(folios.c.id, chunk, self._conn.dialect),

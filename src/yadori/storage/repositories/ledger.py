@@ -22,10 +22,10 @@ from yadori.services.sync_ports import LedgerEntry
 from yadori.storage import aggregates
 from yadori.storage.bulk import insert_rows, upsert_rows
 from yadori.storage.grown_folios import CACHE, Growth, grown_lines, kept_as
+from yadori.storage.repositories.folios import LAST_POSITION
 from yadori.storage.repositories.outbox import advance_counter
 from yadori.storage.sql import among
 from yadori.storage.tables import (
-    folio_lines,
     folios,
     sync_applied,
     sync_dirty,
@@ -71,12 +71,6 @@ PUBLISH_SECONDS = 2.0  # one publish_marked publishes for about this long; the r
 FIRST_CHUNK = 256  # the weight of its first chunk (an aggregate weighs one); then twice that …
 MAX_CHUNK = 1_024  # … up to this (the last chunk begun within the time may take as long again)
 LINES_PER_UNIT = 25  # a folio weighs one more per this many of its lines
-# a folio's last line position (= its line count, positions run 1, 2, …), an index probe each
-_LAST_POSITION = (
-    sa.select(sa.func.max(folio_lines.c.position))
-    .where(folio_lines.c.folio_id == folios.c.id)
-    .scalar_subquery()
-)
 # the columns of a LedgerEntry, in its order (read as plain tuples: a pull reads thousands)
 _ENTRY = (
     sync_applied.c.origin,
@@ -282,7 +276,8 @@ class SqlLedger:
         others = [f for f in folio_ids if f not in lines]
         for n in range(0, len(others), 500):
             chunk = others[n : n + 500]
-            query = sa.select(folios.c.id, _LAST_POSITION).where(
+            # a folio's last position is its line count (positions run 1, 2, …)
+            query = sa.select(folios.c.id, LAST_POSITION).where(
                 among(folios.c.id, chunk, self._conn.dialect)
             )
             lines.update((folio_id, last or 0) for folio_id, last in self._conn.execute(query))
