@@ -266,7 +266,7 @@ def _wire_edge_sync(node: Yadori, hlc: HybridClock, trust: SqlTrust) -> None:
     )
     node.monitor = Monitor(
         node.worker,
-        KeyRefresh(node.transport, lambda items: trust.replace_keys(keys_from_json(items))),
+        node.transport,
         node.edge_store,
         node.events,
         hlc,
@@ -274,6 +274,9 @@ def _wire_edge_sync(node: Yadori, hlc: HybridClock, trust: SqlTrust) -> None:
         timing=config.timing,
         thresholds=config.thresholds,
         patient=node.transport.twin(),
+        after_beat=KeyRefresh(
+            node.transport, lambda items: trust.replace_keys(keys_from_json(items))
+        ),
     )
 
 

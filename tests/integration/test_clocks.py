@@ -36,6 +36,7 @@ from yadori.storage.tables import outbox, rooms, sync_applied
 from yadori.sync.canonical import JSON
 from yadori.sync.hlc import Timestamp
 from yadori.sync.http_transport import HttpTransport
+from yadori.sync.key_refresh import KeyRefresh
 from yadori.sync.monitor import Monitor, Thresholds
 from yadori.sync.mutation import Mutation
 from yadori.sync.worker import SyncWorker
@@ -366,3 +367,69 @@ def test_a_lasting_skew_raises_one_alarm_not_one_per_heartbeat(
     time.sleep(1.0)
     assert edge.edge_store is not None
     assert len([a for a in edge.edge_store.alerts() if a["kind"] == "clock_skew"]) == 1
+
+
+class RekeyingCentral(FakeCentral):
+    """A central whose key list changes at every beat and takes ``slow`` seconds to fetch."""
+
+    def __init__(self, offset_ms: int, slow: float) -> None:
+        super().__init__(offset_ms)
+        self.slow = slow
+        self.beats = 0
+        self.fetch_timeouts: list[float | None] = []
+
+    def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
+        self.beats += 1
+        return {**super().heartbeat(origin, timeout), "keys_crc": self.beats}
+
+    def keys(self, timeout: float | None = None) -> dict[str, JSON]:
+        self.fetch_timeouts.append(timeout)
+        time.sleep(self.slow)
+        return {"keys": []}
+
+
+def test_fetching_the_key_list_is_not_the_heartbeats_round_trip(tmp_path: Path) -> None:
+    """A slow key list fetch after each beat neither skews the skew nor the round trip, and
+    waits no longer than the beat did (decision 0054).
+
+    Before, the fetch ran inside the beat's call: its 0.4 s counted as round trip (so the next
+    beats waited longer to call the link down) and half of it as clock skew, and it waited the
+    transport's 10 s in a black hole, holding every heartbeat meanwhile.
+    """
+    central = RekeyingCentral(2_000, slow=0.4)
+    stored: list[list[JSON]] = []
+    edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+    try:
+        monitor = monitor_on_fake(edge, central, after_beat=KeyRefresh(central, stored.append))
+        deadline = time.monotonic() + 10
+        while len(stored) < 3:  # every one of these beats was followed by a fetch
+            assert time.monotonic() < deadline, "the key list was not fetched after 3 beats"
+            time.sleep(0.05)
+        snapshot = monitor.snapshot()
+        assert snapshot.round_trip_ms is not None
+        assert snapshot.round_trip_ms < 150
+        assert snapshot.skew_ms is not None
+        assert abs(snapshot.skew_ms - 2_000) < 100
+        assert all(t is not None and t < 2.0 for t in central.fetch_timeouts)
+    finally:
+        edge.close()
+
+
+def test_a_failing_after_beat_does_not_stop_the_heartbeats(tmp_path: Path) -> None:
+    """The work after a beat raising (a bug) is logged; the beats go on."""
+    calls: list[int] = []
+
+    def broken(answer: dict[str, JSON], timeout: float) -> None:
+        calls.append(1)
+        raise RuntimeError("a bug")
+
+    edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+    try:
+        central = FakeCentral(0)
+        monitor_on_fake(edge, central, after_beat=broken)
+        deadline = time.monotonic() + 5
+        while len(calls) < 3:
+            assert time.monotonic() < deadline, "the heartbeats stopped after the first failure"
+            time.sleep(0.02)
+    finally:
+        edge.close()

@@ -27,7 +27,7 @@ from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.enrol import enroll, enrolment_token
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.sync.connectivity import Timing
-from yadori.sync.monitor import Heartbeat, Monitor, PatientLink, Thresholds
+from yadori.sync.monitor import AfterBeat, Heartbeat, Monitor, PatientLink, Thresholds
 from yadori.sync.worker import SyncWorker, Transport
 
 CENTRAL_DBS: dict[str, str] = {}
@@ -174,6 +174,7 @@ def monitor_on_fake(
     thresholds: Thresholds | None = None,
     patient: PatientLink | None = None,
     clock: Callable[[], float] = time.monotonic,
+    after_beat: AfterBeat | None = None,
 ) -> Monitor:
     """Start an edge's monitor (at FAST timing) on a fake link; the edge's close() stops it."""
     assert edge.edge_store is not None
@@ -196,6 +197,7 @@ def monitor_on_fake(
         thresholds=thresholds,
         patient=patient,
         clock=clock,
+        after_beat=after_beat,
     )
     edge.monitor.start()
     return edge.monitor

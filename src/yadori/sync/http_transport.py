@@ -174,9 +174,9 @@ class HttpTransport:
         wait = self._heartbeat_timeout if timeout is None else timeout
         return self._call("GET", HEARTBEAT, params={"origin": origin}, timeout=wait)
 
-    def keys(self) -> dict[str, JSON]:
-        """Central's key list, with the revoked ones."""
-        return self._call("GET", KEYS)
+    def keys(self, timeout: float | None = None) -> dict[str, JSON]:
+        """Central's key list, with the revoked ones (``timeout``: at most a step, as above)."""
+        return self._call("GET", KEYS, timeout=timeout)
 
     def login(self, property_id: str, staff_code: str, pin: str) -> dict[str, JSON]:
         """Ask central to log a staff member in: ``{"token": …}`` or ``{"problem": …}``."""

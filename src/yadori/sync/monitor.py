@@ -117,6 +117,18 @@ class Snapshot:
     outage_started: str | None
 
 
+class AfterBeat(Protocol):
+    """Work that follows an answered heartbeat on its thread (the key list's refresh)."""
+
+    def __call__(self, answer: dict[str, JSON], timeout: float) -> None:
+        """Act on central's ``answer``, waiting ``timeout`` seconds at most a step."""
+        ...
+
+
+def _nothing_after(answer: dict[str, JSON], timeout: float) -> None:
+    """No work follows a beat."""
+
+
 class Reconcile(Protocol):
     """The daily reconciliation's hook, run after every recovery (R-ARCH-4, later issue)."""
 
@@ -146,6 +158,7 @@ class Monitor:
         reconcile: Reconcile = _no_reconcile,
         clock: Callable[[], float] = time.monotonic,
         patient: PatientLink | None = None,
+        after_beat: AfterBeat | None = None,
     ) -> None:
         self._worker, self._link, self._log, self._hub, self._hlc = (
             worker,
@@ -177,6 +190,9 @@ class Monitor:
         # A beat that timed out is asked again on this link, waiting the longest, in a thread
         # of its own: if it is answered, the next beat waits as long (see _ask_patiently).
         self._patient = patient
+        # run after each answered beat, once it is timed and has moved the state (0054)
+        self._after_beat = after_beat or _nothing_after
+        self._after_error: str | None = None
         self._patient_thread: threading.Thread | None = None
         self._patient_next = float("-inf")  # no patient beat before (monitor's clock)
         self._hint: float | None = None  # the next beat's wait, told by a patient answer
@@ -293,6 +309,15 @@ class Monitor:
                 self._escalate("clock_skew", f"clock skew with central is {self._skew_ms} ms")
             self._skew_alarmed = skewed
         self._last_ok = datetime.now(UTC)
+        try:
+            self._after_beat(answer, timeout)
+        except Exception as exc:  # a bug there must not stop the heartbeats: say so, beat on
+            error = f"{type(exc).__name__}: {exc}"
+            if error != self._after_error:  # once per distinct error, not once a second
+                log.exception("the work after a heartbeat failed")
+            self._after_error = error
+        else:
+            self._after_error = None
 
     def _observe(self, seconds: float) -> None:
         with self._lock:
