@@ -1063,3 +1063,49 @@ def test_a_lost_answer_and_its_page_are_asked_for_again(site: Site) -> None:
     stay = site.get(f"/reservations/{guest.id}")
     assert [ln["amount"] for ln in stay["folio"]["lines"]] == [100]  # type: ignore[index]
     assert_converged(site, edge)
+
+
+def test_batches_central_answered_are_not_sent_again_after_a_failed_cycle(site: Site) -> None:
+    """Batches of three: the first three are answered, the last one's answer is lost (central
+    applied it). The next cycle pulls the results first: all eleven come, nothing is sent again
+    and the chain goes on unbroken (decision 0055). Before, every mutation whose result was not
+    pulled yet went again: after one timeout at the end of a million, 108 s of resending."""
+    edge, hotel = site.edge()
+    assert edge.transport is not None
+    guest = hotel.book(nights=2)
+    made = [charge(hotel, hotel.folio_id(guest), 100 * n) for n in range(1, 11)]
+    inner = edge.transport.push_pulling
+
+    def lost(body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
+        inner(body, crc, params)
+        raise LinkDown("the answer was lost on the way back")
+
+    edge.transport.push_pulling = lost  # type: ignore[method-assign]
+    with pytest.raises(LinkDown):
+        worker_on(edge, edge.transport, batch_size=3).cycle()
+    assert Counter(r.state for r in outbox_rows(edge)) == {"sent": 9, "pending": 2}
+    del edge.transport.push_pulling  # the class's own again
+    calls = count_calls(edge.transport)
+    report = worker_on(edge, edge.transport, batch_size=3).cycle()
+    assert (report.pushed, calls.push, calls.push_pulling) == (0, 0, 0)
+    assert report.results == 11  # each mutation's result, once
+    assert len(ledger(site, "edge1")) == len(made) + 1
+    assert_converged(site, edge)
+    charge(hotel, hotel.folio_id(guest), 5)  # the chain goes on from the batch answered last
+    assert worker_on(edge, edge.transport, batch_size=3).cycle().pushed == 1
+    assert _chain(site, "edge1")[2] == 0
+    assert_converged(site, edge)
+
+
+def test_answered_mutations_central_no_longer_holds_are_sent_again(site: Site) -> None:
+    """Mutations the edge holds as answered but central has no result for (it was restored
+    from a backup taken before them) are sent again after the results that did come."""
+    edge, hotel = site.edge()
+    guest = hotel.book(nights=2)
+    charge(hotel, hotel.folio_id(guest), 100)
+    with edge.engine.begin() as conn:  # as if central had answered them, then lost them
+        conn.execute(sa.update(outbox).where(outbox.c.state == "pending").values(state="sent"))
+    report = edge.worker.cycle()  # type: ignore[union-attr]
+    assert report.pushed == 2
+    assert len(ledger(site, "edge1")) == 2
+    assert_converged(site, edge)

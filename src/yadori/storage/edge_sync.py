@@ -241,6 +241,15 @@ class EdgeSyncStore:
             if state:
                 self._set_state(conn, state)
 
+    def has_sent(self) -> bool:
+        """Whether central answered mutations whose results were not pulled yet.
+
+        A cycle failed after their push. Cheap: one index probe.
+        """
+        with self._engine.connect() as conn:
+            query = sa.select(outbox.c.seq).where(outbox.c.state == SENT).limit(1)
+            return conn.execute(query).first() is not None
+
     def reset_sent(self) -> None:
         """Sent mutations whose result never came are sent again (central dedups them)."""
         with self._engine.begin() as conn:

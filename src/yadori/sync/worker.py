@@ -68,8 +68,12 @@ class Store(Protocol):
         """Central answered for these; ``state`` is stored in the same transaction."""
         ...
 
+    def has_sent(self) -> bool:
+        """Whether central answered for mutations whose results were not pulled yet."""
+        ...
+
     def reset_sent(self) -> None:
-        """Queue again what was sent but never answered."""
+        """Queue again what was sent but whose result never came."""
         ...
 
     def apply_pull(
@@ -177,8 +181,19 @@ class SyncWorker:
         """Push everything waiting, by lane, then pull everything new. Raises SyncError."""
         report = CycleReport()
         with self._lock, ThreadPoolExecutor(1, thread_name_prefix="yadori-pull") as pulls:
-            self._store.reset_sent()
             properties = self._properties()
+            if self._store.has_sent():
+                # A cycle failed after central had answered for these: it holds them and
+                # their results. Pull those first, and send again only what still has none
+                # (central lost it, restored from a backup). Central would dedup the rest,
+                # but a big queue resent costs as long as it took to send (decision 0055).
+                started = time.perf_counter()
+                for property_id in properties:
+                    self._pull_property(
+                        property_id, report, pulls, self._ask_first(property_id, pulls)
+                    )
+                report.pull_ms += _ms_since(started)
+                self._store.reset_sent()
 
             def ask_ahead() -> _Asked | None:
                 if not properties:
@@ -202,7 +217,7 @@ class SyncWorker:
                 asked = ahead if ahead is not None else self._ask_first(property_id, pulls)
                 ahead = None
                 self._pull_property(property_id, report, pulls, asked)
-            report.pull_ms = _ms_since(started)
+            report.pull_ms += _ms_since(started)
         return report
 
     def _push_all(
