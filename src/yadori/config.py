@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     property_ids: str = ""  # comma-separated: what a new edge pulls from central
     heartbeat_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
     backoff_cap_seconds: Annotated[float, Field(gt=0, le=300)] = 1.5
+    sync_backoff_cap_seconds: Annotated[float, Field(gt=0, le=3_600)] = 30.0
     heartbeat_allowance_seconds: Annotated[float, Field(gt=0, le=30)] = 0.4
     heightened_seconds: Annotated[float, Field(ge=0, le=86_400)] = 60.0
     outage_alert_seconds: Annotated[float, Field(gt=0)] = 3_600.0

@@ -29,7 +29,7 @@ from support.sync import wait_until
 from yadori.bootstrap import Yadori
 from yadori.sync.canonical import JSON
 from yadori.sync.connectivity import LinkState
-from yadori.sync.errors import LinkDown, SyncRefused
+from yadori.sync.errors import LinkDown, SyncError, SyncRefused
 from yadori.sync.monitor import Monitor, Thresholds
 
 Told = list[tuple[str, dict[str, JSON]]]
@@ -41,7 +41,9 @@ class SwitchedCentral:
     def __init__(self, *, down: bool) -> None:
         self.down = down
         self.refusing: str | None = None  # central answers, and refuses the edge: why
+        self.push_error: SyncError | None = None  # what every push raises, if set
         self.beats = 0
+        self.pushes = 0
         self._lock = threading.Lock()
 
     def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
@@ -55,6 +57,10 @@ class SwitchedCentral:
         return {"time_ms": time.time_ns() // 1_000_000, "hlc": ""}
 
     def push(self, body: bytes, crc: int) -> dict[str, JSON]:
+        with self._lock:
+            self.pushes += 1
+        if self.push_error is not None:
+            raise self.push_error
         return {"results": []}
 
     def pull(self, params: dict[str, str | int]) -> dict[str, JSON]:
@@ -264,6 +270,38 @@ def test_central_refusing_the_edge_escalates_at_once_and_once_per_refusal(
     site.link.refusing = "node_unauthenticated: key k1 has been revoked"
     assert site.next("alert")["kind"] == "sync_refused"
     assert len(site.alerts("sync_refused")) == 2
+
+
+def test_a_sync_that_fails_while_heartbeats_answer_backs_off_and_escalates_once(
+    watched: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Central answers every heartbeat and every push with a 500 (a bug at central, say). The
+    edge waits longer after each failed cycle instead of pushing again at once, and tells IT
+    once (``sync_failing``). Before, each answered beat started a cycle at once: hundreds of
+    pushes and link changes a second, for as long as the bug lasted. Once a cycle goes
+    through, the waits start small again."""
+    caplog.set_level(logging.WARNING, logger="yadori.sync")
+    site = watched(lambda _: Thresholds(outage_seconds=3_600))
+    site.link.push_error = LinkDown("POST /sync/v1/push: central answered 500")
+    site.link.down = False
+    alert = site.next("alert")
+    assert alert["kind"] == "sync_failing"
+    assert "5 sync cycles failed in a row" in str(alert["message"])
+    assert "central answered 500" in str(alert["message"])
+    pushes, started = site.link.pushes, time.monotonic()
+    time.sleep(2.0)
+    # 0.05 s after the first failure (FAST timing), doubling: the 6th, 7th and maybe the 8th
+    assert site.link.pushes - pushes <= 4, "the cycles did not back off"
+    assert time.monotonic() - started >= 2.0
+    assert len(site.alerts("sync_failing")) == 1
+    assert len(escalations(caplog, "sync_failing")) == 1
+    changes = len(site.told("link"))
+    assert changes <= 2 * site.link.pushes + 2  # offline and recovering once per cycle at most
+    site.link.push_error = None
+    wait_until(lambda: site.monitor.state is LinkState.ONLINE, 40)  # a cycle went through
+    site.link.push_error = LinkDown("POST /sync/v1/push: central answered 500")
+    site.hotel.book()  # something to push again
+    wait_until(lambda: len(site.alerts("sync_failing")) == 2, 5)  # counted from 0 again
 
 
 # --- a long queue ---------------------------------------------------------------------------

@@ -51,6 +51,7 @@ def open_node(s: Settings) -> Yadori:
         timing=Timing(
             heartbeat=s.heartbeat_seconds,
             backoff_cap=s.backoff_cap_seconds,
+            sync_backoff_cap=s.sync_backoff_cap_seconds,
             heartbeat_allowance=s.heartbeat_allowance_seconds,
             heightened_for=s.heightened_seconds,
         ),

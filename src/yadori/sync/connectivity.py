@@ -35,6 +35,7 @@ class Timing:
     heightened_for: float = 60.0
     backoff_first: float = 0.25
     backoff_cap: float = 1.5
+    sync_backoff_cap: float = 30.0  # the longest wait after sync cycles failed in a row
     jitter: float = 0.2
     heartbeat_allowance: float = 0.4  # a heartbeat waits this plus the round trip's share
 

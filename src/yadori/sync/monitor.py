@@ -39,6 +39,9 @@ log = logging.getLogger("yadori.sync")
 PATIENT_EVERY = 10.0
 """At most one patient heartbeat (see ``Monitor._ask_patiently``) starts in this many seconds."""
 
+SYNC_FAILURES_ESCALATED = 5
+"""Sync cycles failing in a row, each after a heartbeat was answered, before IT is told."""
+
 
 class Heartbeat(Protocol):
     """The link's quick call."""
@@ -206,6 +209,9 @@ class Monitor:
         self._next_pull = 0.0
         # the cause of the refusal last escalated (central's code), until a sync goes through
         self._refused: str | None = None
+        # cycles failed in a row, and no cycle before this (monitor's clock): see _back_off
+        self._sync_failures = 0
+        self._sync_after = float("-inf")
 
     # --- control ---------------------------------------------------------------------------
 
@@ -270,7 +276,9 @@ class Monitor:
     def _run_sync(self) -> None:
         while not self._stop.is_set():
             state = self._state.state
-            if state is LinkState.RECOVERING:
+            if self._clock() < self._sync_after:
+                pass  # backing off after failed cycles (the heartbeats go on meanwhile)
+            elif state is LinkState.RECOVERING:
                 self._recover()
             elif state is LinkState.ONLINE and self._sync_due():
                 self._sync()
@@ -371,6 +379,7 @@ class Monitor:
             self._last_cycle = self._worker.cycle()
         except SyncError as exc:
             self._refusal("sync", exc)
+            self._back_off(f"sync: {exc}", told=isinstance(exc, SyncRefused))
             self._failed(f"sync: {exc}", in_sync=True)
             return False
         except Exception as exc:  # a bug must not kill the sync thread: say so loudly, go on
@@ -379,11 +388,36 @@ class Monitor:
             if error != self._last_error:  # once per distinct error, not once per cycle
                 self._escalate("sync_error", error)
             self._last_error = error
+            self._back_off(error, told=True)
             return False
+        self._sync_failures, self._sync_after = 0, float("-inf")
         with self._lock:
             self._refused = None  # let in: a refusal from now on is told anew
         self._next_pull = self._clock() + self._thresholds.pull_every
         return True
+
+    def _back_off(self, error: str, *, told: bool) -> None:
+        """A cycle failed: the next one waits, twice as long after each failure in a row.
+
+        The sync thread only syncs once a heartbeat was answered, so a cycle that fails every
+        time (central answering the push 5xx or refusing it, a push that always times out
+        under load, a batch always found damaged) otherwise ran again at once, forever: a
+        retry storm on central, and the staff banner flipping between offline and recovering
+        several times a second. The wait starts at the first backoff (0.25 s: a cut in the
+        middle of a cycle still syncs within two seconds of the link's return), doubles, has
+        jitter, and stops growing at ``Timing.sync_backoff_cap``. A failure that nothing else
+        escalates is escalated once at ``SYNC_FAILURES_ESCALATED`` in a row (``sync_failing``).
+        """
+        self._sync_failures += 1
+        failures, timing = self._sync_failures, self._timing
+        wait = min(timing.sync_backoff_cap, timing.backoff_first * 2.0 ** (failures - 1))
+        self._sync_after = self._clock() + wait * (1 - timing.jitter * self._rng.random())
+        if failures == SYNC_FAILURES_ESCALATED and not told:
+            self._escalate(
+                "sync_failing",
+                f"{failures} sync cycles failed in a row, each after central answered a "
+                f"heartbeat; the last: {error}",
+            )
 
     def _refusal(self, by: str, error: SyncError) -> None:
         """Escalate central refusing this edge, once per cause until a sync goes through.
