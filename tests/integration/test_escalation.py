@@ -42,6 +42,7 @@ class SwitchedCentral:
         self.down = down
         self.refusing: str | None = None  # central answers, and refuses the edge: why
         self.push_error: SyncError | None = None  # what every push raises, if set
+        self.pull_error: SyncError | None = None  # what every pull raises, if set
         self.beats = 0
         self.pushes = 0
         self._lock = threading.Lock()
@@ -64,6 +65,8 @@ class SwitchedCentral:
         return {"results": []}
 
     def pull(self, params: dict[str, str | int]) -> dict[str, JSON]:
+        if self.pull_error is not None:
+            raise self.pull_error
         return {"changes": [], "results": [], "cursor": 0, "results_no": 0, "more": False}
 
     def abort(self) -> None:
@@ -302,6 +305,46 @@ def test_a_sync_that_fails_while_heartbeats_answer_backs_off_and_escalates_once(
     site.link.push_error = LinkDown("POST /sync/v1/push: central answered 500")
     site.hotel.book()  # something to push again
     wait_until(lambda: len(site.alerts("sync_failing")) == 2, 5)  # counted from 0 again
+
+
+def test_cycles_that_move_the_queue_before_failing_do_not_back_off(tmp_path: Path) -> None:
+    """Every push is answered, every pull then fails (a long drain whose pulls time out now and
+    then, say): each cycle moved the queue, so none waits longer than the first backoff and
+    nothing is escalated as failing."""
+    edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+    try:
+        hotel = build_hotel(edge)
+        hotel.book()
+        link = SwitchedCentral(down=False)
+        link.pull_error = LinkDown("GET /sync/v1/pull: ReadTimeout")
+        monitor_on_fake(edge, link, properties=(hotel.property_id,))
+        wait_until(lambda: link.pushes >= 1, 5)
+        pushes = link.pushes
+        time.sleep(2.0)
+        # without the progress rule: at most 4 (as in the test above); here several a second
+        assert link.pushes - pushes >= 8
+        assert edge.edge_store is not None
+        assert [a for a in edge.edge_store.alerts() if a["kind"] == "sync_failing"] == []
+    finally:
+        edge.close()
+
+
+def test_a_real_outage_clears_the_backoff_of_the_failures_before_it(watched: Start) -> None:
+    """Pushes fail until the wait before the next cycle is over 5 s; then the link goes down
+    (heartbeats fail) and comes back with the push fixed: the recovery starts at once, not
+    when that wait would have ended (issue 3: link back → sync started within 2 s)."""
+    site = watched(lambda _: Thresholds(outage_seconds=3_600))
+    site.link.push_error = LinkDown("POST /sync/v1/push: central answered 500")
+    site.link.down = False
+    wait_until(lambda: site.link.pushes >= 8, 15)  # the next wait: 0.05 × 2⁷ s, less jitter
+    site.link.down = True
+    beats = site.link.beats
+    wait_until(lambda: site.link.beats >= beats + 2, 5)  # the outage is seen
+    pushes = site.link.pushes
+    site.link.push_error, site.link.down = None, False
+    back = time.monotonic()
+    wait_until(lambda: site.link.pushes > pushes, 10)
+    assert time.monotonic() - back < 2.0
 
 
 # --- a long queue ---------------------------------------------------------------------------

@@ -1109,3 +1109,35 @@ def test_answered_mutations_central_no_longer_holds_are_sent_again(site: Site) -
     assert report.pushed == 2
     assert len(ledger(site, "edge1")) == 2
     assert_converged(site, edge)
+
+
+class _PullRefused:
+    """The edge's transport, for a central that refuses every pull (and sends no page)."""
+
+    def __init__(self, inner: HttpTransport) -> None:
+        self._inner = inner
+
+    def push(self, body: bytes, crc: int) -> dict[str, object]:
+        return self._inner.push(body, crc)  # type: ignore[return-value]
+
+    def pull(self, params: dict[str, str | int]) -> dict[str, object]:
+        raise SyncRefused("GET /sync/v1/pull: wrong_property: not this edge's", "wrong_property")
+
+
+def test_a_pull_that_keeps_failing_does_not_hold_back_the_pushes(site: Site) -> None:
+    """Answered mutations wait for their results; the pull that would bring them first keeps
+    failing. Each cycle still pushes what was written since (with those, deduplicated), so
+    every write reaches central; the cycle then fails on the pull and says why (0055)."""
+    edge, hotel = site.edge()
+    assert edge.transport is not None
+    guest = hotel.book(nights=2)
+    refusing = worker_on(edge, _PullRefused(edge.transport))
+    with pytest.raises(SyncRefused):
+        refusing.cycle()
+    assert Counter(r.state for r in outbox_rows(edge)) == {"sent": 1}
+    later = charge(hotel, hotel.folio_id(guest), 700)
+    with pytest.raises(SyncRefused):
+        refusing.cycle()
+    assert later.id in ledger(site, "edge1")
+    sync(edge)
+    assert_converged(site, edge)

@@ -175,14 +175,18 @@ def monitor_on_fake(
     patient: PatientLink | None = None,
     clock: Callable[[], float] = time.monotonic,
     after_beat: AfterBeat | None = None,
+    properties: tuple[str, ...] = (),
 ) -> Monitor:
-    """Start an edge's monitor (at FAST timing) on a fake link; the edge's close() stops it."""
+    """Start an edge's monitor (at FAST timing) on a fake link; the edge's close() stops it.
+
+    The worker pulls ``properties`` (none by default: a fake link has no feed to pull).
+    """
     assert edge.edge_store is not None
     worker = SyncWorker(
         edge.edge_store,
         link,
         origin=edge.config.node_id,
-        properties=lambda: [],
+        properties=lambda: list(properties),
         hlc=edge.bus.hlc,
         now=lambda: datetime.now(UTC),
     )

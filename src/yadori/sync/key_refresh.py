@@ -37,6 +37,7 @@ class KeyRefresh:
         self._link = link
         self._store = store
         self._crc: JSON = None
+        self._error: str | None = None  # the last fetch's failure, logged once
 
     def __call__(self, answer: dict[str, JSON], timeout: float) -> None:
         """Fetch and store the key list when the beat's ``answer`` names a CRC not held.
@@ -49,8 +50,11 @@ class KeyRefresh:
         try:
             keys = self._link.keys(timeout).get("keys")
         except SyncError as exc:  # the beat itself went through: try again after the next
-            log.warning("could not fetch the key list: %s", exc)
+            if str(exc) != self._error:  # once per distinct failure, not once a second
+                log.warning("could not fetch the key list: %s", exc)
+            self._error = str(exc)
             return
+        self._error = None
         if isinstance(keys, list):
             self._store(keys)
             self._crc = crc

@@ -212,6 +212,7 @@ class Monitor:
         # cycles failed in a row, and no cycle before this (monitor's clock): see _back_off
         self._sync_failures = 0
         self._sync_after = float("-inf")
+        self._failing_told = False  # sync_failing told for this run of failures
 
     # --- control ---------------------------------------------------------------------------
 
@@ -275,15 +276,21 @@ class Monitor:
 
     def _run_sync(self) -> None:
         while not self._stop.is_set():
-            state = self._state.state
-            if self._clock() < self._sync_after:
-                pass  # backing off after failed cycles (the heartbeats go on meanwhile)
-            elif state is LinkState.RECOVERING:
-                self._recover()
-            elif state is LinkState.ONLINE and self._sync_due():
-                self._sync()
+            try:
+                self._sync_step()
+            except Exception:  # recording an alert failed (a locked or full disk): go on
+                log.exception("the sync thread's step failed")
             self._wake.wait(self._timing.heightened)
             self._wake.clear()
+
+    def _sync_step(self) -> None:
+        state = self._state.state
+        if self._clock() < self._sync_after:
+            return  # backing off after failed cycles (the heartbeats go on meanwhile)
+        if state is LinkState.RECOVERING:
+            self._recover()
+        elif state is LinkState.ONLINE and self._sync_due():
+            self._sync()
 
     def _beat(self) -> None:
         timeout = self._trip.timeout(self._timing.heartbeat_allowance)
@@ -296,11 +303,11 @@ class Monitor:
             answer = self._link.heartbeat(self._origin, timeout)
         except TimedOut as exc:
             self._ask_patiently()
-            self._failed(str(exc))  # a beat that failed is no round trip (Karn)
+            self._beat_failed(str(exc))  # a beat that failed is no round trip (Karn)
             return
         except SyncError as exc:
             self._refusal("heartbeat", exc)
-            self._failed(str(exc))
+            self._beat_failed(str(exc))
             return
         received = time.time()  # before any of our own work: it would count as skew
         self._observe(time.monotonic() - started)
@@ -326,6 +333,15 @@ class Monitor:
             self._after_error = error
         else:
             self._after_error = None
+
+    def _beat_failed(self, why: str) -> None:
+        """A heartbeat failed: the link itself is down.
+
+        That explains the sync failures before, and the cycle that the link's return starts
+        must not wait for their backoff (see ``_back_off``).
+        """
+        self._sync_failures, self._sync_after = 0, float("-inf")
+        self._failed(why)
 
     def _observe(self, seconds: float) -> None:
         with self._lock:
@@ -375,11 +391,13 @@ class Monitor:
         return self._log.has_unsent() or self._clock() >= self._next_pull
 
     def _sync(self) -> bool:
+        progress = self._worker.progress
         try:
             self._last_cycle = self._worker.cycle()
         except SyncError as exc:
             self._refusal("sync", exc)
-            self._back_off(f"sync: {exc}", told=isinstance(exc, SyncRefused))
+            moved = self._worker.progress != progress
+            self._back_off(f"sync: {exc}", told=isinstance(exc, SyncRefused), moved=moved)
             self._failed(f"sync: {exc}", in_sync=True)
             return False
         except Exception as exc:  # a bug must not kill the sync thread: say so loudly, go on
@@ -388,31 +406,40 @@ class Monitor:
             if error != self._last_error:  # once per distinct error, not once per cycle
                 self._escalate("sync_error", error)
             self._last_error = error
-            self._back_off(error, told=True)
+            self._back_off(error, told=True, moved=self._worker.progress != progress)
             return False
         self._sync_failures, self._sync_after = 0, float("-inf")
+        self._failing_told = False
         with self._lock:
             self._refused = None  # let in: a refusal from now on is told anew
         self._next_pull = self._clock() + self._thresholds.pull_every
         return True
 
-    def _back_off(self, error: str, *, told: bool) -> None:
+    def _back_off(self, error: str, *, told: bool, moved: bool) -> None:
         """A cycle failed: the next one waits, twice as long after each failure in a row.
 
         The sync thread only syncs once a heartbeat was answered, so a cycle that fails every
         time (central answering the push 5xx or refusing it, a push that always times out
         under load, a batch always found damaged) otherwise ran again at once, forever: a
         retry storm on central, and the staff banner flipping between offline and recovering
-        several times a second. The wait starts at the first backoff (0.25 s: a cut in the
-        middle of a cycle still syncs within two seconds of the link's return), doubles, has
-        jitter, and stops growing at ``Timing.sync_backoff_cap``. A failure that nothing else
-        escalates is escalated once at ``SYNC_FAILURES_ESCALATED`` in a row (``sync_failing``).
+        several times a second. The wait starts at the first backoff (0.25 s), doubles, has
+        jitter, and stops growing at ``Timing.sync_backoff_cap``.
+
+        What does not count: a cycle that ``moved`` (central answered a batch, or a page was
+        taken, before it failed: a long drain timing out now and then is still draining),
+        and failures before a heartbeat failed (the link was down, which explains them:
+        ``_beat_failed`` clears them, so the cycle the link's return starts waits at most
+        the first backoff). A run of failures that nothing else escalates is escalated once,
+        at ``SYNC_FAILURES_ESCALATED`` (``sync_failing``), until a cycle goes through.
         """
+        if moved:
+            self._sync_failures = 0
         self._sync_failures += 1
         failures, timing = self._sync_failures, self._timing
         wait = min(timing.sync_backoff_cap, timing.backoff_first * 2.0 ** (failures - 1))
         self._sync_after = self._clock() + wait * (1 - timing.jitter * self._rng.random())
-        if failures == SYNC_FAILURES_ESCALATED and not told:
+        if failures >= SYNC_FAILURES_ESCALATED and not told and not self._failing_told:
+            self._failing_told = True
             self._escalate(
                 "sync_failing",
                 f"{failures} sync cycles failed in a row, each after central answered a "

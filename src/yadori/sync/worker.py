@@ -176,6 +176,16 @@ class SyncWorker:
         self._now = now
         self._config = config or WorkerConfig()
         self._lock = threading.Lock()
+        self._progress = 0  # batches answered and pages taken, ever (see ``progress``)
+
+    @property
+    def progress(self) -> int:
+        """How many batches central answered and pages were taken since start.
+
+        A cycle that raised after this moved did not fail outright: the monitor does not back
+        off from a long drain that times out now and then (decision 0056).
+        """
+        return self._progress
 
     def cycle(self) -> CycleReport:
         """Push everything waiting, by lane, then pull everything new. Raises SyncError."""
@@ -183,17 +193,8 @@ class SyncWorker:
         with self._lock, ThreadPoolExecutor(1, thread_name_prefix="yadori-pull") as pulls:
             properties = self._properties()
             if self._store.has_sent():
-                # A cycle failed after central had answered for these: it holds them and
-                # their results. Pull those first, and send again only what still has none
-                # (central lost it, restored from a backup). Central would dedup the rest,
-                # but a big queue resent costs as long as it took to send (decision 0055).
-                started = time.perf_counter()
-                for property_id in properties:
-                    self._pull_property(
-                        property_id, report, pulls, self._ask_first(property_id, pulls)
-                    )
-                report.pull_ms += _ms_since(started)
-                self._store.reset_sent()
+                self._results_first(properties, report, pulls)
+                self._store.reset_sent()  # what still has no result is sent again
 
             def ask_ahead() -> _Asked | None:
                 if not properties:
@@ -219,6 +220,29 @@ class SyncWorker:
                 self._pull_property(property_id, report, pulls, asked)
             report.pull_ms += _ms_since(started)
         return report
+
+    def _results_first(
+        self, properties: list[str], report: CycleReport, pulls: ThreadPoolExecutor
+    ) -> None:
+        """Pull the results of mutations central answered before a cycle failed (0055).
+
+        Central holds them and their results: pulled, they leave the queue without being sent
+        again (central would dedup them, but a big queue resent costs as long as it took to
+        send). The results are the origin's and come with any property's pages: the first
+        property is pulled. If that pull fails, the push goes ahead as before, the answered
+        mutations with it: a property whose pull keeps failing must not hold back every
+        other write (the pull after the push fails again and says why).
+        """
+        if not properties:
+            return
+        started = time.perf_counter()
+        try:
+            first = properties[0]
+            self._pull_property(first, report, pulls, self._ask_first(first, pulls))
+        except SyncError as exc:
+            log.warning("pulling the results of answered mutations first failed: %s", exc)
+        finally:
+            report.pull_ms += _ms_since(started)
 
     def _push_all(
         self,
@@ -381,6 +405,7 @@ class SyncWorker:
         }
 
     def _count(self, answer: dict[str, JSON], sent: _Flying, report: CycleReport) -> None:
+        self._progress += 1
         report.pushed += len(sent.ids)
         report.batches += 1
         results = answer.get("results")
@@ -462,6 +487,7 @@ class SyncWorker:
                 new_state = {**marking.state, **new_state}
                 sent = marking.ids
             self._store.apply_pull(changes, results, new_state, final=not more, sent=sent)
+            self._progress += 1
             if marking is not None:
                 marking.done = True
             self._announce_rejected(
