@@ -331,10 +331,21 @@ def results_after(
     """An origin's results recorded after ``result_no``, in the order they were recorded.
 
     Not by seq: priority lanes apply a later seq before an earlier one.
+
+    Result numbers have no gaps (``record_many`` takes them from the origin's counter in the
+    transaction that records them), so the next ``limit`` results are those numbered up to
+    ``result_no + limit``. Bounded both ways, the lookup reads no more rows than it returns,
+    however stale the statistics: bounded below only, and planned with statistics from when
+    the table was empty, it read every later result and sorted them for the first ``limit``
+    (a page of 2,000 took 270 ms with a million results waiting, so pulling a drain's results
+    grew with the square of the backlog; see test_query_plans.py).
     """
     rows = conn.execute(
         sa.select(sync_applied.c.result_no, *_ENTRY)
-        .where(sync_applied.c.origin == origin, sync_applied.c.result_no > result_no)
+        .where(
+            sync_applied.c.origin == origin,
+            sync_applied.c.result_no.between(result_no + 1, result_no + limit),
+        )
         .order_by(sync_applied.c.result_no)
         .limit(limit)
     )
