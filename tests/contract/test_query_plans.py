@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from yadori.storage import engine as engines
 from yadori.storage.repositories.ledger import SqlLedger, results_after
@@ -83,27 +84,10 @@ def test_a_batchs_known_results_are_looked_up_by_key_however_stale_the_statistic
     (origin, result_no) index, read every result of the origin and filtered them: 350 ms a
     batch, and a drain of a million slowed from 6,900 to 2,200 mutations a second as it went.
     Bounded by the batch's lowest and highest seq, it is planned on the primary key."""
-    engine = engines.make_engine(pg_url)
+    engine = _results_analysed_empty(pg_url)
     try:
-        with engine.begin() as conn:
-            sync_applied.create(conn, checkfirst=True)  # the database may be migrated
-            conn.execute(sa.text("ANALYZE sync_applied"))
-            conn.execute(
-                sa.text(
-                    "INSERT INTO sync_applied (origin, seq, mutation_id, property_id, name, "
-                    "result, reason, tickets, applied_at, result_no) "
-                    "SELECT 'edge1', g, 'm' || g, 'p', 'post_charge', 'applied', '', '[]', "
-                    "now(), g FROM generate_series(1, 200000) AS g"
-                )
-            )
-        seen: list[tuple[str, object]] = []
-
-        def capture(_c: object, _cur: object, statement: str, params: object, *_: object) -> None:
-            if "FROM sync_applied" in statement:
-                seen.append((statement, params))
-
         with engine.connect() as conn:
-            sa.event.listen(conn, "before_cursor_execute", capture)
+            seen = _captured(conn)
             seqs = [150_000 + 3 * n for n in range(500)]  # a lane's batch: spread, not contiguous
             found = SqlLedger(conn, "p").results_of("edge1", seqs)
             assert sorted(found) == seqs
@@ -124,27 +108,10 @@ def test_a_page_of_results_reads_no_more_rows_than_it_returns_however_stale_the_
     table analysed empty. Bounded below only, PostgreSQL read every later result through a
     bitmap scan and sorted them for the first 2,000 (with a million waiting, 270 ms a page).
     Bounded both ways (result numbers have no gaps), it reads the page's rows only."""
-    engine = engines.make_engine(pg_url)
+    engine = _results_analysed_empty(pg_url)
     try:
-        with engine.begin() as conn:
-            sync_applied.create(conn, checkfirst=True)  # the database may be migrated
-            conn.execute(sa.text("ANALYZE sync_applied"))
-            conn.execute(
-                sa.text(
-                    "INSERT INTO sync_applied (origin, seq, mutation_id, property_id, name, "
-                    "result, reason, tickets, applied_at, result_no) "
-                    "SELECT 'edge1', g, 'm' || g, 'p', 'post_charge', 'applied', '', '[]', "
-                    "now(), g FROM generate_series(1, 200000) AS g"
-                )
-            )
-        seen: list[tuple[str, object]] = []
-
-        def capture(_c: object, _cur: object, statement: str, params: object, *_: object) -> None:
-            if "FROM sync_applied" in statement:
-                seen.append((statement, params))
-
         with engine.connect() as conn:
-            sa.event.listen(conn, "before_cursor_execute", capture)
+            seen = _captured(conn)
             page = results_after(conn, "edge1", 100_000, 2_000)
             assert [number for number, _ in page] == list(range(100_001, 102_001))
             ((statement, params),) = seen
@@ -162,3 +129,33 @@ def _rows_read(node: dict[str, object]) -> Iterator[int]:
         yield int(str(node["Actual Rows"]))
     for child in node.get("Plans", []):  # type: ignore[attr-defined]
         yield from _rows_read(child)
+
+
+def _results_analysed_empty(pg_url: str) -> Engine:
+    """An engine on ``sync_applied`` analysed empty, then given 200,000 results of one origin
+    (numbered 1…200,000 by seq and by result): a central after a drain, autovacuum off."""
+    engine = engines.make_engine(pg_url)
+    with engine.begin() as conn:
+        sync_applied.create(conn, checkfirst=True)  # the database may be migrated
+        conn.execute(sa.text("ANALYZE sync_applied"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO sync_applied (origin, seq, mutation_id, property_id, name, "
+                "result, reason, tickets, applied_at, result_no) "
+                "SELECT 'edge1', g, 'm' || g, 'p', 'post_charge', 'applied', '', '[]', "
+                "now(), g FROM generate_series(1, 200000) AS g"
+            )
+        )
+    return engine
+
+
+def _captured(conn: sa.Connection) -> list[tuple[str, object]]:
+    """The statements on ``sync_applied`` run on ``conn`` from now on, with their parameters."""
+    seen: list[tuple[str, object]] = []
+
+    def capture(_c: object, _cur: object, statement: str, params: object, *_: object) -> None:
+        if "FROM sync_applied" in statement:
+            seen.append((statement, params))
+
+    sa.event.listen(conn, "before_cursor_execute", capture)
+    return seen

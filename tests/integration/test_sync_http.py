@@ -51,7 +51,7 @@ from yadori.storage.tables import (
 from yadori.sync import worker as worker_module
 from yadori.sync.batching import Pending
 from yadori.sync.canonical import JSON
-from yadori.sync.errors import LinkDown, QueueHeld, SyncRefused
+from yadori.sync.errors import LinkDown, QueueHeld, SyncError, SyncRefused
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.mutation import Mutation, Priority, make_mutation
 from yadori.sync.protocol import Batch, BatchItem, encode_batch
@@ -270,16 +270,17 @@ def test_every_mutation_gets_one_result_and_leaves_the_queue_only_after_the_pull
 
 
 class _NoPull:
-    """The edge's transport with every pull lost: pushes only."""
+    """The edge's transport with every pull failing (lost, by default): pushes only."""
 
-    def __init__(self, inner: HttpTransport) -> None:
+    def __init__(self, inner: HttpTransport, error: SyncError | None = None) -> None:
         self._inner = inner
+        self._error = error or LinkDown("this test loses every pull")
 
     def push(self, body: bytes, crc: int) -> dict[str, object]:
         return self._inner.push(body, crc)  # type: ignore[return-value]
 
     def pull(self, params: dict[str, str | int]) -> dict[str, object]:
-        raise LinkDown("this test loses every pull")
+        raise self._error
 
 
 def test_a_rejected_mutation_is_shown_and_blocks_nothing(site: Site) -> None:
@@ -1041,6 +1042,18 @@ def test_a_page_that_went_stale_in_flight_is_dropped(site: Site) -> None:
     assert_converged(site, edge)
 
 
+def _answers_lost(transport: HttpTransport) -> None:
+    """Central applies each last batch, but its answer (with the page) never comes back
+    (``del transport.push_pulling`` makes it the class's own again)."""
+    inner = transport.push_pulling
+
+    def lost(body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
+        inner(body, crc, params)
+        raise LinkDown("the answer was lost on the way back")
+
+    transport.push_pulling = lost  # type: ignore[method-assign]
+
+
 def test_a_lost_answer_and_its_page_are_asked_for_again(site: Site) -> None:
     """Central applies the batch but its answer (with the page) never arrives: the next cycle
     resends the batch, gets the same results and the page, and nothing is applied twice."""
@@ -1048,13 +1061,7 @@ def test_a_lost_answer_and_its_page_are_asked_for_again(site: Site) -> None:
     assert edge.transport is not None
     guest = hotel.book(nights=2)
     charge(hotel, hotel.folio_id(guest), 100)
-    inner = edge.transport.push_pulling
-
-    def lost(body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
-        inner(body, crc, params)
-        raise LinkDown("the answer was lost on the way back")
-
-    edge.transport.push_pulling = lost  # type: ignore[method-assign]
+    _answers_lost(edge.transport)
     with pytest.raises(LinkDown):
         edge.worker.cycle()  # type: ignore[union-attr]
     del edge.transport.push_pulling  # the class's own again
@@ -1074,13 +1081,7 @@ def test_batches_central_answered_are_not_sent_again_after_a_failed_cycle(site: 
     assert edge.transport is not None
     guest = hotel.book(nights=2)
     made = [charge(hotel, hotel.folio_id(guest), 100 * n) for n in range(1, 11)]
-    inner = edge.transport.push_pulling
-
-    def lost(body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
-        inner(body, crc, params)
-        raise LinkDown("the answer was lost on the way back")
-
-    edge.transport.push_pulling = lost  # type: ignore[method-assign]
+    _answers_lost(edge.transport)
     with pytest.raises(LinkDown):
         worker_on(edge, edge.transport, batch_size=3).cycle()
     assert Counter(r.state for r in outbox_rows(edge)) == {"sent": 9, "pending": 2}
@@ -1111,19 +1112,6 @@ def test_answered_mutations_central_no_longer_holds_are_sent_again(site: Site) -
     assert_converged(site, edge)
 
 
-class _PullRefused:
-    """The edge's transport, for a central that refuses every pull (and sends no page)."""
-
-    def __init__(self, inner: HttpTransport) -> None:
-        self._inner = inner
-
-    def push(self, body: bytes, crc: int) -> dict[str, object]:
-        return self._inner.push(body, crc)  # type: ignore[return-value]
-
-    def pull(self, params: dict[str, str | int]) -> dict[str, object]:
-        raise SyncRefused("GET /sync/v1/pull: wrong_property: not this edge's", "wrong_property")
-
-
 def test_a_pull_that_keeps_failing_does_not_hold_back_the_pushes(site: Site) -> None:
     """Answered mutations wait for their results; the pull that would bring them first keeps
     failing. Each cycle still pushes what was written since (with those, deduplicated), so
@@ -1131,7 +1119,8 @@ def test_a_pull_that_keeps_failing_does_not_hold_back_the_pushes(site: Site) -> 
     edge, hotel = site.edge()
     assert edge.transport is not None
     guest = hotel.book(nights=2)
-    refusing = worker_on(edge, _PullRefused(edge.transport))
+    refused = SyncRefused("GET /sync/v1/pull: wrong_property: not this edge's", "wrong_property")
+    refusing = worker_on(edge, _NoPull(edge.transport, refused))
     with pytest.raises(SyncRefused):
         refusing.cycle()
     assert Counter(r.state for r in outbox_rows(edge)) == {"sent": 1}
