@@ -37,7 +37,8 @@ from yadori.sync.hlc import HybridClock, Timestamp
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.key_refresh import KeyRefresh
 from yadori.sync.monitor import Monitor, Thresholds
-from yadori.sync.worker import SyncWorker, WorkerConfig
+from yadori.sync.sync_ports import WorkerConfig
+from yadori.sync.worker import SyncWorker
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,8 @@ from yadori.storage.tables import (
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import BatchRefused, LinkDown
 from yadori.sync.protocol import BatchCorrupt, PageAsk
-from yadori.sync.worker import CycleReport, SyncWorker, WorkerConfig
+from yadori.sync.sync_ports import CycleReport, WorkerConfig
+from yadori.sync.worker import SyncWorker
 
 STATS: Counter[str] = Counter()
 """What the runs did (commands run and refused, results, faults), printed with ``-s``."""

@@ -29,7 +29,8 @@ from yadori.sync.canonical import JSON
 from yadori.sync.errors import SyncError
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.mutation import Actor
-from yadori.sync.worker import SyncWorker, WorkerConfig
+from yadori.sync.sync_ports import WorkerConfig
+from yadori.sync.worker import SyncWorker
 
 ACTOR = Actor("staff-1", "token-1")  # the test actor central was told about (support.hotel)
 

@@ -20,7 +20,8 @@ from yadori.storage.edge_sync import CorruptChange, EdgeSyncStore
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import LinkDown
 from yadori.sync.protocol import PulledChange, PulledResult, decode_batch
-from yadori.sync.worker import SyncWorker, WorkerConfig
+from yadori.sync.sync_ports import WorkerConfig
+from yadori.sync.worker import SyncWorker
 
 PATIENCE_S = 10.0  # how long applying a page waits to see the next one asked for
 PAGE = 10

@@ -21,7 +21,8 @@ from yadori.storage import edge_sync
 from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.sync.canonical import JSON
 from yadori.sync.protocol import decode_batch
-from yadori.sync.worker import SyncWorker, WorkerConfig
+from yadori.sync.sync_ports import WorkerConfig
+from yadori.sync.worker import SyncWorker
 
 PATIENCE_S = 2.0  # how long central waits to see the next batch being prepared
 

@@ -28,7 +28,8 @@ from yadori.cli.enrol import enroll, enrolment_token
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.sync.connectivity import Timing
 from yadori.sync.monitor import AfterBeat, Heartbeat, Monitor, PatientLink, Thresholds
-from yadori.sync.worker import SyncWorker, Transport
+from yadori.sync.sync_ports import Transport
+from yadori.sync.worker import SyncWorker
 
 CENTRAL_DBS: dict[str, str] = {}
 """Central's database by the URL edges reach it at (itself or a proxy): edges enrol there."""

@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 
 from yadori.bootstrap import Yadori
 from yadori.storage.checksums import TableSum, property_checksums
-from yadori.sync.worker import SyncWorker, WorkerConfig
+from yadori.sync.sync_ports import WorkerConfig
+from yadori.sync.worker import SyncWorker
 
 
 def sync(edge: Yadori) -> None:

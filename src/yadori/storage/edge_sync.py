@@ -37,7 +37,7 @@ from yadori.sync import canonical
 from yadori.sync.batching import Pending
 from yadori.sync.errors import DamagedQueue, SyncError
 from yadori.sync.protocol import BatchItem, PulledChange, PulledResult
-from yadori.sync.worker import SetAside
+from yadori.sync.sync_ports import SetAside
 
 _ACK = "UPDATE outbox SET state = ?, result = ?, reason = ?, tickets = ?, acked_at = ? WHERE id = ?"
 _ACKED_AT = UTCDateTime()

@@ -32,7 +32,8 @@ from yadori.sync.connectivity import (
 from yadori.sync.errors import SyncError, SyncRefused, TimedOut
 from yadori.sync.events import EventHub
 from yadori.sync.hlc import HybridClock, Timestamp
-from yadori.sync.worker import CycleReport, SyncWorker
+from yadori.sync.sync_ports import CycleReport
+from yadori.sync.worker import SyncWorker
 
 log = logging.getLogger("yadori.sync")
 

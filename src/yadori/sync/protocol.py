@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from yadori.sync import canonical
 from yadori.sync.canonical import JSON
+from yadori.sync.errors import SyncError
 from yadori.sync.mutation import Actor, Mutation, Priority
 
 CONTENT_TYPE = "application/x-yadori-batch"
@@ -176,3 +177,46 @@ class PulledResult:
     result: str
     reason: str
     tickets: tuple[str, ...]
+
+
+def pulled_cursor(value: JSON, default: int) -> int:
+    """A cursor from a pull answer (``default`` if it has none)."""
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise SyncError("the pull answer has a cursor that is not an integer")
+    return value
+
+
+def pulled_list(answer: dict[str, JSON], name: str) -> list[JSON]:
+    """A list from the answer (``changes``, ``results``): there must be one."""
+    value = answer.get(name)
+    if not isinstance(value, list):
+        raise SyncError(f"the pull answer has no {name} list")
+    return value
+
+
+def pulled_change(property_id: str, obj: JSON) -> PulledChange:
+    """A pulled change, its key prefixed with its property (its CRC is checked when applied)."""
+    if not isinstance(obj, dict):
+        raise SyncError("a change must be an object")
+    doc = obj.get("doc")
+    version, crc = obj.get("version"), obj.get("crc32")
+    if not isinstance(version, int) or not isinstance(crc, int):
+        raise SyncError("a change needs an integer version and crc32")
+    return PulledChange(
+        f"{property_id}/{obj.get('key')}", version, doc if isinstance(doc, str) else None, crc
+    )
+
+
+def pulled_result(obj: JSON) -> PulledResult:
+    """Central's result for one of this edge's mutations, as pulled."""
+    if not isinstance(obj, dict):
+        raise SyncError("a result must be an object")
+    tickets = obj.get("tickets")
+    return PulledResult(
+        str(obj.get("mutation_id")),
+        str(obj.get("result")),
+        str(obj.get("reason") or ""),
+        tuple(str(t) for t in tickets) if isinstance(tickets, list) else (),
+    )

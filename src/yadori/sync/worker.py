@@ -1,10 +1,11 @@
 """The edge's sync worker: push by priority lane, then pull, until nothing waits.
 
-One cycle: mutations sent before but never answered are queued again (central dedups them);
-batches are pushed in lane order, never a mutation before its dependencies; then the change
-feed and this edge's results are pulled and applied in one transaction per page, the next page
-asked for while one is applied. A failed call ends the cycle and tells the connectivity
-monitor; nothing is lost, the next cycle resumes.
+One cycle: if a cycle failed after central answered some mutations, their results are pulled
+first and only what still has none is queued again (decision 0055); batches are pushed in lane
+order, never a mutation before its dependencies; then the change feed and this edge's results
+are pulled and applied in one transaction per page, the next page asked for while one is
+applied. A failed call ends the cycle and tells the connectivity monitor; nothing is lost, the
+next cycle resumes. Its ports (the edge's database, the link) are in sync_ports.py.
 """
 
 from __future__ import annotations
@@ -14,142 +15,33 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
 
-from yadori.sync.batching import Pending, choose_batch
+from yadori.sync.batching import choose_batch
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import BatchRefused, DamagedQueue, QueueHeld, SyncError
 from yadori.sync.hlc import HybridClock, Timestamp
-from yadori.sync.protocol import Batch, BatchItem, PulledChange, PulledResult, encode_batch
+from yadori.sync.protocol import (
+    Batch,
+    encode_batch,
+    pulled_change,
+    pulled_cursor,
+    pulled_list,
+    pulled_result,
+)
+from yadori.sync.sync_ports import (
+    Announce,
+    CycleReport,
+    RidingTransport,
+    Store,
+    Transport,
+    WorkerConfig,
+)
 
 DAMAGED_RETRIES = 3  # pushes started over in a cycle after setting damaged mutations aside
 MAX_SET_ASIDE = 20  # damaged mutations set aside in all before the queue is held instead
 log = logging.getLogger("yadori.sync")
-
-
-class Store(Protocol):
-    """What the worker needs from the edge's database (storage/edge_sync.py)."""
-
-    def pending(self) -> list[Pending]:
-        """The front of the queue and its pending dependencies."""
-        ...
-
-    def items(self, ids: list[str]) -> list[BatchItem]:
-        """The batch items of those mutations."""
-        ...
-
-    def has_unsent(self) -> bool:
-        """Whether anything waits to be pushed."""
-        ...
-
-    def unsent_beyond(self, n: int) -> bool:
-        """Whether more than ``n`` mutations wait to be pushed."""
-        ...
-
-    def pending_count(self) -> int:
-        """Mutations waiting for central's result."""
-        ...
-
-    def damaged(self, ids: list[str]) -> list[str]:
-        """Those of the queued mutations that are damaged at rest."""
-        ...
-
-    def set_aside_count(self) -> int:
-        """How many queued mutations were ever set aside as damaged."""
-        ...
-
-    def set_aside(self, ids: list[str]) -> SetAside:
-        """Take damaged mutations out of the queue, rejected, each with an alert."""
-        ...
-
-    def mark_sent(self, ids: list[str], state: dict[str, str] | None = None) -> None:
-        """Central answered for these; ``state`` is stored in the same transaction."""
-        ...
-
-    def has_sent(self) -> bool:
-        """Whether central answered for mutations whose results were not pulled yet."""
-        ...
-
-    def reset_sent(self) -> None:
-        """Queue again what was sent but whose result never came."""
-        ...
-
-    def apply_pull(
-        self,
-        changes: list[PulledChange],
-        results: list[PulledResult],
-        state: dict[str, str],
-        *,
-        final: bool = True,
-        sent: list[str] | None = None,
-    ) -> int:
-        """Apply a pulled page in one transaction (set it aside unless it is the last).
-
-        ``sent`` are marked sent in that transaction.
-        """
-        ...
-
-    def state(self) -> dict[str, str]:
-        """Stored sync values."""
-        ...
-
-
-class Transport(Protocol):
-    """What the worker needs from the link to central (sync/http_transport.py)."""
-
-    def push(self, body: bytes, crc: int) -> dict[str, JSON]:
-        """Send a batch."""
-        ...
-
-    def pull(self, params: dict[str, str | int]) -> dict[str, JSON]:
-        """Pull a page."""
-        ...
-
-
-@runtime_checkable
-class RidingTransport(Transport, Protocol):
-    """A transport that can ask for the first pull page with a push (decision 0049)."""
-
-    def push_pulling(self, body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
-        """Send a batch; the answer also carries the pull page ``params`` ask for, if any."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class SetAside:
-    """Damaged mutations taken out of the queue.
-
-    Which (those still waiting), why, when, and the alerts recorded (kind and message).
-    """
-
-    ids: list[str]
-    reason: str
-    at: datetime
-    alerts: list[dict[str, str]]
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerConfig:
-    """Batch and page sizes."""
-
-    batch_size: int = 500
-    page_size: int = 2_000
-
-
-@dataclass
-class CycleReport:
-    """What one sync cycle did."""
-
-    pushed: int = 0
-    batches: int = 0
-    pulled_changes: int = 0
-    results: int = 0
-    rejected: int = 0
-    push_ms: int = 0
-    pull_ms: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 class SyncWorker:
@@ -464,10 +356,10 @@ class SyncWorker:
         )
         while True:
             answer = asked.result()
-            changes = [_change(property_id, c) for c in _list(answer, "changes")]
-            results = [_result(r) for r in _list(answer, "results")]
-            since = _int(answer.get("cursor"), since)
-            results_no = _int(answer.get("results_no"), results_no)
+            changes = [pulled_change(property_id, c) for c in pulled_list(answer, "changes")]
+            results = [pulled_result(r) for r in pulled_list(answer, "results")]
+            since = pulled_cursor(answer.get("cursor"), since)
+            results_no = pulled_cursor(answer.get("results_no"), results_no)
             new_state = {
                 cursor_name: str(since),
                 "results_no": str(results_no),
@@ -506,9 +398,6 @@ class SyncWorker:
             "results_after": results_no,
             "limit": self._config.page_size,
         }
-
-
-Announce = Callable[[str, dict[str, JSON]], None]  # an event for the staff banner (EventHub)
 
 
 def _silent(kind: str, data: dict[str, JSON]) -> None:
@@ -567,43 +456,3 @@ class _Asked:
 
 def _ms_since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
-
-
-def _int(value: JSON, default: int) -> int:
-    """A cursor from the answer (``default`` if it has none)."""
-    if value is None:
-        return default
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise SyncError("the pull answer has a cursor that is not an integer")
-    return value
-
-
-def _list(answer: dict[str, JSON], name: str) -> list[JSON]:
-    value = answer.get(name)
-    if not isinstance(value, list):
-        raise SyncError(f"the pull answer has no {name} list")
-    return value
-
-
-def _change(property_id: str, obj: JSON) -> PulledChange:
-    if not isinstance(obj, dict):
-        raise SyncError("a change must be an object")
-    doc = obj.get("doc")
-    version, crc = obj.get("version"), obj.get("crc32")
-    if not isinstance(version, int) or not isinstance(crc, int):
-        raise SyncError("a change needs an integer version and crc32")
-    return PulledChange(
-        f"{property_id}/{obj.get('key')}", version, doc if isinstance(doc, str) else None, crc
-    )
-
-
-def _result(obj: JSON) -> PulledResult:
-    if not isinstance(obj, dict):
-        raise SyncError("a result must be an object")
-    tickets = obj.get("tickets")
-    return PulledResult(
-        str(obj.get("mutation_id")),
-        str(obj.get("result")),
-        str(obj.get("reason") or ""),
-        tuple(str(t) for t in tickets) if isinstance(tickets, list) else (),
-    )

@@ -1,0 +1,142 @@
+"""The sync worker's ports, and what it reports.
+
+What the worker (worker.py) needs of the edge's database and of the link to central, its
+settings, and the report of a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from yadori.sync.batching import Pending
+from yadori.sync.canonical import JSON
+from yadori.sync.protocol import BatchItem, PulledChange, PulledResult
+
+
+class Store(Protocol):
+    """What the worker needs from the edge's database (storage/edge_sync.py)."""
+
+    def pending(self) -> list[Pending]:
+        """The front of the queue and its pending dependencies."""
+        ...
+
+    def items(self, ids: list[str]) -> list[BatchItem]:
+        """The batch items of those mutations."""
+        ...
+
+    def has_unsent(self) -> bool:
+        """Whether anything waits to be pushed."""
+        ...
+
+    def unsent_beyond(self, n: int) -> bool:
+        """Whether more than ``n`` mutations wait to be pushed."""
+        ...
+
+    def pending_count(self) -> int:
+        """Mutations waiting for central's result."""
+        ...
+
+    def damaged(self, ids: list[str]) -> list[str]:
+        """Those of the queued mutations that are damaged at rest."""
+        ...
+
+    def set_aside_count(self) -> int:
+        """How many queued mutations were ever set aside as damaged."""
+        ...
+
+    def set_aside(self, ids: list[str]) -> SetAside:
+        """Take damaged mutations out of the queue, rejected, each with an alert."""
+        ...
+
+    def mark_sent(self, ids: list[str], state: dict[str, str] | None = None) -> None:
+        """Central answered for these; ``state`` is stored in the same transaction."""
+        ...
+
+    def has_sent(self) -> bool:
+        """Whether central answered for mutations whose results were not pulled yet."""
+        ...
+
+    def reset_sent(self) -> None:
+        """Queue again what was sent but whose result never came."""
+        ...
+
+    def apply_pull(
+        self,
+        changes: list[PulledChange],
+        results: list[PulledResult],
+        state: dict[str, str],
+        *,
+        final: bool = True,
+        sent: list[str] | None = None,
+    ) -> int:
+        """Apply a pulled page in one transaction (set it aside unless it is the last).
+
+        ``sent`` are marked sent in that transaction.
+        """
+        ...
+
+    def state(self) -> dict[str, str]:
+        """Stored sync values."""
+        ...
+
+
+class Transport(Protocol):
+    """What the worker needs from the link to central (sync/http_transport.py)."""
+
+    def push(self, body: bytes, crc: int) -> dict[str, JSON]:
+        """Send a batch."""
+        ...
+
+    def pull(self, params: dict[str, str | int]) -> dict[str, JSON]:
+        """Pull a page."""
+        ...
+
+
+@runtime_checkable
+class RidingTransport(Transport, Protocol):
+    """A transport that can ask for the first pull page with a push (decision 0049)."""
+
+    def push_pulling(self, body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
+        """Send a batch; the answer also carries the pull page ``params`` ask for, if any."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SetAside:
+    """Damaged mutations taken out of the queue.
+
+    Which (those still waiting), why, when, and the alerts recorded (kind and message).
+    """
+
+    ids: list[str]
+    reason: str
+    at: datetime
+    alerts: list[dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """Batch and page sizes."""
+
+    batch_size: int = 500
+    page_size: int = 2_000
+
+
+@dataclass
+class CycleReport:
+    """What one sync cycle did."""
+
+    pushed: int = 0
+    batches: int = 0
+    pulled_changes: int = 0
+    results: int = 0
+    rejected: int = 0
+    push_ms: int = 0
+    pull_ms: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+Announce = Callable[[str, dict[str, JSON]], None]  # an event for the staff banner (EventHub)
