@@ -36,7 +36,8 @@ from yadori.sync.events import EventHub
 from yadori.sync.hlc import HybridClock, Timestamp
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.key_refresh import KeyRefresh
-from yadori.sync.monitor import Monitor, Thresholds
+from yadori.sync.monitor import Monitor
+from yadori.sync.monitor_ports import Thresholds
 from yadori.sync.sync_ports import WorkerConfig
 from yadori.sync.worker import SyncWorker
 

@@ -37,7 +37,8 @@ from yadori.sync.canonical import JSON
 from yadori.sync.hlc import Timestamp
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.key_refresh import KeyRefresh
-from yadori.sync.monitor import Monitor, Thresholds
+from yadori.sync.monitor import Monitor
+from yadori.sync.monitor_ports import Thresholds
 from yadori.sync.mutation import Mutation
 from yadori.sync.worker import SyncWorker
 

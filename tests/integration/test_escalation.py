@@ -30,7 +30,8 @@ from yadori.bootstrap import Yadori
 from yadori.sync.canonical import JSON
 from yadori.sync.connectivity import LinkState
 from yadori.sync.errors import LinkDown, SyncError, SyncRefused
-from yadori.sync.monitor import Monitor, Thresholds
+from yadori.sync.monitor import Monitor
+from yadori.sync.monitor_ports import Thresholds
 
 Told = list[tuple[str, dict[str, JSON]]]
 

@@ -27,7 +27,8 @@ from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.enrol import enroll, enrolment_token
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.sync.connectivity import Timing
-from yadori.sync.monitor import AfterBeat, Heartbeat, Monitor, PatientLink, Thresholds
+from yadori.sync.monitor import Monitor
+from yadori.sync.monitor_ports import AfterBeat, Heartbeat, PatientLink, Thresholds
 from yadori.sync.sync_ports import Transport
 from yadori.sync.worker import SyncWorker
 

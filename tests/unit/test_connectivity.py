@@ -18,6 +18,7 @@ from yadori.sync.connectivity import (
     on_failure,
     on_recovered,
     on_success,
+    sync_backoff,
 )
 
 T = Timing()
@@ -63,6 +64,23 @@ def test_backoff_grows_but_never_past_its_cap(failures: int, seed: int) -> None:
     """However long the outage, the next probe comes within the cap: a return is seen in time."""
     delay = next_probe(Link(LinkState.OFFLINE, 0.0, failures), 0.0, T, random.Random(seed))
     assert 0 < delay <= T.backoff_cap
+
+
+def test_sync_backoff_doubles_from_the_first_wait_with_jitter() -> None:
+    """After failed sync cycles: the first backoff, then twice as long each time, less jitter."""
+    lowest, highest = random.Random(), random.Random()
+    lowest.random = lambda: 1.0  # type: ignore[method-assign] # the most jitter takes off
+    highest.random = lambda: 0.0  # type: ignore[method-assign] # none
+    for failures, wait in ((1, 0.25), (2, 0.5), (3, 1.0), (5, 4.0)):
+        assert sync_backoff(failures, T, highest) == wait
+        assert sync_backoff(failures, T, lowest) == pytest.approx(wait * (1 - T.jitter))
+
+
+@given(st.integers(1, 200), st.integers(0, 2**32))
+def test_sync_backoff_never_passes_its_cap(failures: int, seed: int) -> None:
+    """However many cycles failed, the next one comes within the cap (30 s by default)."""
+    wait = sync_backoff(failures, T, random.Random(seed))
+    assert T.backoff_first * (1 - T.jitter) <= wait <= T.sync_backoff_cap
 
 
 def test_a_heartbeat_waits_its_allowance_plus_twice_the_round_trip() -> None:

@@ -18,7 +18,7 @@ from yadori.cli.enrol import EnrolmentFailed, add_staff, enroll, enrolment_token
 from yadori.config import Role, Settings
 from yadori.domain.errors import DomainError
 from yadori.sync.connectivity import Timing
-from yadori.sync.monitor import Thresholds
+from yadori.sync.monitor_ports import Thresholds
 
 app = typer.Typer(help="Yadori (宿り): the offline-first hotel system.", no_args_is_help=True)
 console = Console()

@@ -89,6 +89,16 @@ def next_probe(
     return max(min(timing.heartbeat, timing.heightened), timing.heartbeat - waits_more)
 
 
+def sync_backoff(failures: int, timing: Timing, rng: random.Random) -> float:
+    """Seconds before the next sync cycle, after ``failures`` cycles failed in a row (0056).
+
+    The first backoff, doubled for each failure after the first, with jitter, and never more
+    than ``Timing.sync_backoff_cap``.
+    """
+    wait = min(timing.sync_backoff_cap, timing.backoff_first * 2.0 ** max(0, failures - 1))
+    return wait * (1 - timing.jitter * rng.random())
+
+
 ROUND_TRIP_ALLOWANCE_CAP = 1.6
 """At most this many seconds are added to a heartbeat's timeout for the link's round trip."""
 

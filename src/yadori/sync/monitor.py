@@ -13,13 +13,9 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
-from yadori.sync.canonical import JSON
 from yadori.sync.connectivity import (
-    ROUND_TRIP_ALLOWANCE_CAP,
     Link,
     LinkState,
     RoundTrip,
@@ -28,121 +24,30 @@ from yadori.sync.connectivity import (
     on_failure,
     on_recovered,
     on_success,
+    sync_backoff,
 )
 from yadori.sync.errors import SyncError, SyncRefused, TimedOut
 from yadori.sync.events import EventHub
 from yadori.sync.hlc import HybridClock, Timestamp
+from yadori.sync.monitor_ports import (
+    AfterBeat,
+    Heartbeat,
+    OutageLog,
+    PatientLink,
+    Reconcile,
+    Snapshot,
+    Thresholds,
+    no_reconcile,
+    nothing_after,
+)
+from yadori.sync.patient import PatientProbe
 from yadori.sync.sync_ports import CycleReport
 from yadori.sync.worker import SyncWorker
 
 log = logging.getLogger("yadori.sync")
 
-PATIENT_EVERY = 10.0
-"""At most one patient heartbeat (see ``Monitor._ask_patiently``) starts in this many seconds."""
-
 SYNC_FAILURES_ESCALATED = 5
 """Sync cycles failing in a row, each after a heartbeat was answered, before IT is told."""
-
-
-class Heartbeat(Protocol):
-    """The link's quick call."""
-
-    def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
-        """Answer with central's time and HLC; fail after ``timeout`` seconds without answer."""
-        ...
-
-    def abort(self) -> None:
-        """Fail the calls in flight (the link is down)."""
-        ...
-
-
-class PatientLink(Protocol):
-    """A second client to central, for the heartbeat that waits the longest (see ``_beat``)."""
-
-    def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
-        """Answer with central's time and HLC; fail after ``timeout`` seconds without answer."""
-        ...
-
-    def close(self) -> None:
-        """Close its connections."""
-        ...
-
-
-class OutageLog(Protocol):
-    """Where outages and alerts are written (storage/edge_sync.py)."""
-
-    def open_outage(self, at: datetime) -> str:
-        """Log an outage's start."""
-        ...
-
-    def link_back(self, outage_id: str) -> None:
-        """Log the queue an outage built up, when the link answers again."""
-        ...
-
-    def close_outage(self, outage_id: str, at: datetime, seconds: float) -> None:
-        """Log an outage's end and its length (``seconds``, by the monotonic clock)."""
-        ...
-
-    def alert(self, kind: str, message: str, at: datetime) -> None:
-        """Record an escalation."""
-        ...
-
-    def pending_count(self) -> int:
-        """Mutations waiting for central."""
-        ...
-
-    def has_unsent(self) -> bool:
-        """Whether anything waits to be pushed."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """When to escalate, and how far the clocks may drift apart."""
-
-    outage_seconds: float = 3_600.0
-    queue_depth: int = 10_000
-    max_skew_ms: int = 5_000
-    pull_every: float = 2.0
-
-
-@dataclass
-class Snapshot:
-    """What the status screen shows of the link."""
-
-    state: str
-    since: str
-    skew_ms: int | None
-    round_trip_ms: int | None
-    heartbeat_timeout_ms: int
-    last_heartbeat_ok: str | None
-    last_cycle: CycleReport | None
-    last_error: str | None
-    outage_started: str | None
-
-
-class AfterBeat(Protocol):
-    """Work that follows an answered heartbeat on its thread (the key list's refresh)."""
-
-    def __call__(self, answer: dict[str, JSON], timeout: float) -> None:
-        """Act on central's ``answer``, waiting ``timeout`` seconds at most a step."""
-        ...
-
-
-def _nothing_after(answer: dict[str, JSON], timeout: float) -> None:
-    """No work follows a beat."""
-
-
-class Reconcile(Protocol):
-    """The daily reconciliation's hook, run after every recovery (R-ARCH-4, later issue)."""
-
-    def __call__(self) -> None:
-        """Compare and repair."""
-        ...
-
-
-def _no_reconcile() -> None:
-    """Until the daily reconciliation exists, recovery has nothing to reconcile."""
 
 
 class Monitor:
@@ -159,18 +64,13 @@ class Monitor:
         origin: str,
         timing: Timing | None = None,
         thresholds: Thresholds | None = None,
-        reconcile: Reconcile = _no_reconcile,
+        reconcile: Reconcile = no_reconcile,
         clock: Callable[[], float] = time.monotonic,
         patient: PatientLink | None = None,
         after_beat: AfterBeat | None = None,
     ) -> None:
-        self._worker, self._link, self._log, self._hub, self._hlc = (
-            worker,
-            link,
-            log_store,
-            hub,
-            hlc,
-        )
+        self._worker, self._link, self._log = worker, link, log_store
+        self._hub, self._hlc = hub, hlc
         self._origin = origin
         self._timing = timing or Timing()
         self._thresholds = thresholds or Thresholds()
@@ -191,14 +91,13 @@ class Monitor:
         self._skew_alarmed = False
         self._skew_ms: int | None = None
         self._trip = RoundTrip()  # of the heartbeats answered (set under the lock)
-        # A beat that timed out is asked again on this link, waiting the longest, in a thread
-        # of its own: if it is answered, the next beat waits as long (see _ask_patiently).
-        self._patient = patient
-        # run after each answered beat, once it is timed and has moved the state (0054)
-        self._after_beat = after_beat or _nothing_after
+        # a beat that timed out is asked again, waiting the longest, in a thread of its own
+        self._patient: PatientProbe | None = None
+        if patient is not None:  # its answer tells the next beat how long to wait (patient.py)
+            allowance = self._timing.heartbeat_allowance
+            self._patient = PatientProbe(patient, origin, allowance, clock, self._hinted)
+        self._after_beat = after_beat or nothing_after  # once a beat moved the state (0054)
         self._after_error: str | None = None
-        self._patient_thread: threading.Thread | None = None
-        self._patient_next = float("-inf")  # no patient beat before (monitor's clock)
         self._hint: float | None = None  # the next beat's wait, told by a patient answer
         self._last_ok: datetime | None = None
         self._last_cycle: CycleReport | None = None
@@ -231,9 +130,6 @@ class Monitor:
             if thread.is_alive():
                 thread.join(timeout=15)
         # the heartbeat thread is done: no patient beat starts after this
-        patient_thread = self._patient_thread
-        if patient_thread is not None and patient_thread.is_alive():
-            patient_thread.join(timeout=15)
         if self._patient is not None:
             self._patient.close()
 
@@ -349,44 +245,15 @@ class Monitor:
             self._trip = self._trip.observe(seconds)
 
     def _ask_patiently(self) -> None:
-        """Ask central once more, waiting the longest any beat may wait, in the background.
+        """Ask central once more, waiting the longest any beat may wait (sync/patient.py)."""
+        if self._patient is not None and not self._stop.is_set():
+            self._patient.ask()
 
-        Only answered beats teach the round trip, so a link already slower than the allowance
-        when the edge first reaches it (at start, or after a failover to a satellite or LTE
-        link) would never be seen as alive. This beat runs on a client of its own, which
-        ``abort`` leaves alone, one at a time and at most every ``PATIENT_EVERY`` seconds (a
-        black hole must not double an overloaded central's heartbeats). Its answer is no
-        sample: a request held in a black hole may be delivered when the path returns, and its
-        time would then be the outage's. It only tells the next regular beat how long to wait
-        (once, and not while online); that beat's own answer, on a fresh request, is the
-        sample. The state moves with the regular beats alone, which keep their rhythm.
-        """
-        if self._patient is None or self._stop.is_set():
-            return
-        if self._patient_thread is not None and self._patient_thread.is_alive():
-            return
-        now = self._clock()
-        if now < self._patient_next:
-            return
-        self._patient_next = now + PATIENT_EVERY
-        self._patient_thread = threading.Thread(
-            target=self._patient_beat, name="yadori-patient-heartbeat", daemon=True
-        )
-        self._patient_thread.start()
-
-    def _patient_beat(self) -> None:
-        assert self._patient is not None  # noqa: S101 - started only with one
-        allowance = self._timing.heartbeat_allowance
-        started = time.monotonic()
-        try:
-            self._patient.heartbeat(self._origin, allowance + ROUND_TRIP_ALLOWANCE_CAP)
-        except SyncError:
-            return  # down, or slower than any beat may wait: nothing learnt
-        took = time.monotonic() - started
-        with self._lock:  # the wait a beat gets when its link's round trip is ``took``
-            self._hint = RoundTrip(took).timeout(allowance)
-        log.info("a heartbeat that waited longer was answered in %.0f ms", took * 1000)
-        self._beat_wake.set()  # beat again now, waiting that long
+    def _hinted(self, wait: float) -> None:
+        """A patient beat was answered: the next beat waits ``wait`` (once), and beats now."""
+        with self._lock:
+            self._hint = wait
+        self._beat_wake.set()
 
     def _sync_due(self) -> bool:
         return self._log.has_unsent() or self._clock() >= self._next_pull
@@ -423,8 +290,7 @@ class Monitor:
         time (central answering the push 5xx or refusing it, a push that always times out
         under load, a batch always found damaged) otherwise ran again at once, forever: a
         retry storm on central, and the staff banner flipping between offline and recovering
-        several times a second. The wait starts at the first backoff (0.25 s), doubles, has
-        jitter, and stops growing at ``Timing.sync_backoff_cap``.
+        several times a second. How long it waits: ``connectivity.sync_backoff``.
 
         What does not count: a cycle that ``moved`` (central answered a batch, or a page was
         taken, before it failed: a long drain timing out now and then is still draining),
@@ -436,9 +302,8 @@ class Monitor:
         if moved:
             self._sync_failures = 0
         self._sync_failures += 1
-        failures, timing = self._sync_failures, self._timing
-        wait = min(timing.sync_backoff_cap, timing.backoff_first * 2.0 ** (failures - 1))
-        self._sync_after = self._clock() + wait * (1 - timing.jitter * self._rng.random())
+        failures = self._sync_failures
+        self._sync_after = self._clock() + sync_backoff(failures, self._timing, self._rng)
         if failures >= SYNC_FAILURES_ESCALATED and not told and not self._failing_told:
             self._failing_told = True
             self._escalate(
