@@ -5,7 +5,8 @@ first and only what still has none is queued again (decision 0055); batches are 
 order, never a mutation before its dependencies; then the change feed and this edge's results
 are pulled and applied in one transaction per page, the next page asked for while one is
 applied. A failed call ends the cycle and tells the connectivity monitor; nothing is lost, the
-next cycle resumes. Its ports (the edge's database, the link) are in sync_ports.py.
+next cycle resumes. Its ports (the edge's database, the link) are in sync_ports.py, its
+pull half in puller.py.
 """
 
 from __future__ import annotations
@@ -21,15 +22,9 @@ from datetime import datetime
 from yadori.sync.batching import choose_batch
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import BatchRefused, DamagedQueue, QueueHeld, SyncError
-from yadori.sync.hlc import HybridClock, Timestamp
-from yadori.sync.protocol import (
-    Batch,
-    encode_batch,
-    pulled_change,
-    pulled_cursor,
-    pulled_list,
-    pulled_result,
-)
+from yadori.sync.hlc import HybridClock
+from yadori.sync.protocol import Batch, encode_batch
+from yadori.sync.puller import Asked, Marking, Puller, page_at_hand
 from yadori.sync.sync_ports import (
     Announce,
     CycleReport,
@@ -64,11 +59,13 @@ class SyncWorker:
         self._transport = transport
         self._origin = origin
         self._properties = properties
-        self._hlc = hlc
         self._now = now
         self._config = config or WorkerConfig()
         self._lock = threading.Lock()
-        self._progress = 0  # batches answered and pages taken, ever (see ``progress``)
+        self._progress = 0  # batches answered, ever (see ``progress``)
+        self._puller = Puller(
+            store, transport, origin, hlc, now, self._config.page_size, self._announce_rejected
+        )
 
     @property
     def progress(self) -> int:
@@ -77,7 +74,7 @@ class SyncWorker:
         A cycle that raised after this moved did not fail outright: the monitor does not back
         off from a long drain that times out now and then (decision 0056).
         """
-        return self._progress
+        return self._progress + self._puller.taken
 
     def cycle(self) -> CycleReport:
         """Push everything waiting, by lane, then pull everything new. Raises SyncError."""
@@ -88,10 +85,10 @@ class SyncWorker:
                 self._results_first(properties, report, pulls)
                 self._store.reset_sent()  # what still has no result is sent again
 
-            def ask_ahead() -> _Asked | None:
+            def ask_ahead() -> Asked | None:
                 if not properties:
                     return None
-                asked = self._ask_first(properties[0], pulls)
+                asked = self._puller.ask_first(properties[0], pulls)
                 time.sleep(0)  # let the puller take the interpreter and ask at once
                 return asked
 
@@ -107,9 +104,9 @@ class SyncWorker:
             report.push_ms = _ms_since(started)
             started = time.perf_counter()
             for property_id in properties:
-                asked = ahead if ahead is not None else self._ask_first(property_id, pulls)
+                asked = ahead if ahead is not None else self._puller.ask_first(property_id, pulls)
                 ahead = None
-                self._pull_property(property_id, report, pulls, asked)
+                self._puller.pull_property(property_id, report, pulls, asked)
             report.pull_ms += _ms_since(started)
         return report
 
@@ -130,7 +127,7 @@ class SyncWorker:
         started = time.perf_counter()
         try:
             first = properties[0]
-            self._pull_property(first, report, pulls, self._ask_first(first, pulls))
+            self._puller.pull_property(first, report, pulls, self._puller.ask_first(first, pulls))
         except SyncError as exc:
             log.warning("pulling the results of answered mutations first failed: %s", exc)
         finally:
@@ -139,9 +136,9 @@ class SyncWorker:
     def _push_all(
         self,
         report: CycleReport,
-        ask_ahead: Callable[[], _Asked | None],
+        ask_ahead: Callable[[], Asked | None],
         first_property: str | None,
-    ) -> _Asked | None:
+    ) -> Asked | None:
         """Push batch after batch; the next is read and encoded while central applies one.
 
         Batches still go one at a time and in order (each names the CRC of the one before, and
@@ -199,8 +196,8 @@ class SyncWorker:
                 if sent.riding is not None and isinstance(page := answer.get("page"), dict):
                     # marked sent in the transaction that takes the page: one commit, not two
                     self._count(answer, sent, report)
-                    marking = _Marking(sent.ids, self._sent_state(sent))
-                    return _Asked(_answered(page), *sent.riding.cursors, marking)
+                    marking = Marking(sent.ids, self._sent_state(sent))
+                    return Asked(page_at_hand(page), *sent.riding.cursors, marking)
                 try:
                     return ask_ahead()  # an older central: pull as before
                 finally:  # whatever asking did, the answered batch is marked sent
@@ -266,7 +263,7 @@ class SyncWorker:
             return None
         since = int(state.get(f"cursor:{property_id}", "0"))
         results_no = int(state.get("results_no", "0"))
-        params = self._pull_params(property_id, since, results_no)
+        params = self._puller.params(property_id, since, results_no)
         return _Riding(self._transport.push_pulling, params, (since, results_no))
 
     def _send(  # noqa: PLR0917 - one batch in flight and what to mark when answered
@@ -306,99 +303,6 @@ class SyncWorker:
                 1 for r in results if isinstance(r, dict) and r.get("result") == "rejected"
             )
 
-    def _ask_first(self, property_id: str, pool: ThreadPoolExecutor) -> _Asked:
-        """Send a property's first pull request, from the stored cursors."""
-        state = self._store.state()
-        since = int(state.get(f"cursor:{property_id}", "0"))
-        results_no = int(state.get("results_no", "0"))
-        params = self._pull_params(property_id, since, results_no)
-        return _Asked(pool.submit(self._transport.pull, params), since, results_no)
-
-    def _pull_property(
-        self, property_id: str, report: CycleReport, pool: ThreadPoolExecutor, first: _Asked
-    ) -> None:
-        """Pull page after page; the next is asked for while this one is applied.
-
-        Pages are still taken one at a time and in order, each with the cursors it brings (its
-        results applied; its documents restored on the last page, set aside on the others).
-        The next page's request needs only this page's cursors, so central reads it while the
-        edge writes this one. If that request fails, this page is taken and its cursors stored
-        all the same, and the error ends the cycle afterwards; if taking this page fails, the
-        answer to the request in flight is dropped and the cursors stay where they were.
-
-        A first page that rode with the push's last batch marks that batch sent in the
-        transaction that takes it; if the page is not taken, the batch is marked sent alone.
-        """
-        marking = first.marking
-        try:
-            self._pull_pages(property_id, report, pool, first)
-        except BaseException:
-            if marking is not None and not marking.done:
-                try:
-                    self._store.mark_sent(marking.ids, marking.state)
-                except Exception:  # the page's own error says more; the batch is resent
-                    log.exception("the answered batch could not be marked sent")
-            raise
-
-    def _pull_pages(
-        self,
-        property_id: str,
-        report: CycleReport,
-        pool: ThreadPoolExecutor,
-        first: _Asked,
-    ) -> None:
-        cursor_name = f"cursor:{property_id}"
-        asked, since, results_no, marking = (
-            first.future,
-            first.since,
-            first.results_no,
-            first.marking,
-        )
-        while True:
-            answer = asked.result()
-            changes = [pulled_change(property_id, c) for c in pulled_list(answer, "changes")]
-            results = [pulled_result(r) for r in pulled_list(answer, "results")]
-            since = pulled_cursor(answer.get("cursor"), since)
-            results_no = pulled_cursor(answer.get("results_no"), results_no)
-            new_state = {
-                cursor_name: str(since),
-                "results_no": str(results_no),
-                "last_pull_ok": self._now().isoformat(),
-            }
-            server_hlc = answer.get("hlc")
-            if isinstance(server_hlc, str) and server_hlc:
-                # Kept, so that a restarted edge never stamps a change before one it has seen.
-                new_state["hlc_seen"] = str(self._hlc.observe(Timestamp.parse(server_hlc)))
-            more = answer.get("more") is True
-            if more:
-                params = self._pull_params(property_id, since, results_no)
-                asked = pool.submit(self._transport.pull, params)
-                time.sleep(0)  # let the puller take the interpreter and ask at once
-            sent = None
-            if marking is not None and not marking.done:
-                new_state = {**marking.state, **new_state}
-                sent = marking.ids
-            self._store.apply_pull(changes, results, new_state, final=not more, sent=sent)
-            self._progress += 1
-            if marking is not None:
-                marking.done = True
-            self._announce_rejected(
-                [(r.mutation_id, r.reason) for r in results if r.result == "rejected"]
-            )
-            report.pulled_changes += len(changes)
-            report.results += len(results)
-            if not more:
-                return
-
-    def _pull_params(self, property_id: str, since: int, results_no: int) -> dict[str, str | int]:
-        return {
-            "origin": self._origin,
-            "property": property_id,
-            "since": since,
-            "results_after": results_no,
-            "limit": self._config.page_size,
-        }
-
 
 def _silent(kind: str, data: dict[str, JSON]) -> None:
     """No one to tell (a worker without an events hub)."""
@@ -426,32 +330,6 @@ class _Flying:
     number: int
     crc: int
     riding: _Riding | None
-
-
-def _answered(page: dict[str, JSON]) -> Future[dict[str, JSON]]:
-    """A page already at hand, as a pull request's answer."""
-    done: Future[dict[str, JSON]] = Future()
-    done.set_result(page)
-    return done
-
-
-@dataclass(slots=True)
-class _Marking:
-    """An answered batch to mark sent with the first page taken (its ids and chain state)."""
-
-    ids: list[str]
-    state: dict[str, str]
-    done: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _Asked:
-    """A first pull request in flight, the cursors it was sent from, and a batch to mark."""
-
-    future: Future[dict[str, JSON]]
-    since: int
-    results_no: int
-    marking: _Marking | None = None
 
 
 def _ms_since(started: float) -> int:
