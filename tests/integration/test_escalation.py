@@ -16,10 +16,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import httpx2
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from support.auth import bearer, provision_edge_keys, token_for
 from support.browser import served
@@ -27,11 +28,12 @@ from support.hotel import Hotel, build_hotel
 from support.nodes import edge_node, monitor_on_fake
 from support.sync import wait_until
 from yadori.bootstrap import Yadori
+from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.sync.canonical import JSON
 from yadori.sync.connectivity import LinkState
 from yadori.sync.errors import LinkDown, SyncError, SyncRefused
 from yadori.sync.monitor import Monitor
-from yadori.sync.monitor_ports import Thresholds
+from yadori.sync.monitor_ports import OutageLog, Thresholds
 
 Told = list[tuple[str, dict[str, JSON]]]
 
@@ -160,6 +162,67 @@ def escalations(caplog: pytest.LogCaptureFixture, kind: str) -> list[str]:
         for r in caplog.records
         if r.name == "yadori.sync" and r.getMessage().startswith(f"ESCALATION {kind}")
     ]
+
+
+# --- the outage log's disk fails ------------------------------------------------------------
+
+
+class LockedOnce:
+    """The edge's store, whose outage log and alerts fail once each ("database is locked")."""
+
+    FAILING = ("open_outage", "link_back", "close_outage", "alert")
+
+    def __init__(self, inner: EdgeSyncStore) -> None:
+        self.inner = inner
+        self.failed: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        call = getattr(self.inner, name)
+        if name not in self.FAILING or name in self.failed:
+            return call
+
+        def locked(*args: object) -> object:
+            self.failed.append(name)
+            raise OperationalError("INSERT INTO outages", {}, Exception("database is locked"))
+
+        return locked
+
+
+def test_a_store_that_fails_to_log_the_outage_stops_neither_the_heartbeats_nor_the_banner(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The outage log's writes fail once each (a locked or full disk): the link still goes
+    offline and back online, the banner is told both, the heartbeats go on, the outage past its
+    threshold is still escalated (logged and told, its record failing), and the errors are
+    logged. Before, the first failed write ended the heartbeat thread: the edge stayed online
+    through the outage and never recovered."""
+    caplog.set_level(logging.WARNING, logger="yadori.sync")
+    edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+    try:
+        assert edge.edge_store is not None
+        events = edge.events.subscribe()
+        link = SwitchedCentral(down=False)
+        store = LockedOnce(edge.edge_store)
+        monitor = monitor_on_fake(
+            edge, link, log_store=cast(OutageLog, store), thresholds=Thresholds(outage_seconds=0.3)
+        )
+        wait_until(lambda: link.beats >= 2, 10)
+        link.down = True
+        wait_until(lambda: monitor.state is LinkState.OFFLINE, 10)
+        wait_until(lambda: any(e["event"] == "alert" for e in list(events.queue)), 10)
+        beats = link.beats
+        wait_until(lambda: link.beats >= beats + 3, 10)  # the heartbeats go on
+        link.down = False
+        wait_until(lambda: monitor.state is LinkState.ONLINE, 10)
+        told = [(e["event"], e["data"]) for e in list(events.queue)]
+        states = [d["state"] for k, d in told if k == "link" and isinstance(d, dict)]
+        assert states[:3] == ["offline", "recovering", "online"]
+        assert [d["kind"] for k, d in told if k == "alert" and isinstance(d, dict)] == ["outage"]
+        assert store.failed == ["open_outage", "alert"]  # no outage row: nothing else to write
+        assert escalations(caplog, "outage")
+        assert any("database is locked" in r.getMessage() or r.exc_info for r in caplog.records)
+    finally:
+        edge.close()
 
 
 # --- a long outage --------------------------------------------------------------------------

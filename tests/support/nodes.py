@@ -28,7 +28,7 @@ from yadori.cli.enrol import enroll, enrolment_token
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.sync.connectivity import Timing
 from yadori.sync.monitor import Monitor
-from yadori.sync.monitor_ports import AfterBeat, Heartbeat, PatientLink, Thresholds
+from yadori.sync.monitor_ports import AfterBeat, Heartbeat, OutageLog, PatientLink, Thresholds
 from yadori.sync.sync_ports import Transport
 from yadori.sync.worker import SyncWorker
 
@@ -178,10 +178,12 @@ def monitor_on_fake(
     clock: Callable[[], float] = time.monotonic,
     after_beat: AfterBeat | None = None,
     properties: tuple[str, ...] = (),
+    log_store: OutageLog | None = None,
 ) -> Monitor:
     """Start an edge's monitor (at FAST timing) on a fake link; the edge's close() stops it.
 
-    The worker pulls ``properties`` (none by default: a fake link has no feed to pull).
+    The worker pulls ``properties`` (none by default: a fake link has no feed to pull). The
+    outages and alerts go to ``log_store`` if given, else to the edge's store.
     """
     assert edge.edge_store is not None
     worker = SyncWorker(
@@ -195,7 +197,7 @@ def monitor_on_fake(
     edge.monitor = Monitor(
         worker,
         link,
-        edge.edge_store,
+        log_store or edge.edge_store,
         edge.events,
         edge.bus.hlc,
         origin=edge.config.node_id,

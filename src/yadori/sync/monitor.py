@@ -40,6 +40,7 @@ from yadori.sync.monitor_ports import (
     no_reconcile,
     nothing_after,
 )
+from yadori.sync.outages import OutageBook
 from yadori.sync.patient import PatientProbe
 from yadori.sync.sync_ports import CycleReport
 from yadori.sync.worker import SyncWorker
@@ -98,13 +99,12 @@ class Monitor:
             self._patient = PatientProbe(patient, origin, allowance, clock, self._hinted)
         self._after_beat = after_beat or nothing_after  # once a beat moved the state (0054)
         self._after_error: str | None = None
+        self._step_errors: dict[str, str] = {}  # the last error each kind of step met
         self._hint: float | None = None  # the next beat's wait, told by a patient answer
         self._last_ok: datetime | None = None
         self._last_cycle: CycleReport | None = None
         self._last_error: str | None = None
-        # the open outage: its id, and when it started by the wall and by the monotonic clock
-        self._outage: tuple[str, datetime, float] | None = None
-        self._escalated = False
+        self._outages = OutageBook(log_store, clock, self._survived)  # the open outage
         self._last_queue = -1
         self._next_pull = 0.0
         # the cause of the refusal last escalated (central's code), until a sync goes through
@@ -155,15 +155,18 @@ class Monitor:
             last_heartbeat_ok=self._last_ok.isoformat() if self._last_ok else None,
             last_cycle=self._last_cycle,
             last_error=self._last_error,
-            outage_started=self._outage[1].isoformat() if self._outage else None,
+            outage_started=started.isoformat() if (started := self._outages.started) else None,
         )
 
     # --- the loop --------------------------------------------------------------------------
 
     def _run_heartbeats(self) -> None:
         while not self._stop.is_set():
-            self._beat()
-            self._watch_queue()
+            try:
+                self._beat()
+                self._watch_queue()
+            except Exception as exc:  # reading the queue failed (a locked disk): beat on
+                self._survived("a heartbeat step", exc)
             with self._lock:
                 delay = next_probe(
                     self._state, self._clock(), self._timing, self._rng, self._trip.extra()
@@ -175,8 +178,8 @@ class Monitor:
         while not self._stop.is_set():
             try:
                 self._sync_step()
-            except Exception:  # recording an alert failed (a locked or full disk): go on
-                log.exception("the sync thread's step failed")
+            except Exception as exc:  # recording an alert failed (a locked or full disk): go on
+                self._survived("a sync step", exc)
             self._wake.wait(self._timing.heightened)
             self._wake.clear()
 
@@ -230,6 +233,13 @@ class Monitor:
             self._after_error = error
         else:
             self._after_error = None
+
+    def _survived(self, what: str, exc: Exception) -> None:
+        """An error ended a step of ``what``, which goes on: logged once per distinct error."""
+        error = f"{type(exc).__name__}: {exc}"
+        if self._step_errors.get(what) != error:
+            log.error("%s failed (it goes on): %s", what, error, exc_info=exc)
+        self._step_errors[what] = error
 
     def _beat_failed(self, why: str) -> None:
         """A heartbeat failed: the link itself is down.
@@ -357,33 +367,17 @@ class Monitor:
         before = self._state.state
         if link.state is before:
             self._state = link
-            self._check_outage_length()
+            seconds = self._outages.overdue(self._thresholds.outage_seconds)
+            if seconds is not None:
+                self._escalate("outage", f"central unreachable for {seconds} s")
             return
         now = datetime.now(UTC)
         log.warning("link %s → %s", before.value, link.state.value)
-        # The outage is logged before anyone can see the new state: what is queued from then on
-        # belongs to it.
-        if link.state is LinkState.OFFLINE and self._outage is None:
-            self._outage = (self._log.open_outage(now), now, self._clock())
-        if link.state is LinkState.RECOVERING and self._outage is not None:
-            self._log.link_back(self._outage[0])
-        if link.state is LinkState.ONLINE and self._outage is not None:
-            self._log.close_outage(self._outage[0], now, self._clock() - self._outage[2])
-            self._outage, self._escalated = None, False
+        self._outages.moved(link.state, now)  # before anyone can see the new state
         self._state = link
         if link.state is LinkState.OFFLINE:
             self._link.abort()  # a sync call stuck in a black hole must not delay recovery
         self._hub.publish("link", {"state": link.state.value, "at": now.isoformat()})
-
-    def _check_outage_length(self) -> None:
-        if self._outage is None or self._escalated:
-            return
-        # by the monotonic clock: a wall clock set back or forward (NTP after a long outage,
-        # a technician) neither hides an outage nor makes one up
-        seconds = self._clock() - self._outage[2]
-        if seconds >= self._thresholds.outage_seconds:
-            self._escalated = True
-            self._escalate("outage", f"central unreachable for {int(seconds)} s")
 
     def _watch_queue(self) -> None:
         depth = self._log.pending_count()
@@ -396,5 +390,5 @@ class Monitor:
     def _escalate(self, kind: str, message: str) -> None:
         log.error("ESCALATION %s: %s", kind, message)
         now = datetime.now(UTC)
-        self._log.alert(kind, message, now)
+        self._outages.write(self._log.alert, kind, message, now)  # on the banner even if not kept
         self._hub.publish("alert", {"kind": kind, "message": message, "at": now.isoformat()})
