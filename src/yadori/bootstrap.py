@@ -33,7 +33,7 @@ from yadori.sync.canonical import JSON, to_json
 from yadori.sync.connectivity import LinkState, Timing
 from yadori.sync.errors import SyncError
 from yadori.sync.events import EventHub
-from yadori.sync.hlc import HybridClock, Timestamp
+from yadori.sync.hlc import MAX_AHEAD_MS, AheadLog, HybridClock, Timestamp
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.key_refresh import KeyRefresh
 from yadori.sync.monitor import Monitor
@@ -69,6 +69,7 @@ class NodeConfig:
     properties: tuple[str, ...] = ()  # an edge's properties, before it has pulled them
     key_dir: str = ""  # the node key and PIN pepper; "" = central makes ephemeral ones
     auth: AuthSettings = field(default_factory=AuthSettings)
+    hlc_max_ahead_ms: int = MAX_AHEAD_MS  # remote HLCs further ahead are not followed (0058)
 
 
 @dataclass(slots=True)
@@ -168,7 +169,9 @@ def bootstrap(config: NodeConfig) -> Yadori:
         checkpointer.start()
     directory = SqlDirectory(engine)
     latest = directory.latest_hlc()
-    hlc = HybridClock(config.node_id, wall_ms, Timestamp.parse(latest) if latest else None)
+    bound = config.hlc_max_ahead_ms
+    last = Timestamp.parse(latest) if latest else None
+    hlc = HybridClock(config.node_id, wall_ms, last, bound, AheadLog(bound))
     now = SystemClock().now
     trust = SqlTrust(engine, now)
     central = config.role == "central"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yadori.sync.hlc import COUNTER_DIGITS, WALL_DIGITS, HybridClock, Timestamp
+from yadori.sync.hlc import COUNTER_DIGITS, MAX_AHEAD_MS, WALL_DIGITS, HybridClock, Timestamp
 
 WALLS = st.integers(min_value=0, max_value=10**WALL_DIGITS - 1)
 COUNTERS = st.integers(min_value=0, max_value=10**COUNTER_DIGITS - 1)
@@ -119,8 +119,9 @@ def test_observe_when_the_wall_clock_is_ahead_of_both() -> None:
 def test_every_stamp_sorts_after_everything_seen(
     readings: list[int], remotes: list[Timestamp], steps: list[bool]
 ) -> None:
-    """Interleaving now() and observe(), each result is later than all issued and observed."""
-    clock = HybridClock("me", wall(*readings))
+    """Interleaving now() and observe(), each result is later than all issued and observed
+    (remotes as far ahead as they come: the bound is tested below)."""
+    clock = HybridClock("me", wall(*readings), max_ahead_ms=10**WALL_DIGITS)
     pending = iter(remotes)
     seen: list[tuple[int, int]] = []
     for local in steps:
@@ -177,3 +178,58 @@ def test_a_full_counter_moves_to_the_next_millisecond() -> None:
     assert clock.now() == Timestamp(6, 0, "n")
     remote = Timestamp(7, 10**COUNTER_DIGITS - 1, "r")
     assert clock.observe(remote) == Timestamp(8, 0, "n")
+
+
+# --- a remote clock far ahead (decision 0058) ---------------------------------------------------
+
+HOUR_MS = 3_600_000
+
+
+def test_a_remote_stamp_more_than_the_bound_ahead_is_reported_not_followed() -> None:
+    """A node a day ahead: its stamp is reported, and this clock goes on from its own wall."""
+    told: list[tuple[Timestamp, int]] = []
+    clock = HybridClock("central", wall(10 * HOUR_MS), on_ahead=lambda r, ms: told.append((r, ms)))
+    far = Timestamp(34 * HOUR_MS, 3, "edge-b")
+    assert clock.observe(far) == Timestamp(10 * HOUR_MS, 0, "central")
+    assert told == [(far, 24 * HOUR_MS)]
+    assert clock.now() == Timestamp(10 * HOUR_MS, 1, "central")
+
+
+def test_a_remote_stamp_within_the_bound_is_followed() -> None:
+    """Ten minutes ahead (the skew the clocks tests require) or exactly the bound: merged."""
+    told: list[tuple[Timestamp, int]] = []
+    clock = HybridClock("central", wall(HOUR_MS), on_ahead=lambda r, ms: told.append((r, ms)))
+    ahead = Timestamp(HOUR_MS + 600_000, 0, "edge")
+    assert clock.observe(ahead) == Timestamp(HOUR_MS + 600_000, 1, "central")
+    assert clock.observe(Timestamp(HOUR_MS + MAX_AHEAD_MS, 0, "edge")).wall_ms == 2 * HOUR_MS
+    assert told == []
+
+
+@given(
+    READINGS,
+    st.lists(TIMESTAMPS, max_size=10),
+    st.lists(st.booleans(), max_size=20),
+    st.integers(min_value=0, max_value=10**9),
+)
+def test_no_remote_drags_the_clock_past_its_bound(
+    readings: list[int], remotes: list[Timestamp], steps: list[bool], bound: int
+) -> None:
+    """Whatever it observes, the clock stays within the bound of its own wall clock's highest
+    reading, each result sorts after every earlier one and after every remote it followed."""
+    told: list[Timestamp] = []
+    clock = HybridClock(
+        "me", wall(*readings), max_ahead_ms=bound, on_ahead=lambda r, _: told.append(r)
+    )
+    pending = iter(remotes)
+    results: list[Timestamp] = []
+    followed: list[Timestamp] = []
+    for local in steps:
+        remote = None if local else next(pending, None)
+        stamp = clock.now() if remote is None else clock.observe(remote)
+        if remote is not None and remote not in told:
+            followed.append(remote)
+        assert all((stamp.wall_ms, stamp.counter) > (r.wall_ms, r.counter) for r in results)
+        assert all((stamp.wall_ms, stamp.counter) > (f.wall_ms, f.counter) for f in followed)
+        # one more millisecond at most, where a counter ran out of digits
+        assert stamp.wall_ms <= max(readings) + bound + 1
+        results.append(stamp)

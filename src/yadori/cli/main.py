@@ -69,6 +69,7 @@ def open_node(s: Settings) -> Yadori:
             lockout_failures=s.lockout_failures,
             lockout_for=timedelta(minutes=s.lockout_minutes),
         ),
+        hlc_max_ahead_ms=round(s.hlc_max_ahead_seconds * 1000),
     )
     return bootstrap(config)
 

@@ -3,13 +3,22 @@
 A timestamp is (wall milliseconds, counter, node). ``now`` never goes backwards even when the
 wall clock does; ``observe`` merges a timestamp received from another node. The text form sorts
 in the same order as the tuples, so it can be stored and compared as a string.
+
+A clock follows no remote timestamp more than ``max_ahead_ms`` ahead of its own wall clock
+(decision 0058): a node whose clock is hours or a day wrong would otherwise drag every clock
+of the chain along through central, and with it the time of every command they record. Such a
+timestamp is not merged (its node's own data keeps it) and is reported to ``on_ahead``.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+log = logging.getLogger("yadori.sync")
 
 WALL_DIGITS = 15
 COUNTER_DIGITS = 6
@@ -37,13 +46,33 @@ class Timestamp:
         return cls(int(wall), int(counter), node)
 
 
+MAX_AHEAD_MS = 3_600_000
+"""By default, remote timestamps more than an hour ahead of this node's clock are not followed."""
+
+Ahead = Callable[[Timestamp, int], None]
+"""Told of a remote timestamp not followed, and how many milliseconds it was ahead."""
+
+
+def _unreported(remote: Timestamp, ahead_ms: int) -> None:
+    """No one to tell."""
+
+
 class HybridClock:
     """The HLC of one node, fed by a wall clock in milliseconds."""
 
-    def __init__(self, node: str, wall_ms: Callable[[], int], last: Timestamp | None = None):
+    def __init__(
+        self,
+        node: str,
+        wall_ms: Callable[[], int],
+        last: Timestamp | None = None,
+        max_ahead_ms: int = MAX_AHEAD_MS,
+        on_ahead: Ahead = _unreported,
+    ):
         self._node = node
         self._wall_ms = wall_ms
         self._last = last or Timestamp(0, 0, node)
+        self._max_ahead_ms = max_ahead_ms
+        self._on_ahead = on_ahead
         self._lock = threading.Lock()  # one node's threads share its clock
 
     @property
@@ -65,9 +94,18 @@ class HybridClock:
         return self._last
 
     def observe(self, remote: Timestamp) -> Timestamp:
-        """Merge a remote timestamp so that what this node does next sorts after it."""
+        """Merge a remote timestamp so that what this node does next sorts after it.
+
+        Unless it is more than ``max_ahead_ms`` ahead of this node's wall clock: then it is
+        reported and not merged, and the clock ticks as ``now`` does.
+        """
         with self._lock:
-            return self._observe(remote)
+            ahead = remote.wall_ms - self._wall_ms()
+            if ahead <= self._max_ahead_ms:
+                return self._observe(remote)
+            stamp = self._now()
+        self._on_ahead(remote, ahead)  # outside the lock: it may log, or write
+        return stamp
 
     def _observe(self, remote: Timestamp) -> Timestamp:
         wall = max(self._wall_ms(), self._last.wall_ms, remote.wall_ms)
@@ -78,6 +116,33 @@ class HybridClock:
             counter = max(counter, remote.counter)
         self._last = _tick(wall, counter + 1, self._node)
         return self._last
+
+
+class AheadLog:
+    """Logs the remote timestamps a clock did not follow: once per node per ``every`` seconds."""
+
+    def __init__(
+        self, max_ahead_ms: int, every: float = 600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._max_ahead_s = max_ahead_ms // 1000
+        self._every = every
+        self._clock = clock
+        self._next: dict[str, float] = {}  # node → no line about it before this
+
+    def __call__(self, remote: Timestamp, ahead_ms: int) -> None:
+        """Log one remote timestamp not followed (unless its node was named lately)."""
+        now = self._clock()
+        if now < self._next.get(remote.node, float("-inf")):
+            return
+        self._next[remote.node] = now + self._every
+        log.error(
+            "ESCALATION hlc_ahead: node %s stamps its changes %d s ahead of this node's clock, "
+            "more than the %d s a clock follows: one of the two clocks is wrong. Its changes are "
+            "applied, but their time is not followed; set the wrong clock right",
+            remote.node,
+            ahead_ms // 1000,
+            self._max_ahead_s,
+        )
 
 
 def _tick(wall_ms: int, counter: int, node: str) -> Timestamp:
