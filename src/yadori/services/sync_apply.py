@@ -21,7 +21,7 @@ from yadori.services.bus import MessageBus, Replayed, ReplayResult
 from yadori.services.ports import Clock, UnitOfWork
 from yadori.services.sync_ports import LedgerEntry
 from yadori.sync.mutation import Mutation
-from yadori.sync.protocol import Batch, BatchItem
+from yadori.sync.protocol import SEQ_TAKEN, Batch, BatchItem
 
 
 class CentralSync:
@@ -77,7 +77,9 @@ class CentralSync:
             # for it and finds its results here
             found = uow.ledger.results_of(origin, list(by_seq))
             done.clear()
-            done.update({by_seq[seq].mutation.id: entry for seq, entry in found.items()})
+            for seq, entry in found.items():
+                mine = by_seq[seq].mutation
+                done[mine.id] = _held(mine, entry)
             return frozenset(done)
 
         def on_each(uow: UnitOfWork, m: Mutation, outcome: Replayed | DomainError) -> None:
@@ -119,7 +121,7 @@ class CentralSync:
         m = item.mutation
         known = self._bus.read(item.property_id, lambda uow: uow.ledger.result_of(m.origin, m.seq))
         if known is not None:
-            return known
+            return _held(m, known)
         try:
             replayed = self._bus.replay(
                 item.property_id,
@@ -131,7 +133,7 @@ class CentralSync:
             again = self._bus.read(
                 item.property_id, lambda uow: uow.ledger.result_of(m.origin, m.seq)
             )
-            return again if again is not None else self._reject(item, AlreadyExists("duplicate"))
+            return _held(m, again) if again else self._reject(item, AlreadyExists("duplicate"))
         except DomainError as exc:
             return self._reject(item, exc)
         return _entry(m, replayed)
@@ -175,6 +177,23 @@ def _entry(m: Mutation, outcome: Replayed | DomainError) -> LedgerEntry:
         return LedgerEntry(m.origin, m.seq, m.id, ReplayResult.REJECTED.value, reason, ())
     changes = ", ".join(f"{k}={v}" for k, v in sorted(outcome.changes.items()))
     return LedgerEntry(m.origin, m.seq, m.id, outcome.result.value, changes, outcome.tickets)
+
+
+def _held(m: Mutation, recorded: LedgerEntry) -> LedgerEntry:
+    """What central answers for ``m``, whose (origin, seq) it recorded before.
+
+    The recorded result, if it is ``m``'s (a resend). If the record is another mutation's, the
+    edge numbered ``m`` with a seq it had used and sent before (restored from a backup, or its
+    commit lost): ``m`` is not applied, nothing is recorded, and the edge numbers it again
+    (``SEQ_TAKEN``, decision 0059). Answering the recorded result lost ``m`` without a word.
+    """
+    if recorded.mutation_id == m.id:
+        return recorded
+    reason = (
+        f"{SEQ_TAKEN}: central holds sequence {m.seq} of {m.origin} for mutation "
+        f"{recorded.mutation_id}; this edge reused it (restored from a backup?)"
+    )
+    return LedgerEntry(m.origin, m.seq, m.id, SEQ_TAKEN, reason, ())
 
 
 def _runs(items: tuple[BatchItem, ...]) -> list[tuple[str, list[BatchItem]]]:

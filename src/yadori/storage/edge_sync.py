@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from yadori.domain.ids import new_id
 from yadori.storage import aggregates
+from yadori.storage.edge_renumber import renumber
 from yadori.storage.repositories.outbox import MUTATION_COLUMNS, PENDING, mutation_from_values
 from yadori.storage.sql import marks
 from yadori.storage.tables import (
@@ -37,7 +38,7 @@ from yadori.sync import canonical
 from yadori.sync.batching import Pending
 from yadori.sync.errors import DamagedQueue, SyncError
 from yadori.sync.protocol import BatchItem, PulledChange, PulledResult
-from yadori.sync.sync_ports import SetAside
+from yadori.sync.sync_ports import Renumbered, SetAside
 
 _ACK = "UPDATE outbox SET state = ?, result = ?, reason = ?, tickets = ?, acked_at = ? WHERE id = ?"
 _ACKED_AT = UTCDateTime()
@@ -240,6 +241,10 @@ class EdgeSyncStore:
             _mark_sent(conn, ids)
             if state:
                 self._set_state(conn, state)
+
+    def renumber(self, ids: list[str], above: int) -> Renumbered:
+        """Number waiting mutations again, after ``above``, central's highest seq (0059)."""
+        return renumber(self._engine, self._now, ids, above, (PENDING, SENT))
 
     def has_sent(self) -> bool:
         """Whether central answered mutations whose results were not pulled yet.

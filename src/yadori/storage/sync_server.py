@@ -19,10 +19,11 @@ from yadori.storage.repositories.ledger import (
     advance_chain,
     feed_since,
     has_marks,
+    last_seq,
     results_after,
 )
 from yadori.sync.canonical import JSON
-from yadori.sync.protocol import PageAsk, decode_batch
+from yadori.sync.protocol import SEQ_TAKEN, PageAsk, decode_batch
 
 MAX_PAGE = 5_000
 # A page's documents stop at about this many bytes of JSON (a page holds at least one): 8 MB
@@ -83,6 +84,18 @@ class SyncServer:
             "results": [_result(r) for r in applied.results],
             "chain_ok": chained,
         }
+        taken = [r for r in applied.results if r.result == SEQ_TAKEN]
+        if taken:  # the edge numbers them again above this (decision 0059)
+            with self._engine.connect() as conn:
+                answer["last_seq"] = last_seq(conn, batch.origin)
+            log.error(
+                "ESCALATION seq_taken: %s sent %d mutation(s) with sequence numbers it had used "
+                "before for others (restored from a backup, or commits lost), from seq %d; "
+                "they were not applied, and the edge numbers them again",
+                batch.origin,
+                len(taken),
+                min(r.seq for r in taken),
+            )
         if page is not None and page.property_id in properties:
             try:
                 answer["page"] = self.pull(

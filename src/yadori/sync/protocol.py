@@ -20,6 +20,11 @@ from yadori.sync.mutation import Actor, Mutation, Priority
 
 CONTENT_TYPE = "application/x-yadori-batch"
 CRC_HEADER = "X-Yadori-Batch-CRC"
+SEQ_TAKEN = "seq_taken"
+"""A pushed mutation's result when central holds its (origin, seq) for another mutation: the
+edge was restored from a backup, or lost commits it had sent. It is not applied and nothing is
+recorded; the push's answer then says central's highest seq of the origin (``last_seq``), and
+the edge numbers it again above that and sends it again (decision 0059)."""
 
 
 class BatchCorrupt(ValueError):

@@ -55,6 +55,10 @@ class Store(Protocol):
         """Central answered for these; ``state`` is stored in the same transaction."""
         ...
 
+    def renumber(self, ids: list[str], above: int) -> Renumbered:
+        """Number these waiting mutations again, after ``above`` (central's highest seq)."""
+        ...
+
     def has_sent(self) -> bool:
         """Whether central answered for mutations whose results were not pulled yet."""
         ...
@@ -102,6 +106,18 @@ class RidingTransport(Transport, Protocol):
     def push_pulling(self, body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
         """Send a batch; the answer also carries the pull page ``params`` ask for, if any."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Renumbered:
+    """Queued mutations numbered again (decision 0059).
+
+    Each one's id, old seq and new seq; when; and the alerts recorded (kind and message).
+    """
+
+    moved: list[tuple[str, int, int]]
+    at: datetime
+    alerts: list[dict[str, str]]
 
 
 @dataclass(frozen=True, slots=True)

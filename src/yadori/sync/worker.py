@@ -23,7 +23,7 @@ from yadori.sync.batching import choose_batch
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import BatchRefused, DamagedQueue, QueueHeld, SyncError
 from yadori.sync.hlc import HybridClock
-from yadori.sync.protocol import Batch, encode_batch
+from yadori.sync.protocol import SEQ_TAKEN, Batch, encode_batch
 from yadori.sync.puller import Asked, Marking, Puller, page_at_hand
 from yadori.sync.sync_ports import (
     Announce,
@@ -196,7 +196,10 @@ class SyncWorker:
                 if sent.riding is not None and isinstance(page := answer.get("page"), dict):
                     # marked sent in the transaction that takes the page: one commit, not two
                     self._count(answer, sent, report)
-                    marking = Marking(sent.ids, self._sent_state(sent))
+                    taken = _taken(answer)
+                    answered_ids = [i for i in sent.ids if i not in taken]
+                    marking = Marking(answered_ids, self._sent_state(sent))
+                    self._renumber(taken, answer)
                     return Asked(page_at_hand(page), *sent.riding.cursors, marking)
                 try:
                     return ask_ahead()  # an older central: pull as before
@@ -282,8 +285,20 @@ class SyncWorker:
         return _Flying(future, ids, number, crc, riding)
 
     def _acknowledged(self, answer: dict[str, JSON], sent: _Flying, report: CycleReport) -> None:
-        self._store.mark_sent(sent.ids, self._sent_state(sent))
+        taken = _taken(answer)
+        self._store.mark_sent([i for i in sent.ids if i not in taken], self._sent_state(sent))
         self._count(answer, sent, report)
+        self._renumber(taken, answer)
+
+    def _renumber(self, taken: set[str], answer: dict[str, JSON]) -> None:
+        """Number again what central holds the seqs of for others, to send it again (0059)."""
+        if not taken:
+            return
+        last_seq = answer.get("last_seq")
+        moved = self._store.renumber(sorted(taken), last_seq if isinstance(last_seq, int) else 0)
+        for alert in moved.alerts:
+            log.error("ESCALATION %s: %s", alert["kind"], alert["message"])
+            self._announce("alert", {**alert, "at": moved.at.isoformat()})
 
     def _sent_state(self, sent: _Flying) -> dict[str, str]:
         """What marking a batch sent stores: its place in the chain, and when."""
@@ -302,6 +317,18 @@ class SyncWorker:
             report.rejected += sum(
                 1 for r in results if isinstance(r, dict) and r.get("result") == "rejected"
             )
+
+
+def _taken(answer: dict[str, JSON]) -> set[str]:
+    """The mutations of a push's answer whose seqs central holds for others (``SEQ_TAKEN``)."""
+    results = answer.get("results")
+    if not isinstance(results, list):
+        return set()
+    return {
+        str(r.get("mutation_id"))
+        for r in results
+        if isinstance(r, dict) and r.get("result") == SEQ_TAKEN
+    }
 
 
 def _silent(kind: str, data: dict[str, JSON]) -> None:

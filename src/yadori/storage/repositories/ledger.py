@@ -401,6 +401,12 @@ _SIZE: dict[str, Callable[[sa.ColumnElement[Any]], sa.ColumnElement[int]]] = {
 }
 
 
+def last_seq(conn: sa.Connection, origin: str) -> int:
+    """The highest seq of an origin's mutations central recorded (0 if none)."""
+    query = sa.select(sa.func.max(sync_applied.c.seq)).where(sync_applied.c.origin == origin)
+    return int(conn.execute(query).scalar() or 0)
+
+
 def has_marks(conn: sa.Connection, property_id: str) -> bool:
     """Whether any of the property's aggregates wait to be published.
 
