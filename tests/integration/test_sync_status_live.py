@@ -10,10 +10,12 @@ when the push and the pull last succeeded.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx2
@@ -171,3 +173,48 @@ def test_status_shows_the_queue_by_lane_while_offline_and_drained_after_the_sync
     assert printed["pending"] == "0"
     for name in ("last push ok", "last pull ok"):  # the monitor may have pulled again since
         assert healed_at <= _at(printed[name]) <= datetime.now(UTC), name
+
+
+class _NotAnEdge(BaseHTTPRequestHandler):
+    """Another service on the port: an HTML page for every request."""
+
+    def do_GET(self) -> None:
+        body = b"<html><body>Router login</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.mark.parametrize("page", ["html", "json list"])
+def test_status_of_something_that_is_not_an_edge_says_so_without_a_traceback(page: str) -> None:
+    """`yadori status --url` pointed at another service: a clear message and exit 1."""
+    handler = _NotAnEdge
+    if page == "json list":
+
+        class _List(_NotAnEdge):
+            def do_GET(self) -> None:
+                body = b"[1, 2]"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        handler = _List
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = CliRunner().invoke(cli, ["status", "--url", url, "--token", "t"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # typer's Exit, not a traceback
+    assert "not a Yadori edge" in " ".join(result.output.split())

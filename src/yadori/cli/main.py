@@ -248,6 +248,15 @@ def status(
     except httpx2.HTTPError as exc:
         console.print(f"[red]cannot reach the edge at {url}: {exc}[/red]")
         raise typer.Exit(1) from exc
+    except ValueError as exc:  # not JSON: another service on that port, a proxy's error page
+        console.print(
+            f"[red]{url} answered with something that is not a Yadori edge's (not JSON): "
+            "check the address and port (an edge serves 8600 by default)[/red]"
+        )
+        raise typer.Exit(1) from exc
+    if not isinstance(answer, dict):
+        console.print(f"[red]{url} answered JSON that is not a Yadori edge's status[/red]")
+        raise typer.Exit(1)
     if "code" in answer and "link" not in answer:
         console.print(
             f"[red]{answer.get('code')}: {answer.get('detail')}[/red] — log in with "
