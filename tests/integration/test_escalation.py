@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -221,6 +222,40 @@ def test_a_store_that_fails_to_log_the_outage_stops_neither_the_heartbeats_nor_t
         assert store.failed == ["open_outage", "alert"]  # no outage row: nothing else to write
         assert escalations(caplog, "outage")
         assert any("database is locked" in r.getMessage() or r.exc_info for r in caplog.records)
+    finally:
+        edge.close()
+
+
+def test_an_outage_the_edge_was_stopped_during_is_resumed_and_closed_by_the_recovery(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A power cut took the WAN and the edge: the outage logged before the stop has no end.
+    Restarted with the WAN still down, the edge is offline, escalates the outage by its real
+    length (it began an hour ago, the threshold is half that) at the first failed beat, then
+    recovers when the link answers and closes that same outage."""
+    caplog.set_level(logging.WARNING, logger="yadori.sync")
+    edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+    try:
+        assert edge.edge_store is not None
+        hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        outage_id = edge.edge_store.open_outage(hour_ago)  # the edge then stopped, mid-outage
+        events = edge.events.subscribe()
+        link = SwitchedCentral(down=True)
+        monitor = monitor_on_fake(edge, link, thresholds=Thresholds(outage_seconds=1_800))
+        assert monitor.state is LinkState.OFFLINE
+        wait_until(lambda: bool(edge.edge_store and edge.edge_store.alerts()), 10)
+        link.down = False
+        wait_until(lambda: monitor.state is LinkState.ONLINE, 10)
+        told = [(e["event"], e["data"]) for e in list(events.queue)]
+        states = [d["state"] for k, d in told if k == "link" and isinstance(d, dict)]
+        assert states == ["recovering", "online"]  # offline from the start: no new outage
+        (logged,) = edge.edge_store.outages()
+        assert logged["id"] == outage_id
+        assert logged["ended_at"] is not None
+        assert isinstance(logged["duration_ms"], int)
+        assert 3_600_000 <= logged["duration_ms"] < 3_700_000
+        assert [a["kind"] for a in edge.edge_store.alerts()] == ["outage"]
+        assert escalations(caplog, "outage")
     finally:
         edge.close()
 

@@ -90,3 +90,17 @@ def test_a_failed_write_is_reported_and_the_outage_still_timed() -> None:
     outages.moved(LinkState.ONLINE, AT)
     assert log.written == []  # no row to see back or close
     assert outages.started is None
+
+
+def test_an_outage_the_node_was_stopped_during_counts_from_its_start() -> None:
+    """Resumed after a restart: its length and its threshold count from when it started."""
+    log, clock = Log(), Clock()
+    outages = book(log, clock, [])
+    started = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    outages.resume("o9", started, AT)  # stopped for an hour
+    assert outages.started == started
+    assert outages.overdue(3_600) == 3_600
+    clock.now += 5
+    outages.moved(LinkState.RECOVERING, AT)
+    outages.moved(LinkState.ONLINE, AT)
+    assert log.written == [("back", "o9"), ("close", "o9", AT, 3_605.0)]

@@ -419,6 +419,17 @@ class EdgeSyncStore:
                 .values(ended_at=at, duration_ms=max(0, int(seconds * 1000)))
             )
 
+    def unfinished_outage(self) -> tuple[str, datetime] | None:
+        """The latest outage logged without an end (the edge stopped during it): id, start."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(outages.c.id, outages.c.started_at)
+                .where(outages.c.ended_at.is_(None))
+                .order_by(outages.c.started_at.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else (row.id, row.started_at)
+
     def outages(self, limit: int = 20) -> list[dict[str, object]]:
         """The latest outages, newest first."""
         with self._engine.connect() as conn:

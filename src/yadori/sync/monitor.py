@@ -105,14 +105,20 @@ class Monitor:
         self._last_cycle: CycleReport | None = None
         self._last_error: str | None = None
         self._outages = OutageBook(log_store, clock, self._survived)  # the open outage
-        self._last_queue = -1
-        self._next_pull = 0.0
+        self._resume_outage()
+        self._last_queue, self._next_pull = -1, 0.0
         # the cause of the refusal last escalated (central's code), until a sync goes through
         self._refused: str | None = None
         # cycles failed in a row, and no cycle before this (monitor's clock): see _back_off
-        self._sync_failures = 0
-        self._sync_after = float("-inf")
+        self._sync_failures, self._sync_after = 0, float("-inf")
         self._failing_told = False  # sync_failing told for this run of failures
+
+    def _resume_outage(self) -> None:
+        """An outage the edge was stopped during goes on, offline until a beat is answered."""
+        unfinished = self._outages.write(self._log.unfinished_outage)
+        if unfinished is not None:
+            self._outages.resume(*unfinished, datetime.now(UTC))
+            self._state = Link(LinkState.OFFLINE, self._clock())
 
     # --- control ---------------------------------------------------------------------------
 

@@ -54,6 +54,10 @@ class OutageLog(Protocol):
         """Log an outage's end and its length (``seconds``, by the monotonic clock)."""
         ...
 
+    def unfinished_outage(self) -> tuple[str, datetime] | None:
+        """The latest outage logged without an end (the node stopped during it): id, start."""
+        ...
+
     def alert(self, kind: str, message: str, at: datetime) -> None:
         """Record an escalation."""
         ...

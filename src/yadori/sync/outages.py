@@ -37,6 +37,14 @@ class OutageBook:
         self._open: tuple[str | None, datetime, float] | None = None
         self._told = False  # its length was escalated
 
+    def resume(self, outage_id: str, started: datetime, now: datetime) -> None:
+        """Go on with an outage the node was stopped during (a power cut, say).
+
+        Its length counts from its start: by the wall clock for the time the node was stopped.
+        """
+        stopped_for = max(0.0, (now - started).total_seconds())
+        self._open = (outage_id, started, self._clock() - stopped_for)
+
     @property
     def started(self) -> datetime | None:
         """When the open outage started, by the wall clock."""
