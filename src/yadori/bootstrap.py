@@ -123,7 +123,8 @@ class Yadori:
             "heartbeat_timeout_ms": snap.heartbeat_timeout_ms,
             "last_error": snap.last_error,
             "open_tickets": queue.open_tickets,
-            "rejected": to_json(queue.rejected),
+            "rejected": to_json(queue.rejected),  # the latest 50
+            "rejected_total": queue.rejected_total,
             "last_cycle": to_json(asdict(snap.last_cycle)) if snap.last_cycle else None,
             "outages": to_json(self.edge_store.outages()),
             "alerts": to_json(self.edge_store.alerts()),

@@ -23,10 +23,10 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from support.auth import bearer
+from support.auth import bearer, provision_edge_keys, token_for
 from support.browser import served
 from support.hotel import TODAY, Hotel, build_hotel
-from support.nodes import CentralProcess, central_process, edge_node, proxy_to
+from support.nodes import CentralProcess, central_process, edge_node, monitor_on_fake, proxy_to
 from support.sync import wait_until
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.fault_proxy import FaultProxy
@@ -36,6 +36,7 @@ from yadori.domain.rooms import Condition
 from yadori.services import commands as c
 from yadori.storage.tables import outbox
 from yadori.sync.connectivity import LinkState
+from yadori.sync.errors import LinkDown
 from yadori.sync.monitor import Monitor
 from yadori.sync.mutation import Mutation
 
@@ -218,3 +219,55 @@ def test_status_of_something_that_is_not_an_edge_says_so_without_a_traceback(pag
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)  # typer's Exit, not a traceback
     assert "not a Yadori edge" in " ".join(result.output.split())
+
+
+def test_status_counts_every_rejected_mutation_and_lists_the_latest_fifty(tmp_path: Path) -> None:
+    """Sixty operations central rejected: the status counts sixty, lists the latest fifty, and
+    reads them through the partial index, not the whole outbox."""
+    provision_edge_keys(tmp_path / "keys" / "edge1", "edge1")  # staff can log in
+    edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+    try:
+        hotel = build_hotel(edge)
+        folio = hotel.folio_id(hotel.book())
+        hotel.charges([100] * 70, folio)
+        with edge.engine.begin() as conn:  # as if central had rejected the last sixty
+            last = sa.select(outbox.c.seq).order_by(outbox.c.seq.desc()).limit(60).subquery()
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.seq.in_(sa.select(last.c.seq)))
+                .values(state="done", result="rejected", reason="folio_closed: closed")
+            )
+            plan = " ".join(
+                str(row[-1])
+                for row in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT count(*) FROM outbox "
+                    "WHERE outbox.result = 'rejected'"
+                )
+            )
+        assert "ix_outbox_rejected" in plan, plan
+        monitor_on_fake(edge, _Silent())
+        status = edge.sync_status()
+        assert status["rejected_total"] == 60
+        assert isinstance(status["rejected"], list)
+        assert len(status["rejected"]) == 50
+        with served(edge) as url:
+            token = token_for(edge, hotel.property_id)
+            assert shown(url, token)["rejected mutations"] == "60"
+    finally:
+        edge.close()
+
+
+class _Silent:
+    """A link that is down: the status is read offline."""
+
+    def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, object]:
+        raise LinkDown("GET /sync/v1/heartbeat: refused")
+
+    def push(self, body: bytes, crc: int) -> dict[str, object]:
+        raise LinkDown("POST /sync/v1/push: refused")
+
+    def pull(self, params: dict[str, str | int]) -> dict[str, object]:
+        raise LinkDown("GET /sync/v1/pull: refused")
+
+    def abort(self) -> None:
+        """Nothing is in flight."""

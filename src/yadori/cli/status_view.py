@@ -38,7 +38,8 @@ def show_status(console: Console, status: dict[str, object]) -> None:
         table.add_row(label.replace("_", " "), str(status.get(name)))
     rejected = status.get("rejected") or []
     assert isinstance(rejected, list)  # noqa: S101 - the status schema
-    table.add_row("rejected mutations", str(len(rejected)))
+    total = status.get("rejected_total")
+    table.add_row("rejected mutations", str(total if isinstance(total, int) else len(rejected)))
     console.print(table)
     for item in rejected[:10]:
         console.print(f"[red]rejected[/red] {item}")

@@ -84,8 +84,9 @@ class QueueStats:
 
     by_lane: dict[int, int]
     oldest_pending: datetime | None
-    rejected: list[dict[str, str]]
+    rejected: list[dict[str, str]]  # the latest 50
     open_tickets: int
+    rejected_total: int = 0  # all of them
 
 
 class CorruptChange(SyncError):
@@ -467,12 +468,17 @@ class EdgeSyncStore:
                 oldest_at = conn.execute(
                     sa.select(outbox.c.created_at).where(outbox.c.seq == oldest)
                 ).scalar()
+            # both on the partial index ix_outbox_rejected (the literal is its condition)
+            is_rejected = sa.text("outbox.result = 'rejected'")
             rejected = conn.execute(
                 sa.select(outbox.c.id, outbox.c.name, outbox.c.reason, outbox.c.hlc)
-                .where(outbox.c.result == "rejected")
+                .where(is_rejected)
                 .order_by(outbox.c.seq.desc())
                 .limit(50)
             ).all()
+            rejected_total = conn.execute(
+                sa.select(sa.func.count()).select_from(outbox).where(is_rejected)
+            ).scalar_one()
             tickets = conn.execute(
                 sa.select(sa.func.count())
                 .select_from(conflict_tickets)
@@ -486,6 +492,7 @@ class EdgeSyncStore:
                 for r in rejected
             ],
             open_tickets=int(tickets),
+            rejected_total=int(rejected_total),
         )
 
 

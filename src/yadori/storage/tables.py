@@ -215,6 +215,13 @@ outbox = sa.Table(
     sa.Column("tickets", sa.Text, nullable=True),
     sa.Column("acked_at", UTCDateTime, nullable=True),
     sa.Index("ix_outbox_state_priority", "state", "priority", "seq"),
+    # the rejected ones only: the sync status counts and lists them (migration 0007)
+    sa.Index(
+        "ix_outbox_rejected",
+        "seq",
+        sqlite_where=sa.text("result = 'rejected'"),
+        postgresql_where=sa.text("result = 'rejected'"),
+    ),
 )
 
 outbox_heads = sa.Table(
