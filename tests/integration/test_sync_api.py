@@ -816,6 +816,13 @@ def test_status_view_and_command(tmp_path: Path) -> None:
         assert word in text
     show_status(console, {"role": "edge", "sync": "none"})
     assert "no sync" in console.export_text()
+    japanese = Console(record=True, width=100)
+    show_status(japanese, {"link": "offline", "since": "now", "queue": {"0": 2}}, "ja")
+    text = japanese.export_text()
+    for word in ("オフライン", "入金・売上", "未送信の操作", "本部が拒否した操作"):
+        assert word in text
+    for english in ("offline", "payments", "pending"):
+        assert english not in text
     result = CliRunner().invoke(cli, ["status", "--url", "http://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "cannot reach" in result.output

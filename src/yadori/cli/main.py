@@ -219,7 +219,7 @@ def central(
 
 
 @app.command()
-def status(
+def status(  # noqa: PLR0917 - Typer takes the options as parameters
     url: Annotated[str, typer.Option(help="the edge's address")] = "http://127.0.0.1:8600",
     token: Annotated[
         str | None, typer.Option(envvar="YADORI_TOKEN", help="a staff token (YADORI_TOKEN)")
@@ -229,6 +229,7 @@ def status(
     hotel: Annotated[
         str | None, typer.Option("--property", help="property code to log in to")
     ] = None,
+    lang: Annotated[str, typer.Option(envvar="YADORI_LANG", help="ja or en (YADORI_LANG)")] = "en",
 ) -> None:
     """Show an edge's sync state: link, queue per lane, last push and pull, skew, tickets."""
     import httpx2  # noqa: PLC0415 - only this command needs it
@@ -263,7 +264,7 @@ def status(
             "--staff CODE --pin PIN --property TKY1, or pass --token / YADORI_TOKEN"
         )
         raise typer.Exit(1)
-    show_status(console, answer)
+    show_status(console, answer, lang)
 
 
 @app.command()
