@@ -69,7 +69,7 @@ class NodeConfig:
     properties: tuple[str, ...] = ()  # an edge's properties, before it has pulled them
     key_dir: str = ""  # the node key and PIN pepper; "" = central makes ephemeral ones
     auth: AuthSettings = field(default_factory=AuthSettings)
-    hlc_max_ahead_ms: int = MAX_AHEAD_MS  # remote HLCs further ahead are not followed (0058)
+    hlc_max_ahead_ms: int = MAX_AHEAD_MS  # central follows no remote HLC further ahead (0058)
 
 
 @dataclass(slots=True)
@@ -170,9 +170,9 @@ def bootstrap(config: NodeConfig) -> Yadori:
         checkpointer.start()
     directory = SqlDirectory(engine)
     latest = directory.latest_hlc()
-    bound = config.hlc_max_ahead_ms
     last = Timestamp.parse(latest) if latest else None
-    hlc = HybridClock(config.node_id, wall_ms, last, bound, AheadLog(bound))
+    bound = config.hlc_max_ahead_ms if config.role == "central" else None  # decision 0058
+    hlc = HybridClock(config.node_id, wall_ms, last, bound, AheadLog(config.hlc_max_ahead_ms))
     now = SystemClock().now
     trust = SqlTrust(engine, now)
     central = config.role == "central"

@@ -260,6 +260,26 @@ def test_an_outage_the_edge_was_stopped_during_is_resumed_and_closed_by_the_reco
         edge.close()
 
 
+def test_an_old_outage_left_open_is_not_resumed(tmp_path: Path) -> None:
+    """An outage whose end failed to be written ten days ago, and one closed since: the edge
+    starts online and leaves both as they are."""
+    edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+    try:
+        assert edge.edge_store is not None
+        now = datetime.now(UTC)
+        edge.edge_store.open_outage(now - timedelta(days=10))  # its close was never written
+        later = edge.edge_store.open_outage(now - timedelta(days=1))
+        edge.edge_store.close_outage(later, now - timedelta(days=1) + timedelta(minutes=5), 300)
+        link = SwitchedCentral(down=False)
+        monitor = monitor_on_fake(edge, link)
+        assert monitor.state is LinkState.ONLINE
+        wait_until(lambda: link.beats >= 3, 10)
+        assert monitor.state is LinkState.ONLINE
+        assert [o["duration_ms"] for o in edge.edge_store.outages()] == [300_000, None]
+    finally:
+        edge.close()
+
+
 # --- a long outage --------------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from support.auth import trust_actor
 from support.hotel import ACTOR, Hotel, build_hotel
 from support.nodes import central_process, edge_node
-from support.sync import checksums, sync
+from support.sync import checksums, sync, worker_on
 from yadori.bootstrap import NodeConfig, bootstrap
 from yadori.domain.ids import new_id
 from yadori.services import commands as c
@@ -172,6 +172,87 @@ def test_central_answers_a_reused_seq_as_taken_and_records_nothing(
         assert f"holds sequence {held.seq} of e1 for mutation {first}" in answer.reason
         (again,) = sync_.apply((items[made.index(held)],))
         assert (again.mutation_id, again.result) == (first, "applied")
+        lines = central.bus.read(hotel.property_id, lambda uow: uow.folios.get(folio).lines)
+        assert [line.amount for line in lines] == [100]
+    finally:
+        edge.close()
+        central.close()
+
+
+@pytest.mark.parametrize("batch_size", [500, 1], ids=["one batch", "a batch each"])
+def test_what_depends_on_a_renumbered_mutation_waits_for_it(
+    pg_url: str, tmp_path: Path, batch_size: int
+) -> None:
+    """After the restore, a charge takes a seq central holds and its void a free one. The void
+    must not be applied before its charge (it would be refused, the guest overbilled): in one
+    batch central holds it back as well; in a batch of its own, read while the charge's was at
+    central, the edge does not send it but chooses again once the charge is numbered again."""
+    seed = bootstrap(NodeConfig("central", "central", "C", pg_url))
+    hotel = build_hotel(seed)
+    folio = hotel.folio_id(hotel.book())
+    seed.close()
+    with central_process(pg_url, tmp_path) as central:
+        pid = hotel.property_id
+        edge = edge_node(tmp_path, central.url, (pid,))
+        try:
+            sync(edge)
+            backup(tmp_path / "edge1.db", tmp_path / "backup.db")
+            charge(dataclasses.replace(hotel, node=edge), folio, 300)  # then lost at the edge
+            sync(edge)
+        finally:
+            edge.close()
+        restore(tmp_path / "backup.db", tmp_path / "edge1.db")
+        edge = edge_node(tmp_path, central.url, (pid,))
+        try:
+            at_edge = dataclasses.replace(hotel, node=edge)
+            line = new_id()
+            at_edge.run(
+                c.PostCharge(
+                    folio_id=folio, line_id=line, category="misc", description="x", amount=999
+                )
+            )
+            void = c.VoidLine(folio_id=folio, line_id=line, void_line_id=new_id(), reason="typo")
+            at_edge.run(void)
+            assert edge.transport is not None
+            worker = worker_on(edge, edge.transport, batch_size=batch_size)
+            for _ in range(2):
+                report = worker.cycle()
+                assert report.rejected == 0, report
+            with edge.engine.connect() as conn:
+                outcome = dict(conn.execute(sa.select(outbox.c.name, outbox.c.result)).all())
+            assert outcome["void_line"] == "applied"
+            _, want = at_central(pg_url, pid)
+            assert checksums(edge.engine, pid) == want  # central holds the charge and its void
+            lines = edge.bus.read(pid, lambda uow: uow.folios.get(folio).lines)
+            assert sorted(line.amount for line in lines) == [300, 999, 999]
+            assert [x.voids for x in lines if x.voids is not None] == [line]
+        finally:
+            edge.close()
+
+
+def test_a_mutation_central_holds_at_another_seq_is_answered_its_result(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Numbered again once, applied, then the edge put back to a backup from before: the same
+    mutation comes under its old seq (now another's) or under a free one. Central answers the
+    result it recorded for it, and applies nothing twice."""
+    central = bootstrap(NodeConfig("central", "central", "C", pg_url))
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    try:
+        hotel = build_hotel(edge)
+        trust_actor(central, hotel.property_id, ACTOR)
+        folio = hotel.folio_id(hotel.book())
+        first = charge(hotel, folio, 100)
+        made = edge.bus.read(hotel.property_id, lambda uow: uow.outbox.all())
+        sync_ = CentralSync(central.bus, _Clock())
+        items = tuple(BatchItem(hotel.property_id, m, ()) for m in made)
+        sync_.apply(items)
+        held = next(m for m in made if m.id == first)
+        fields = {f: getattr(held, f) for f in FIELDS if f != "seq"}
+        for seq in (held.seq - 1, held.seq + 50):  # another's seq; a free one
+            again = make_mutation(**fields, seq=seq)
+            (answer,) = sync_.apply((BatchItem(hotel.property_id, again, ()),))
+            assert (answer.mutation_id, answer.seq, answer.result) == (first, held.seq, "applied")
         lines = central.bus.read(hotel.property_id, lambda uow: uow.folios.get(folio).lines)
         assert [line.amount for line in lines] == [100]
     finally:

@@ -65,9 +65,9 @@ def one_by_one(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     applied: list[str] = []
     apply_one = CentralSync._apply_one
 
-    def counted(self: CentralSync, item: BatchItem, system: str) -> object:
+    def counted(self: CentralSync, item: BatchItem, system: str, held: set[str]) -> object:
         applied.append(item.mutation.id)
-        return apply_one(self, item, system)
+        return apply_one(self, item, system, held)
 
     monkeypatch.setattr(CentralSync, "_apply_one", counted)
     return applied

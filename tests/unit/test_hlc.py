@@ -120,8 +120,8 @@ def test_every_stamp_sorts_after_everything_seen(
     readings: list[int], remotes: list[Timestamp], steps: list[bool]
 ) -> None:
     """Interleaving now() and observe(), each result is later than all issued and observed
-    (remotes as far ahead as they come: the bound is tested below)."""
-    clock = HybridClock("me", wall(*readings), max_ahead_ms=10**WALL_DIGITS)
+    (a clock without a bound, as an edge's: the bound is tested below)."""
+    clock = HybridClock("me", wall(*readings))
     pending = iter(remotes)
     seen: list[tuple[int, int]] = []
     for local in steps:
@@ -188,7 +188,9 @@ HOUR_MS = 3_600_000
 def test_a_remote_stamp_more_than_the_bound_ahead_is_reported_not_followed() -> None:
     """A node a day ahead: its stamp is reported, and this clock goes on from its own wall."""
     told: list[tuple[Timestamp, int]] = []
-    clock = HybridClock("central", wall(10 * HOUR_MS), on_ahead=lambda r, ms: told.append((r, ms)))
+    clock = HybridClock(
+        "central", wall(10 * HOUR_MS), None, MAX_AHEAD_MS, lambda r, ms: told.append((r, ms))
+    )
     far = Timestamp(34 * HOUR_MS, 3, "edge-b")
     assert clock.observe(far) == Timestamp(10 * HOUR_MS, 0, "central")
     assert told == [(far, 24 * HOUR_MS)]
@@ -198,7 +200,9 @@ def test_a_remote_stamp_more_than_the_bound_ahead_is_reported_not_followed() -> 
 def test_a_remote_stamp_within_the_bound_is_followed() -> None:
     """Ten minutes ahead (the skew the clocks tests require) or exactly the bound: merged."""
     told: list[tuple[Timestamp, int]] = []
-    clock = HybridClock("central", wall(HOUR_MS), on_ahead=lambda r, ms: told.append((r, ms)))
+    clock = HybridClock(
+        "central", wall(HOUR_MS), None, MAX_AHEAD_MS, lambda r, ms: told.append((r, ms))
+    )
     ahead = Timestamp(HOUR_MS + 600_000, 0, "edge")
     assert clock.observe(ahead) == Timestamp(HOUR_MS + 600_000, 1, "central")
     assert clock.observe(Timestamp(HOUR_MS + MAX_AHEAD_MS, 0, "edge")).wall_ms == 2 * HOUR_MS
@@ -233,3 +237,9 @@ def test_no_remote_drags_the_clock_past_its_bound(
         # one more millisecond at most, where a counter ran out of digits
         assert stamp.wall_ms <= max(readings) + bound + 1
         results.append(stamp)
+
+
+def test_a_clock_without_a_bound_follows_a_remote_however_far_ahead() -> None:
+    """An edge's clock: a slow edge is corrected by central's (which is bounded itself)."""
+    clock = HybridClock("edge", wall(HOUR_MS))
+    assert clock.observe(Timestamp(3 * HOUR_MS, 0, "central")) == Timestamp(3 * HOUR_MS, 1, "edge")

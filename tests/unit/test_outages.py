@@ -82,7 +82,7 @@ def test_a_failed_write_is_reported_and_the_outage_still_timed() -> None:
     failed: list[str] = []
     outages = book(log, clock, failed)
     outages.moved(LinkState.OFFLINE, AT)
-    assert failed == ["a write to the outage log: open: disk full"]
+    assert failed == ["the outage log: open: disk full"]
     assert outages.started == AT
     clock.now += 60
     assert outages.overdue(30) == 60

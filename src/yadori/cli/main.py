@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -88,6 +89,13 @@ def serve(s: Settings) -> None:
         uvicorn.run(create_app(node), host=s.host, port=s.port, log_level=s.log_level.lower())
     finally:
         node.close()
+
+
+class Lang(StrEnum):
+    """The languages `yadori status` speaks."""
+
+    JA = "ja"
+    EN = "en"
 
 
 Port = Annotated[int | None, typer.Option(help="TCP port (YADORI_PORT)")]
@@ -229,7 +237,9 @@ def status(  # noqa: PLR0917 - Typer takes the options as parameters
     hotel: Annotated[
         str | None, typer.Option("--property", help="property code to log in to")
     ] = None,
-    lang: Annotated[str, typer.Option(envvar="YADORI_LANG", help="ja or en (YADORI_LANG)")] = "en",
+    lang: Annotated[
+        Lang, typer.Option(envvar="YADORI_LANG", help="ja or en (YADORI_LANG)")
+    ] = Lang.EN,
 ) -> None:
     """Show an edge's sync state: link, queue per lane, last push and pull, skew, tickets."""
     import httpx2  # noqa: PLC0415 - only this command needs it
@@ -264,7 +274,7 @@ def status(  # noqa: PLR0917 - Typer takes the options as parameters
             "--staff CODE --pin PIN --property TKY1, or pass --token / YADORI_TOKEN"
         )
         raise typer.Exit(1)
-    show_status(console, answer, lang)
+    show_status(console, answer, lang.value)
 
 
 @app.command()

@@ -57,9 +57,8 @@ def show_status(console: Console, status: dict[str, object], lang: str = "en") -
     link = str(status["link"])
     colour = {"online": "green", "recovering": "yellow"}.get(link, "red")
     shown_link = LINK.get(link, (link, link))[at]
-    console.print(
-        f"{say('link')}: [{colour}]{shown_link}[/{colour}] {say('since')} {status['since']}"
-    )
+    since = f"{status['since']} {say('since')}" if at == 0 else f"since {status['since']}"
+    console.print(f"{say('link')}: [{colour}]{shown_link}[/{colour}] {since}")
     table = Table(title=say("title"))
     table.add_column(say("what"))
     table.add_column(say("value"), justify="right")

@@ -55,17 +55,24 @@ class CentralSync:
         done: dict[str, LedgerEntry] = {}
         runs = _runs(items)
         chained: bool | None = None
+        held: set[str] = set()  # answered SEQ_TAKEN in this batch: what depends on them waits
         for n, (property_id, run) in enumerate(runs):
             at_end = last if n == len(runs) - 1 else None
             try:
-                found, chained = self._apply_run(property_id, run, system, at_end)
-                done.update(found)
+                found, chained = self._apply_run(property_id, run, system, at_end, held)
             except AlreadyExists:
-                done.update({i.mutation.id: self._apply_one(i, system) for i in run})
+                found = {i.mutation.id: self._apply_one(i, system, held) for i in run}
+            done.update(found)
+            held.update(i for i, entry in found.items() if entry.result == SEQ_TAKEN)
         return Applied([done[i.mutation.id] for i in items], chained)
 
     def _apply_run(
-        self, property_id: str, run: list[BatchItem], system: str, last: _Last | None
+        self,
+        property_id: str,
+        run: list[BatchItem],
+        system: str,
+        last: _Last | None,
+        held: set[str],
     ) -> tuple[dict[str, LedgerEntry], bool | None]:
         origin = run[0].mutation.origin
         by_seq = {i.mutation.seq: i for i in run}
@@ -77,9 +84,8 @@ class CentralSync:
             # for it and finds its results here
             found = uow.ledger.results_of(origin, list(by_seq))
             done.clear()
-            for seq, entry in found.items():
-                mine = by_seq[seq].mutation
-                done[mine.id] = _held(mine, entry)
+            done.update(_recorded(uow, [(by_seq[seq].mutation, e) for seq, e in found.items()]))
+            done.update(_held_back(mutations, done, held))
             return frozenset(done)
 
         def on_each(uow: UnitOfWork, m: Mutation, outcome: Replayed | DomainError) -> None:
@@ -117,11 +123,14 @@ class CentralSync:
         done.update(recorded)
         return done, chained[0] if chained else None
 
-    def _apply_one(self, item: BatchItem, system: str) -> LedgerEntry:
+    def _apply_one(self, item: BatchItem, system: str, held: set[str]) -> LedgerEntry:
         m = item.mutation
-        known = self._bus.read(item.property_id, lambda uow: uow.ledger.result_of(m.origin, m.seq))
-        if known is not None:
-            return _held(m, known)
+        waits = _held_back([m], {}, held)
+        if waits:
+            return waits[m.id]
+        known = self._bus.read(item.property_id, lambda uow: _recorded_at(uow, m))
+        if known:
+            return known[m.id]
         try:
             replayed = self._bus.replay(
                 item.property_id,
@@ -129,11 +138,12 @@ class CentralSync:
                 system,
                 lambda uow, r: uow.ledger.record_many([_entry(m, r)], [m.name], self._clock.now()),
             )
-        except AlreadyExists:
+        except AlreadyExists:  # recorded meanwhile, or its id recorded at another seq (0059)
             again = self._bus.read(
-                item.property_id, lambda uow: uow.ledger.result_of(m.origin, m.seq)
+                item.property_id,
+                lambda uow: _recorded_at(uow, m) or dict(uow.ledger.results_by_id([m.id])),
             )
-            return _held(m, again) if again else self._reject(item, AlreadyExists("duplicate"))
+            return again[m.id] if again else self._reject(item, AlreadyExists("duplicate"))
         except DomainError as exc:
             return self._reject(item, exc)
         return _entry(m, replayed)
@@ -179,14 +189,49 @@ def _entry(m: Mutation, outcome: Replayed | DomainError) -> LedgerEntry:
     return LedgerEntry(m.origin, m.seq, m.id, outcome.result.value, changes, outcome.tickets)
 
 
-def _held(m: Mutation, recorded: LedgerEntry) -> LedgerEntry:
-    """What central answers for ``m``, whose (origin, seq) it recorded before.
+def _recorded(uow: UnitOfWork, found: list[tuple[Mutation, LedgerEntry]]) -> dict[str, LedgerEntry]:
+    """What central answers for mutations whose (origin, seq) it recorded before, by id.
 
-    The recorded result, if it is ``m``'s (a resend). If the record is another mutation's, the
-    edge numbered ``m`` with a seq it had used and sent before (restored from a backup, or its
-    commit lost): ``m`` is not applied, nothing is recorded, and the edge numbers it again
-    (``SEQ_TAKEN``, decision 0059). Answering the recorded result lost ``m`` without a word.
+    The recorded result, if it is the mutation's own (a resend). If the record is another
+    mutation's, the edge reused that seq (restored from a backup, or its commit lost): the
+    mutation's own result if central recorded it at another seq (numbered again before, then
+    restored again), else ``SEQ_TAKEN`` (decision 0059). Answering the record lost it silently.
     """
+    others = [m.id for m, entry in found if entry.mutation_id != m.id]
+    elsewhere = uow.ledger.results_by_id(others) if others else {}
+    return {m.id: elsewhere.get(m.id) or _taken(m, entry) for m, entry in found}
+
+
+def _recorded_at(uow: UnitOfWork, m: Mutation) -> dict[str, LedgerEntry]:
+    """``_recorded`` for one mutation, if its (origin, seq) was recorded."""
+    entry = uow.ledger.result_of(m.origin, m.seq)
+    return {} if entry is None else _recorded(uow, [(m, entry)])
+
+
+def _held_back(
+    mutations: list[Mutation], done: dict[str, LedgerEntry], held: set[str]
+) -> dict[str, LedgerEntry]:
+    """``SEQ_TAKEN`` for those not ``done`` that depend on one answered so (or held before).
+
+    Applied now, such a mutation would miss what it depends on (a void before its charge): it
+    is not applied either, and the edge sends it again after that one (decision 0059).
+    """
+    waiting = set(held) | {i for i, entry in done.items() if entry.result == SEQ_TAKEN}
+    back: dict[str, LedgerEntry] = {}
+    if not waiting:  # the common case: nothing was taken
+        return back
+    for m in mutations:
+        dep = next((d for d in m.deps if d in waiting), None)
+        if m.id in done or dep is None:
+            continue
+        reason = f"{SEQ_TAKEN}: held back until mutation {dep}, which it depends on, is applied"
+        back[m.id] = LedgerEntry(m.origin, m.seq, m.id, SEQ_TAKEN, reason, ())
+        waiting.add(m.id)
+    return back
+
+
+def _taken(m: Mutation, recorded: LedgerEntry) -> LedgerEntry:
+    """The recorded result if it is ``m``'s (a resend), else ``SEQ_TAKEN`` for ``m``."""
     if recorded.mutation_id == m.id:
         return recorded
     reason = (

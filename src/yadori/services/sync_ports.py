@@ -83,6 +83,10 @@ class SyncLedger(Protocol):
         """The recorded results of those of an origin's mutations applied before."""
         ...
 
+    def results_by_id(self, mutation_ids: list[str]) -> Mapping[str, LedgerEntry]:
+        """The recorded results of those mutations, by id, whatever seq they were applied at."""
+        ...
+
     def publish(self, keys: Iterable[str]) -> None:
         """Write the current state of each aggregate to the change feed."""
         ...

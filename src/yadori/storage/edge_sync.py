@@ -421,15 +421,17 @@ class EdgeSyncStore:
             )
 
     def unfinished_outage(self) -> tuple[str, datetime] | None:
-        """The latest outage logged without an end (the edge stopped during it): id, start."""
+        """The latest outage, if it has no end (the edge stopped during it): id, start.
+
+        Only the latest: an older one left open (its end failed to be written) is history.
+        """
         with self._engine.connect() as conn:
             row = conn.execute(
-                sa.select(outages.c.id, outages.c.started_at)
-                .where(outages.c.ended_at.is_(None))
+                sa.select(outages.c.id, outages.c.started_at, outages.c.ended_at)
                 .order_by(outages.c.started_at.desc())
                 .limit(1)
             ).first()
-        return None if row is None else (row.id, row.started_at)
+        return None if row is None or row.ended_at is not None else (row.id, row.started_at)
 
     def outages(self, limit: int = 20) -> list[dict[str, object]]:
         """The latest outages, newest first."""

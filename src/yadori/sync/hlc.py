@@ -4,10 +4,12 @@ A timestamp is (wall milliseconds, counter, node). ``now`` never goes backwards 
 wall clock does; ``observe`` merges a timestamp received from another node. The text form sorts
 in the same order as the tuples, so it can be stored and compared as a string.
 
-A clock follows no remote timestamp more than ``max_ahead_ms`` ahead of its own wall clock
-(decision 0058): a node whose clock is hours or a day wrong would otherwise drag every clock
-of the chain along through central, and with it the time of every command they record. Such a
-timestamp is not merged (its node's own data keeps it) and is reported to ``on_ahead``.
+A clock given ``max_ahead_ms`` (central's) follows no remote timestamp further ahead of its
+own wall clock (decision 0058): an edge whose clock is hours or a day ahead would otherwise
+drag central's clock along, and through it every other hotel's, with the time of every command
+they record. Such a timestamp is not merged (its node's own data keeps it) and is reported to
+``on_ahead``. Edges follow central's clock, which is bounded so, without a bound of their own:
+a slow edge's stamps are corrected by central's.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class HybridClock:
         node: str,
         wall_ms: Callable[[], int],
         last: Timestamp | None = None,
-        max_ahead_ms: int = MAX_AHEAD_MS,
+        max_ahead_ms: int | None = None,
         on_ahead: Ahead = _unreported,
     ):
         self._node = node
@@ -96,12 +98,12 @@ class HybridClock:
     def observe(self, remote: Timestamp) -> Timestamp:
         """Merge a remote timestamp so that what this node does next sorts after it.
 
-        Unless it is more than ``max_ahead_ms`` ahead of this node's wall clock: then it is
+        Unless it is more than ``max_ahead_ms`` (if any) ahead of this node's wall clock: then it is
         reported and not merged, and the clock ticks as ``now`` does.
         """
         with self._lock:
             ahead = remote.wall_ms - self._wall_ms()
-            if ahead <= self._max_ahead_ms:
+            if self._max_ahead_ms is None or ahead <= self._max_ahead_ms:
                 return self._observe(remote)
             stamp = self._now()
         self._on_ahead(remote, ahead)  # outside the lock: it may log, or write

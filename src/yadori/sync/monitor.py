@@ -83,8 +83,7 @@ class Monitor:
         self._wake = threading.Event()  # wakes the sync thread
         self._beat_wake = threading.Event()  # wakes the heartbeat thread
         self._lock = threading.Lock()  # both threads move the state
-        # Heartbeats have a thread of their own, so a sync call stuck in a black hole never
-        # delays noticing that the link is down.
+        # heartbeats have their own: a sync call stuck in a black hole delays no outage
         self._threads = (
             threading.Thread(target=self._run_heartbeats, name="yadori-heartbeat", daemon=True),
             threading.Thread(target=self._run_sync, name="yadori-sync", daemon=True),
@@ -107,8 +106,7 @@ class Monitor:
         self._outages = OutageBook(log_store, clock, self._survived)  # the open outage
         self._resume_outage()
         self._last_queue, self._next_pull = -1, 0.0
-        # the cause of the refusal last escalated (central's code), until a sync goes through
-        self._refused: str | None = None
+        self._refused: str | None = None  # the refusal last escalated, until a sync goes through
         # cycles failed in a row, and no cycle before this (monitor's clock): see _back_off
         self._sync_failures, self._sync_after = 0, float("-inf")
         self._failing_told = False  # sync_failing told for this run of failures
@@ -171,6 +169,7 @@ class Monitor:
             try:
                 self._beat()
                 self._watch_queue()
+                self._step_errors.pop("a heartbeat step", None)  # told anew if it comes back
             except Exception as exc:  # reading the queue failed (a locked disk): beat on
                 self._survived("a heartbeat step", exc)
             with self._lock:
@@ -184,6 +183,7 @@ class Monitor:
         while not self._stop.is_set():
             try:
                 self._sync_step()
+                self._step_errors.pop("a sync step", None)
             except Exception as exc:  # recording an alert failed (a locked or full disk): go on
                 self._survived("a sync step", exc)
             self._wake.wait(self._timing.heightened)

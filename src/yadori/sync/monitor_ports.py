@@ -55,7 +55,7 @@ class OutageLog(Protocol):
         ...
 
     def unfinished_outage(self) -> tuple[str, datetime] | None:
-        """The latest outage logged without an end (the node stopped during it): id, start."""
+        """The latest outage, if it has no end (the node stopped during it): id, start."""
         ...
 
     def alert(self, kind: str, message: str, at: datetime) -> None:

@@ -75,9 +75,9 @@ class OutageBook:
         return int(seconds)
 
     def write(self, call: Callable[_P, _R], *args: _P.args, **kw: _P.kwargs) -> _R | None:
-        """Write to the outage log; a failed write is reported, and None returned."""
+        """Call the outage log; a failure (a locked or full disk) is reported, None returned."""
         try:
             return call(*args, **kw)
         except Exception as exc:  # the banner and the sync matter more than the record
-            self._failed("a write to the outage log", exc)
+            self._failed("the outage log", exc)
             return None

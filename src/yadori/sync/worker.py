@@ -182,6 +182,10 @@ class SyncWorker:
                 if flying is not None:
                     answered = (self._answer(flying, report), flying)
                     flying = None
+                    if _taken(answered[0]):  # the batch read meanwhile may need them first
+                        self._acknowledged(*answered, report)  # they are numbered again
+                        sending = set()
+                        continue  # so it is not sent: the batches are chosen again (0059)
                 if ids:
                     number, crc, sending = number + 1, next_crc, set(ids)
                     flying = self._send(pool, body, crc, riding if last else None, ids, number)
@@ -196,10 +200,7 @@ class SyncWorker:
                 if sent.riding is not None and isinstance(page := answer.get("page"), dict):
                     # marked sent in the transaction that takes the page: one commit, not two
                     self._count(answer, sent, report)
-                    taken = _taken(answer)
-                    answered_ids = [i for i in sent.ids if i not in taken]
-                    marking = Marking(answered_ids, self._sent_state(sent))
-                    self._renumber(taken, answer)
+                    marking = Marking(sent.ids, self._sent_state(sent))  # none taken: above
                     return Asked(page_at_hand(page), *sent.riding.cursors, marking)
                 try:
                     return ask_ahead()  # an older central: pull as before

@@ -113,6 +113,21 @@ class SqlLedger:
         ).first()
         return None if row is None else _entry(*row)
 
+    def results_by_id(self, mutation_ids: list[str]) -> dict[str, LedgerEntry]:
+        """The recorded results of those mutations, by id, whatever seq they were applied at.
+
+        A mutation numbered again after a reused seq (decision 0059); on the unique id index.
+        """
+        if not mutation_ids:
+            return {}
+        rows = self._conn.execute(
+            sa.select(*_ENTRY).where(
+                among(sync_applied.c.mutation_id, mutation_ids, self._conn.dialect)
+            )
+        )
+        entries = (_entry(*row) for row in rows)
+        return {entry.mutation_id: entry for entry in entries}
+
     def results_of(self, origin: str, seqs: list[int]) -> dict[int, LedgerEntry]:
         """The recorded results of those of an origin's mutations applied before."""
         if not seqs:

@@ -70,7 +70,10 @@ def advance_counter(conn: sa.Connection, scope: str, name: str, by: int) -> int:
 
 
 class SqlOutbox:
-    """The node's outbox: keyed by its gapless sequence, the UUID kept as a plain column."""
+    """The node's outbox: keyed by its sequence, the UUID kept as a plain column.
+
+    The sequence is gapless but where mutations were numbered again (decision 0059).
+    """
 
     def __init__(self, conn: sa.Connection, property_id: str, now: datetime) -> None:
         self._conn = conn
