@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import queue
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,16 +26,17 @@ from support.auth import trust_actor
 from support.hotel import ACTOR, Hotel, build_hotel
 from support.nodes import central_process, edge_node
 from support.sync import checksums, sync, worker_on
-from yadori.bootstrap import NodeConfig, bootstrap
+from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.domain.ids import new_id
 from yadori.services import commands as c
 from yadori.services.sync_apply import CentralSync
+from yadori.services.sync_ports import LedgerEntry
 from yadori.storage.checksums import TableSum
 from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.storage.engine import make_engine
 from yadori.storage.tables import outbox, sync_applied
 from yadori.sync.canonical import JSON
-from yadori.sync.mutation import make_mutation
+from yadori.sync.mutation import Mutation, make_mutation
 from yadori.sync.protocol import SEQ_TAKEN, BatchItem
 
 pytestmark = pytest.mark.postgres
@@ -89,16 +91,23 @@ def assert_told_once(store: EdgeSyncStore, told: queue.Queue[dict[str, JSON]]) -
     assert [d["kind"] for d in banner if isinstance(d, dict)] == [SEQ_TAKEN]
 
 
+def seeded(pg_url: str) -> tuple[Hotel, str]:
+    """Central's database with the small hotel and a booking: the hotel, the booking's folio."""
+    seed = bootstrap(NodeConfig("central", "central", "C", pg_url))
+    try:
+        hotel = build_hotel(seed)
+        return hotel, hotel.folio_id(hotel.book())
+    finally:
+        seed.close()
+
+
 def test_an_edge_restored_from_a_backup_loses_none_of_its_new_work(
     pg_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Backup, three charges synced, restore, two new charges: all five and the two earlier
     reach central, the new ones under new seqs, the edge says so once and converges."""
     caplog.set_level(logging.ERROR, logger="yadori.sync")
-    seed = bootstrap(NodeConfig("central", "central", "C", pg_url))
-    hotel = build_hotel(seed)
-    folio = hotel.folio_id(hotel.book())
-    seed.close()
+    hotel, folio = seeded(pg_url)
     with central_process(pg_url, tmp_path) as central:
         pid = hotel.property_id
         edge = edge_node(tmp_path, central.url, (pid,))
@@ -143,11 +152,20 @@ class _Clock:
         return datetime.now(UTC)
 
 
-def test_central_answers_a_reused_seq_as_taken_and_records_nothing(
-    pg_url: str, tmp_path: Path
-) -> None:
-    """In process: the mutation that reuses a seq is neither applied nor recorded, and the
-    result answered names it; the mutation that holds the seq keeps its result."""
+@dataclasses.dataclass
+class Applied:
+    """Central in process, and a charge an edge made that central applied (with its set-up)."""
+
+    central: Yadori
+    sync: CentralSync
+    property_id: str
+    folio: str
+    held: Mutation  # the charge, recorded at its seq
+
+
+@pytest.fixture
+def applied(pg_url: str, tmp_path: Path) -> Iterator[Applied]:
+    """An edge's hotel and a ¥100 charge, all applied by central's sync service in process."""
     central = bootstrap(NodeConfig("central", "central", "C", pg_url))
     edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
     try:
@@ -160,23 +178,35 @@ def test_central_answers_a_reused_seq_as_taken_and_records_nothing(
         items = tuple(BatchItem(hotel.property_id, m, ()) for m in made)
         assert {r.result for r in sync_.apply(items)} == {"applied"}
         held = next(m for m in made if m.id == first)
-        impostor = make_mutation(  # the same seq, another mutation
-            **{f: getattr(held, f) for f in FIELDS if f != "id"}, id=new_id()
-        )
-        (answer,) = sync_.apply((BatchItem(hotel.property_id, impostor, ()),))
-        assert (answer.mutation_id, answer.seq, answer.result) == (
-            impostor.id,
-            held.seq,
-            SEQ_TAKEN,
-        )
-        assert f"holds sequence {held.seq} of e1 for mutation {first}" in answer.reason
-        (again,) = sync_.apply((items[made.index(held)],))
-        assert (again.mutation_id, again.result) == (first, "applied")
-        lines = central.bus.read(hotel.property_id, lambda uow: uow.folios.get(folio).lines)
-        assert [line.amount for line in lines] == [100]
+        yield Applied(central, sync_, hotel.property_id, folio, held)
     finally:
         edge.close()
         central.close()
+
+
+def _pushed(at: Applied, mutation: Mutation) -> LedgerEntry:
+    (answer,) = at.sync.apply((BatchItem(at.property_id, mutation, ()),))
+    return answer
+
+
+def _amounts(at: Applied) -> list[int]:
+    lines = at.central.bus.read(at.property_id, lambda uow: uow.folios.get(at.folio).lines)
+    return [line.amount for line in lines]
+
+
+def test_central_answers_a_reused_seq_as_taken_and_records_nothing(applied: Applied) -> None:
+    """In process: the mutation that reuses a seq is neither applied nor recorded, and the
+    result answered names it; the mutation that holds the seq keeps its result."""
+    held = applied.held
+    impostor = make_mutation(  # the same seq, another mutation
+        **{f: getattr(held, f) for f in FIELDS if f != "id"}, id=new_id()
+    )
+    answer = _pushed(applied, impostor)
+    assert (answer.mutation_id, answer.seq, answer.result) == (impostor.id, held.seq, SEQ_TAKEN)
+    assert f"holds sequence {held.seq} of e1 for mutation {held.id}" in answer.reason
+    again = _pushed(applied, held)
+    assert (again.mutation_id, again.result) == (held.id, "applied")
+    assert _amounts(applied) == [100]
 
 
 @pytest.mark.parametrize("batch_size", [500, 1], ids=["one batch", "a batch each"])
@@ -187,10 +217,7 @@ def test_what_depends_on_a_renumbered_mutation_waits_for_it(
     must not be applied before its charge (it would be refused, the guest overbilled): in one
     batch central holds it back as well; in a batch of its own, read while the charge's was at
     central, the edge does not send it but chooses again once the charge is numbered again."""
-    seed = bootstrap(NodeConfig("central", "central", "C", pg_url))
-    hotel = build_hotel(seed)
-    folio = hotel.folio_id(hotel.book())
-    seed.close()
+    hotel, folio = seeded(pg_url)
     with central_process(pg_url, tmp_path) as central:
         pid = hotel.property_id
         edge = edge_node(tmp_path, central.url, (pid,))
@@ -231,30 +258,14 @@ def test_what_depends_on_a_renumbered_mutation_waits_for_it(
 
 
 def test_a_mutation_central_holds_at_another_seq_is_answered_its_result(
-    pg_url: str, tmp_path: Path
+    applied: Applied,
 ) -> None:
     """Numbered again once, applied, then the edge put back to a backup from before: the same
     mutation comes under its old seq (now another's) or under a free one. Central answers the
     result it recorded for it, and applies nothing twice."""
-    central = bootstrap(NodeConfig("central", "central", "C", pg_url))
-    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
-    try:
-        hotel = build_hotel(edge)
-        trust_actor(central, hotel.property_id, ACTOR)
-        folio = hotel.folio_id(hotel.book())
-        first = charge(hotel, folio, 100)
-        made = edge.bus.read(hotel.property_id, lambda uow: uow.outbox.all())
-        sync_ = CentralSync(central.bus, _Clock())
-        items = tuple(BatchItem(hotel.property_id, m, ()) for m in made)
-        sync_.apply(items)
-        held = next(m for m in made if m.id == first)
-        fields = {f: getattr(held, f) for f in FIELDS if f != "seq"}
-        for seq in (held.seq - 1, held.seq + 50):  # another's seq; a free one
-            again = make_mutation(**fields, seq=seq)
-            (answer,) = sync_.apply((BatchItem(hotel.property_id, again, ()),))
-            assert (answer.mutation_id, answer.seq, answer.result) == (first, held.seq, "applied")
-        lines = central.bus.read(hotel.property_id, lambda uow: uow.folios.get(folio).lines)
-        assert [line.amount for line in lines] == [100]
-    finally:
-        edge.close()
-        central.close()
+    held = applied.held
+    fields = {f: getattr(held, f) for f in FIELDS if f != "seq"}
+    for seq in (held.seq - 1, held.seq + 50):  # another's seq; a free one
+        answer = _pushed(applied, make_mutation(**fields, seq=seq))
+        assert (answer.mutation_id, answer.seq, answer.result) == (held.id, held.seq, "applied")
+    assert _amounts(applied) == [100]

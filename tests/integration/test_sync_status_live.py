@@ -177,36 +177,34 @@ def test_status_shows_the_queue_by_lane_while_offline_and_drained_after_the_sync
 
 
 class _NotAnEdge(BaseHTTPRequestHandler):
-    """Another service on the port: an HTML page for every request."""
+    """Another service on the port: the same page (``BODY``, ``TYPE``) for every request."""
+
+    BODY = b"<html><body>Router login</body></html>"
+    TYPE = "text/html"
 
     def do_GET(self) -> None:
-        body = b"<html><body>Router login</body></html>"
         self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Type", self.TYPE)
+        self.send_header("Content-Length", str(len(self.BODY)))
         self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(self.BODY)
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet."""
 
 
-@pytest.mark.parametrize("page", ["html", "json list"])
-def test_status_of_something_that_is_not_an_edge_says_so_without_a_traceback(page: str) -> None:
+class _JsonList(_NotAnEdge):
+    """Another JSON service: a list, not an edge's status."""
+
+    BODY = b"[1, 2]"
+    TYPE = "application/json"
+
+
+@pytest.mark.parametrize("handler", [_NotAnEdge, _JsonList], ids=["html", "json list"])
+def test_status_of_something_that_is_not_an_edge_says_so_without_a_traceback(
+    handler: type[_NotAnEdge],
+) -> None:
     """`yadori status --url` pointed at another service: a clear message and exit 1."""
-    handler = _NotAnEdge
-    if page == "json list":
-
-        class _List(_NotAnEdge):
-            def do_GET(self) -> None:
-                body = b"[1, 2]"
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        handler = _List
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
