@@ -16,11 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from yadori.domain.ids import new_id
-from yadori.storage.repositories.outbox import PENDING
+from yadori.storage.repositories.outbox import PENDING, SENT
 from yadori.storage.tables import alerts, conflict_tickets, outages, outbox
 from yadori.sync import canonical
 
-SENT = "sent"  # a mutation central answered, whose result is not pulled yet
 DAMAGED = "damaged_at_edge"  # the reason's code for a mutation set aside as damaged at rest
 
 

@@ -17,9 +17,15 @@ import sqlalchemy as sa
 
 from yadori.domain.ids import new_id
 from yadori.storage import aggregates
-from yadori.storage.edge_records import DAMAGED, SENT, EdgeRecords
+from yadori.storage.edge_records import DAMAGED, EdgeRecords
 from yadori.storage.edge_renumber import renumber
-from yadori.storage.repositories.outbox import MUTATION_COLUMNS, PENDING, mutation_from_values
+from yadori.storage.repositories.outbox import (
+    DONE,
+    MUTATION_COLUMNS,
+    PENDING,
+    SENT,
+    mutation_from_values,
+)
 from yadori.storage.sql import marks
 from yadori.storage.tables import (
     alerts,
@@ -65,7 +71,6 @@ _PENDING_ON = (
     " WHERE outbox_heads.key IN ({}) AND outbox.state IN (?, ?)"
 )
 
-DONE = "done"
 # What reading back a queued row raises when its bytes changed at rest (bad JSON, a wrong type)
 _UNREADABLE = (ValueError, TypeError, KeyError, AssertionError)
 SCAN = 1_000  # the front of the queue looked at per batch (batches are 500)

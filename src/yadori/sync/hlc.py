@@ -102,15 +102,16 @@ class HybridClock:
         reported and not merged, and the clock ticks as ``now`` does.
         """
         with self._lock:
-            ahead = remote.wall_ms - self._wall_ms()
+            wall = self._wall_ms()
+            ahead = remote.wall_ms - wall
             if self._max_ahead_ms is None or ahead <= self._max_ahead_ms:
-                return self._observe(remote)
+                return self._observe(remote, wall)
             stamp = self._now()
         self._on_ahead(remote, ahead)  # outside the lock: it may log, or write
         return stamp
 
-    def _observe(self, remote: Timestamp) -> Timestamp:
-        wall = max(self._wall_ms(), self._last.wall_ms, remote.wall_ms)
+    def _observe(self, remote: Timestamp, wall_now: int) -> Timestamp:
+        wall = max(wall_now, self._last.wall_ms, remote.wall_ms)
         counter = -1
         if wall == self._last.wall_ms:
             counter = max(counter, self._last.counter)

@@ -113,7 +113,7 @@ class Monitor:
 
     def _resume_outage(self) -> None:
         """An outage the edge was stopped during goes on, offline until a beat is answered."""
-        unfinished = self._outages.write(self._log.unfinished_outage)
+        unfinished = self._outages.call(self._log.unfinished_outage)
         if unfinished is not None:
             self._outages.resume(*unfinished, datetime.now(UTC))
             self._state = Link(LinkState.OFFLINE, self._clock())
@@ -396,5 +396,5 @@ class Monitor:
     def _escalate(self, kind: str, message: str) -> None:
         log.error("ESCALATION %s: %s", kind, message)
         now = datetime.now(UTC)
-        self._outages.write(self._log.alert, kind, message, now)  # on the banner even if not kept
+        self._outages.call(self._log.alert, kind, message, now)  # on the banner even if not kept
         self._hub.publish("alert", {"kind": kind, "message": message, "at": now.isoformat()})

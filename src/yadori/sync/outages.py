@@ -53,15 +53,15 @@ class OutageBook:
     def moved(self, state: LinkState, now: datetime) -> None:
         """The link moved to ``state`` at ``now``."""
         if state is LinkState.OFFLINE and self._open is None:
-            self._open = (self.write(self._log.open_outage, now), now, self._clock())
+            self._open = (self.call(self._log.open_outage, now), now, self._clock())
         if self._open is None:
             return
         outage_id, _, since = self._open
         if state is LinkState.RECOVERING and outage_id is not None:
-            self.write(self._log.link_back, outage_id)
+            self.call(self._log.link_back, outage_id)
         if state is LinkState.ONLINE:
             if outage_id is not None:
-                self.write(self._log.close_outage, outage_id, now, self._clock() - since)
+                self.call(self._log.close_outage, outage_id, now, self._clock() - since)
             self._open, self._told = None, False
 
     def overdue(self, limit: float) -> int | None:
@@ -74,7 +74,7 @@ class OutageBook:
         self._told = True
         return int(seconds)
 
-    def write(self, call: Callable[_P, _R], *args: _P.args, **kw: _P.kwargs) -> _R | None:
+    def call(self, call: Callable[_P, _R], *args: _P.args, **kw: _P.kwargs) -> _R | None:
         """Call the outage log; a failure (a locked or full disk) is reported, None returned."""
         try:
             return call(*args, **kw)

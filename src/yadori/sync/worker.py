@@ -182,8 +182,8 @@ class SyncWorker:
                 if flying is not None:
                     answered = (self._answer(flying, report), flying)
                     flying = None
-                    if _taken(answered[0]):  # the batch read meanwhile may need them first
-                        self._acknowledged(*answered, report)  # they are numbered again
+                    if taken := _taken(answered[0]):  # the batch read meanwhile may need them
+                        self._acknowledged(*answered, report, taken)  # numbered again
                         sending = set()
                         continue  # so it is not sent: the batches are chosen again (0059)
                 if ids:
@@ -200,7 +200,8 @@ class SyncWorker:
                 if sent.riding is not None and isinstance(page := answer.get("page"), dict):
                     # marked sent in the transaction that takes the page: one commit, not two
                     self._count(answer, sent, report)
-                    marking = Marking(sent.ids, self._sent_state(sent))  # none taken: above
+                    # none of it taken (an answer with any was acknowledged above)
+                    marking = Marking(sent.ids, self._sent_state(sent))
                     return Asked(page_at_hand(page), *sent.riding.cursors, marking)
                 try:
                     return ask_ahead()  # an older central: pull as before
@@ -285,8 +286,19 @@ class SyncWorker:
             future = pool.submit(self._transport.push, body, crc)
         return _Flying(future, ids, number, crc, riding)
 
-    def _acknowledged(self, answer: dict[str, JSON], sent: _Flying, report: CycleReport) -> None:
-        taken = _taken(answer)
+    def _acknowledged(
+        self,
+        answer: dict[str, JSON],
+        sent: _Flying,
+        report: CycleReport,
+        taken: set[str] | None = None,
+    ) -> None:
+        """Mark an answered batch sent, all but ``taken`` (numbered again).
+
+        ``taken``: what central holds the seqs of, found in the answer before it is
+        acknowledged (every answer is looked at for them first).
+        """
+        taken = taken or set()
         self._store.mark_sent([i for i in sent.ids if i not in taken], self._sent_state(sent))
         self._count(answer, sent, report)
         self._renumber(taken, answer)

@@ -15,7 +15,9 @@ from yadori.sync import canonical
 from yadori.sync.mutation import Actor, Mutation, Priority
 
 NODE_SCOPE = "node"
-PENDING = "pending"
+PENDING = "pending"  # the outbox states: waiting to be pushed,
+SENT = "sent"  # answered by central, its result not pulled yet,
+DONE = "done"  # its result pulled and applied
 
 # Statements built once (see rooms.py).
 _COUNTER_NEXT = {
