@@ -33,7 +33,13 @@ from yadori.sync.canonical import JSON, to_json
 from yadori.sync.connectivity import LinkState, Timing
 from yadori.sync.errors import SyncError
 from yadori.sync.events import EventHub
-from yadori.sync.hlc import MAX_AHEAD_MS, AheadLog, HybridClock, Timestamp
+from yadori.sync.hlc import (
+    MAX_AHEAD_MS,
+    AheadLog,
+    HybridClock,
+    Timestamp,
+    name_restored_ahead,
+)
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.key_refresh import KeyRefresh
 from yadori.sync.monitor import Monitor
@@ -171,6 +177,7 @@ def bootstrap(config: NodeConfig) -> Yadori:
     directory = SqlDirectory(engine)
     latest = directory.latest_hlc()
     last = Timestamp.parse(latest) if latest else None
+    name_restored_ahead(last, wall_ms(), config.hlc_max_ahead_ms)
     bound = config.hlc_max_ahead_ms if config.role == "central" else None  # decision 0058
     hlc = HybridClock(config.node_id, wall_ms, last, bound, AheadLog(config.hlc_max_ahead_ms))
     now = SystemClock().now

@@ -10,7 +10,9 @@ central's real sync service.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from yadori.domain.ids import new_id
 from yadori.domain.staff import Session
 from yadori.services import commands as c
 from yadori.services.sync_apply import CentralSync
-from yadori.sync.hlc import MAX_AHEAD_MS
+from yadori.sync.hlc import MAX_AHEAD_MS, Timestamp
 from yadori.sync.mutation import Actor
 from yadori.sync.protocol import BatchItem
 
@@ -100,3 +102,25 @@ def test_an_edge_a_day_ahead_moves_no_other_hotels_clock(
     finally:
         for node in (a, b, central):
             node.close()
+
+
+def test_a_node_restarted_a_day_behind_its_stored_clock_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An edge whose wall clock was set back a day (a reset battery) after it last synced:
+    at restart its clock goes on from the stored time, in order, and one ESCALATION line tells
+    IT why what it records is stamped a day ahead."""
+    path = tmp_path / "edge.db"
+    bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{path}")).close()
+    stored = Timestamp(REAL_WALL_MS() + DAY_MS, 7, "C")
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("INSERT INTO sync_state (name, value) VALUES ('hlc_seen', ?)", (str(stored),))
+    caplog.set_level(logging.ERROR, logger="yadori.sync")
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{path}"))
+    try:
+        assert edge.bus.hlc.now() > stored  # never an older stamp than one stored
+    finally:
+        edge.close()
+    lines = [r.getMessage() for r in caplog.records if "hlc_restored_ahead" in r.getMessage()]
+    assert len(lines) == 1
+    assert "ESCALATION" in lines[0]

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yadori.sync.hlc import COUNTER_DIGITS, MAX_AHEAD_MS, WALL_DIGITS, HybridClock, Timestamp
+from yadori.sync.hlc import (
+    COUNTER_DIGITS,
+    MAX_AHEAD_MS,
+    WALL_DIGITS,
+    HybridClock,
+    Timestamp,
+    name_restored_ahead,
+)
 
 WALLS = st.integers(min_value=0, max_value=10**WALL_DIGITS - 1)
 COUNTERS = st.integers(min_value=0, max_value=10**COUNTER_DIGITS - 1)
@@ -243,3 +251,31 @@ def test_a_clock_without_a_bound_follows_a_remote_however_far_ahead() -> None:
     """An edge's clock: a slow edge is corrected by central's (which is bounded itself)."""
     clock = HybridClock("edge", wall(HOUR_MS))
     assert clock.observe(Timestamp(3 * HOUR_MS, 0, "central")) == Timestamp(3 * HOUR_MS, 1, "edge")
+
+
+def test_a_clock_restored_far_ahead_of_the_wall_is_named(caplog: pytest.LogCaptureFixture) -> None:
+    """Restarted a day ahead of its wall clock: one ESCALATION line, with how far ahead."""
+    day = 86_400_000
+    stored = Timestamp(1_800_000_000_000, 3, "C")
+    with caplog.at_level(logging.ERROR, logger="yadori.sync"):
+        ahead = name_restored_ahead(stored, stored.wall_ms - day, MAX_AHEAD_MS)
+    assert ahead == day
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "ESCALATION hlc_restored_ahead" in line
+    assert "86400 s ahead" in line
+    assert "2027-01-15T08:00:00+00:00" in line  # the stored time, readable
+
+
+@pytest.mark.parametrize(
+    ("last", "behind_ms"),
+    [(None, 0), (Timestamp(5_000, 0, "C"), 0), (Timestamp(5_000, 0, "C"), MAX_AHEAD_MS)],
+)
+def test_a_clock_restored_within_the_bound_is_not_named(
+    last: Timestamp | None, behind_ms: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No line for a fresh node, nor for one restored at most the bound ahead."""
+    wall = (last.wall_ms if last else 0) - behind_ms
+    with caplog.at_level(logging.ERROR, logger="yadori.sync"):
+        ahead = name_restored_ahead(last, wall, MAX_AHEAD_MS)
+    assert ahead == behind_ms
+    assert not caplog.records

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 log = logging.getLogger("yadori.sync")
 
@@ -146,6 +147,29 @@ class AheadLog:
             ahead_ms // 1000,
             self._max_ahead_s,
         )
+
+
+def name_restored_ahead(last: Timestamp | None, wall_now_ms: int, max_ahead_ms: int) -> int:
+    """Log, at start, a clock restored further ahead of the wall clock than ``max_ahead_ms``.
+
+    A restarted node goes on from the newest timestamp it stored, so that it never issues an
+    older one; if that is far ahead of its wall clock, everything it records is stamped with
+    that time until the wall clock gets there. Its wall clock was set back (a reset battery, a
+    wrong time server), or the node followed a wrong clock before decision 0058 bounded
+    central's. Returns how many milliseconds ahead it was (0 if not).
+    """
+    ahead = 0 if last is None else last.wall_ms - wall_now_ms
+    if last is None or ahead <= max_ahead_ms:
+        return max(ahead, 0)
+    log.error(
+        "ESCALATION hlc_restored_ahead: this node's clock goes on from %s, %d s ahead of its wall "
+        "clock: its wall clock was set back, or it followed a wrong clock before. What it "
+        "records is stamped with that time (in order) until the wall clock reaches it; check "
+        "this machine's time, and the clocks of the nodes it syncs with",
+        datetime.fromtimestamp(last.wall_ms // 1000, UTC).isoformat(),
+        ahead // 1000,
+    )
+    return ahead
 
 
 def _tick(wall_ms: int, counter: int, node: str) -> Timestamp:
