@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from yadori.domain.registry import RegistryEntry
 from yadori.domain.reservations import ACTIVE, NightPrice, Reservation, ReservationStatus
 from yadori.storage.bulk import insert_rows, update_rows
 from yadori.storage.repositories.reservations_known import Known, RoomHolds
+from yadori.storage.repositories.reservations_sold import SoldCounts
 from yadori.storage.sql import among
 from yadori.storage.tables import registry_entries, reservation_nights, reservations, room_nights
 
@@ -63,28 +64,13 @@ _HOLDERS = (
 # Holders are read ahead for the nights of the reservations a batch read, when they span a
 # short stretch (a batch of one day's check-ins, moves and departures).
 _HOLDERS_AT_MOST = timedelta(days=62)
-_SOLD_OF_TYPES = (
-    sa.select(reservation_nights.c.room_type_id, reservation_nights.c.night, sa.func.count())
-    .join(reservations, reservations.c.id == reservation_nights.c.reservation_id)
-    .where(
-        reservation_nights.c.room_type_id.in_(sa.bindparam("types", expanding=True)),
-        reservation_nights.c.night.between(sa.bindparam("first"), sa.bindparam("last")),
-        reservation_nights.c.active.is_(True),
-        reservations.c.status.in_(_ACTIVE),
-    )
-    .group_by(reservation_nights.c.room_type_id, reservation_nights.c.night)
-)
-# A miss reads the quarter after the nights asked too: a replayed batch books nights all over
-# the next months, and each read is a round trip that first writes what is held back.
-_SOLD_AHEAD = timedelta(days=92)
-_AHEAD_AT_MOST = timedelta(days=366)
 
 
-class SqlReservations:
-    """Reservations of one property."""
+class SqlReservations(SoldCounts):
+    """Reservations of one property (the bookings counted per night: SoldCounts)."""
 
     def __init__(self, conn: sa.Connection, property_id: str, touched: set[str]) -> None:
-        self._conn = conn
+        super().__init__(conn)
         self._touched = touched
         self._property_id = property_id
         # New reservations are written behind, like folio lines: the unit of work flushes
@@ -93,7 +79,6 @@ class SqlReservations:
         # up by ``add``; any other change to reservations drops them.
         self._unwritten: list[dict[str, object]] = []
         self._unwritten_nights: list[dict[str, object]] = []
-        self._sold: dict[tuple[str, date], int] = {}
         self._known = Known()  # read ahead and locked (see reservations_known.py)
         self._saved: dict[str, dict[str, object]] = {}  # saves, written behind like adds
         self._holds = RoomHolds()  # who holds the batch's rooms (see read_holds_ahead)
@@ -204,11 +189,7 @@ class SqlReservations:
         nights = {n.night: True for n in reservation.nights}
         self._known.learn(reservation, nights, {})  # new: no other transaction sees it
         self._holds.set_status(reservation.id, reservation.status)
-        if reservation.status in ACTIVE:
-            for n in reservation.nights:
-                counted = (reservation.room_type_id, n.night)
-                if counted in self._sold:
-                    self._sold[counted] += 1
+        self._count_added(reservation)
 
     def save(self, reservation: Reservation) -> None:
         """Store the reservation's status, room and version."""
@@ -295,50 +276,6 @@ class SqlReservations:
         self._drop_holds(reservation_id, wanted)
         self._set_active(reservation_id, wanted, value=False)
 
-    def sold_by_night(self, room_type_id: str, nights: Iterable[date]) -> Mapping[date, int]:
-        """Active bookings of the type per night (counted once per transaction, see add)."""
-        wanted = list(dict.fromkeys(nights))
-        missing = [n for n in wanted if (room_type_id, n) not in self._sold]
-        if missing:
-            first, last = min(missing), max(missing) + _SOLD_AHEAD
-            params = {"types": [room_type_id], "first": first, "last": last}
-            found = {n: count for _, n, count in self._conn.execute(_SOLD_OF_TYPES, params)}
-            for night in _days(first, last):
-                self._sold.setdefault((room_type_id, night), found.get(night, 0))
-        return {n: self._sold[room_type_id, n] for n in wanted if self._sold[room_type_id, n]}
-
-    def _forget_sold(self, nights: Iterable[date]) -> None:
-        """Count those nights again at the next ask (of every type: a night's type is its own)."""
-        gone = set(nights)
-        for counted in [k for k in self._sold if k[1] in gone]:
-            del self._sold[counted]
-
-    def count_ahead(self, spans: Iterable[tuple[str, date, date]]) -> None:
-        """Count the bookings of those (room type, first night, last night) spans at once.
-
-        One statement; each type's counts then hold from the first night it was asked for to
-        the last. A type whose spans reach over more than a year is left to ``sold_by_night``.
-        """
-        bounds: dict[str, tuple[date, date]] = {}
-        for type_id, first, last in spans:
-            low, high = bounds.get(type_id, (first, last))
-            bounds[type_id] = (min(low, first), max(high, last))
-        wanted = {
-            type_id: missing
-            for type_id, (first, last) in bounds.items()
-            if last - first <= _AHEAD_AT_MOST
-            and (missing := [n for n in _days(first, last) if (type_id, n) not in self._sold])
-        }
-        if not wanted:
-            return
-        first = min(nights[0] for nights in wanted.values())
-        last = max(nights[-1] for nights in wanted.values())
-        params = {"types": list(wanted), "first": first, "last": last}
-        found = {(t, n): count for t, n, count in self._conn.execute(_SOLD_OF_TYPES, params)}
-        for type_id, nights in wanted.items():
-            for night in nights:
-                self._sold[type_id, night] = found.get((type_id, night), 0)
-
     def register_guests(
         self, reservation_id: str, entries: Iterable[RegistryEntry], at: datetime
     ) -> None:
@@ -411,11 +348,6 @@ class SqlReservations:
             for n in self._conn.execute(_NIGHTS, {"rids": chunk}):
                 nights[n.reservation_id].append(NightPrice(n.night, n.amount, n.tax_included))
         return [_reservation(r, tuple(nights[r._mapping["id"]])) for r in listed]
-
-
-def _days(first: date, last: date) -> list[date]:
-    """Every night from first to last, both included."""
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
