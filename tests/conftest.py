@@ -21,7 +21,7 @@ from support.hotel import Hotel, build_hotel
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.storage.engine import make_engine
 from yadori.storage.migrate import upgrade
-from yadori.storage.repositories.ledger import CHECK_HELD
+from yadori.storage.repositories.feed_publish import CHECK_HELD
 
 PG_ADMIN = os.environ.get("YADORI_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 # Every document central publishes from the rows a unit of work holds is checked against a

@@ -18,7 +18,7 @@ from yadori.domain.folio import FolioLine, LineKind
 from yadori.domain.ids import new_id
 from yadori.storage import bulk
 from yadori.storage.engine import make_engine
-from yadori.storage.repositories.ledger import _FEED_UPSERT
+from yadori.storage.repositories.feed_publish import _FEED_UPSERT
 from yadori.storage.tables import properties, sync_feed
 from yadori.storage.unit_of_work import SqlUnitOfWorkFactory
 

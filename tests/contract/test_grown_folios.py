@@ -27,7 +27,7 @@ from yadori.domain.ids import new_id
 from yadori.domain.rooms import Condition
 from yadori.storage import aggregates, grown_folios
 from yadori.storage.grown_folios import grown_lines
-from yadori.storage.repositories.ledger import CHECK_HELD, HeldDocumentDiffers
+from yadori.storage.repositories.feed_publish import CHECK_HELD, HeldDocumentDiffers
 from yadori.storage.tables import folio_lines, sync_feed
 from yadori.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 from yadori.sync import canonical

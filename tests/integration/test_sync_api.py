@@ -27,11 +27,11 @@ from yadori.api.app import create_app
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.main import app as cli
 from yadori.cli.status_view import show_status
-from yadori.services import bus as bus_module
 from yadori.services import commands as c
+from yadori.services import replay_failures
 from yadori.services.handlers.registry import HANDLERS
 from yadori.services.sync_apply import CentralSync
-from yadori.storage.repositories import ledger as ledger_module
+from yadori.storage.repositories import feed_publish
 from yadori.storage.repositories.ledger import SqlLedger, chain
 from yadori.storage.tables import folio_lines, outbox, sync_dirty, sync_feed
 from yadori.sync.mutation import Actor
@@ -346,14 +346,14 @@ def test_a_mutation_whose_arguments_break_the_decoder_is_rejected_alone(
     folio_id = hotel.folio_id(hotel.book())
     hotel.charges([100, 666, 300], folio_id)
     trust_actor(central, hotel.property_id, ACTOR)
-    decode = bus_module.command_from
+    decode = replay_failures.command_from
 
     def fragile(name: str, args: dict[str, object]) -> c.Command:
         if args.get("amount") == 666:
             raise TypeError("an argument of a kind the decoder never met")
         return decode(name, args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(bus_module, "command_from", fragile)
+    monkeypatch.setattr(replay_failures, "command_from", fragile)
     items = tuple(_setup_items(edge, hotel))
     results = CentralSync(central.bus, _Clock()).apply(items)
     bad = next(i.mutation for i in items if i.mutation.args.get("amount") == 666)
@@ -672,8 +672,8 @@ def test_publishing_stops_after_a_while_and_the_next_pulls_go_on(
     server.push(body, crc, "e1", (pid,))  # marks, publishes nothing
     changed = {k.partition("/")[2] for k in _marked(central)}
     changed.add(f"folio:{rest[0].mutation.args['folio_id']}")
-    monkeypatch.setattr(ledger_module, "PUBLISH_SECONDS", 0.0)
-    monkeypatch.setattr(ledger_module, "FIRST_CHUNK", 2)
+    monkeypatch.setattr(feed_publish, "PUBLISH_SECONDS", 0.0)
+    monkeypatch.setattr(feed_publish, "FIRST_CHUNK", 2)
     body, crc = encode_batch(Batch("e1", 2, crc, rest, last=last))
     answer = server.push(body, crc, "e1", (pid,), PageAsk(pid, 0, 0, 2_000))
     page = answer["page"]
@@ -702,9 +702,9 @@ def test_a_folio_of_many_lines_is_published_in_a_chunk_of_its_own(
     """Chunks are weighed, not counted: a folio weighs more the more lines its document
     carries, so the folios of long stays are published a few at a time, each chunk bounded.
     Here a chunk weighs 4 at first, a line 1: the folio of six charges fills one alone."""
-    monkeypatch.setattr(ledger_module, "PUBLISH_SECONDS", 0.0)
-    monkeypatch.setattr(ledger_module, "FIRST_CHUNK", 4)
-    monkeypatch.setattr(ledger_module, "LINES_PER_UNIT", 1)
+    monkeypatch.setattr(feed_publish, "PUBLISH_SECONDS", 0.0)
+    monkeypatch.setattr(feed_publish, "FIRST_CHUNK", 4)
+    monkeypatch.setattr(feed_publish, "LINES_PER_UNIT", 1)
     edge, hotel, items, _ = _pushed_by_an_edge(central, tmp_path, 6)
     server, pid = central.sync_server, hotel.property_id
     assert server is not None

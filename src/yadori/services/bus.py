@@ -11,7 +11,6 @@ rules (DESIGN §5): that is how central applies what an edge did offline.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,16 +20,16 @@ from typing import TypeVar
 from yadori.domain.conflicts import SYSTEM_PRIORITY, Conflict, RegisterStamp
 from yadori.domain.errors import DomainError
 from yadori.domain.ids import derived_id, new_id
-from yadori.services.commands import Command, CreateProperty, command_from
+from yadori.services.commands import Command, CreateProperty
 from yadori.services.context import Context
-from yadori.services.errors import ReplayFailed, ServiceError
+from yadori.services.errors import ReplayFailed
 from yadori.services.handlers.registry import HANDLERS
 from yadori.services.ports import UnitOfWork, UnitOfWorkFactory
+from yadori.services.replay_failures import Refused, decode, failure, flush_optimistic, log_failed
 from yadori.sync.hlc import HybridClock, Timestamp
 from yadori.sync.mutation import Actor, Mutation, make_mutation
 
 T = TypeVar("T")
-log = logging.getLogger("yadori.sync")
 
 Guard = Callable[[UnitOfWork, Mutation, Command], None]
 """A check run on every replayed mutation before its handler (central's actor check)."""
@@ -137,9 +136,9 @@ class MessageBus:
                 try:  # its written-behind rows, before on_applied's statements flush them
                     uow.flush()
                 except Exception as exc:
-                    raise _failure(uow, mutation, exc) from exc
+                    raise failure(uow, mutation, exc) from exc
             except ReplayFailed as exc:
-                _log_failed(mutation, exc)
+                log_failed(mutation, exc)
                 raise
             on_applied(uow, replayed)
             self._publish(uow, later=True)
@@ -178,7 +177,7 @@ class MessageBus:
         run = (read_ahead, publish_now)
         try:
             return self._replay_run(property_id, mutations, system, hooks, run, False)
-        except _Refused:
+        except Refused:
             return self._replay_run(property_id, mutations, system, hooks, run, True)
 
     def _replay_run(  # noqa: PLR0917 - private, two call sites
@@ -197,7 +196,7 @@ class MessageBus:
         on_each, before_commit, applied_before = hooks
         read_ahead, publish_now = run
         outcomes: list[Replayed | DomainError | None] = []
-        commands = [_decoded(m) for m in mutations]
+        commands = [decode(m) for m in mutations]
         with self._uow_factory(property_id) as uow:
             known = frozenset() if applied_before is None else applied_before(uow)
             if known.issuperset(m.id for m in mutations):
@@ -221,18 +220,18 @@ class MessageBus:
                     except DomainError as exc:
                         outcome = exc
                     except Exception as exc:
-                        outcome = _failure(uow, mutation, exc)
+                        outcome = failure(uow, mutation, exc)
                     if isinstance(outcome, ReplayFailed):
-                        _log_failed(mutation, outcome)
+                        log_failed(mutation, outcome)
                 else:
                     try:  # a bug becomes ReplayFailed in _replay_in: redone with savepoints
                         outcome = self._replay_in(uow, mutation, system, command)
                     except DomainError as exc:
-                        raise _Refused from exc
+                        raise Refused from exc
                 on_each(uow, mutation, outcome)
                 outcomes.append(outcome)
             if not savepoints:
-                _flush_optimistic(uow)
+                flush_optimistic(uow)
             before_commit(uow, outcomes)
             if publish_now and self._node.role == "central":
                 uow.ledger.publish_marked(also=uow.touched())
@@ -248,7 +247,7 @@ class MessageBus:
         system: str,
         decoded: Command | DomainError | None = None,
     ) -> Replayed:
-        command = _decoded(mutation) if decoded is None else decoded
+        command = decode(mutation) if decoded is None else decoded
         if isinstance(command, DomainError):
             raise command
         try:
@@ -256,7 +255,7 @@ class MessageBus:
         except DomainError:
             raise
         except Exception as exc:
-            raise _failure(uow, mutation, exc) from exc
+            raise failure(uow, mutation, exc) from exc
 
     def _replay_checked(
         self, uow: UnitOfWork, mutation: Mutation, system: str, command: Command
@@ -352,84 +351,6 @@ def _deps(uow: UnitOfWork, keys: list[str], session: str) -> tuple[str, ...]:
     if session in keys:
         return heads
     return tuple(dict.fromkeys(heads + uow.outbox.heads([session])))
-
-
-def _decoded(mutation: Mutation) -> Command | DomainError:
-    """The mutation's command, or why it cannot be decoded (raised when it is replayed)."""
-    try:
-        return command_from(mutation.name, mutation.args)
-    except DomainError as exc:
-        return exc
-    except Exception as exc:  # arguments the decoder did not expect: refused alone
-        failed = ReplayFailed(
-            f"its arguments could not be read ({type(exc).__name__})", mutation=mutation.id
-        )
-        failed.__cause__ = exc
-        return failed
-
-
-def _failure(uow: UnitOfWork, mutation: Mutation, exc: Exception) -> ReplayFailed:
-    """The refusal of a mutation whose replay raised ``exc``, which no business rule raised.
-
-    Re-raises what must fail the whole run instead: a service's error, the database's own (a
-    lost connection is retried; a duplicate has its one-by-one path), running out of memory.
-    """
-    if not _its_own(uow, exc):
-        raise exc
-    refused = uow.refused_data(exc)
-    if refused is not None:  # a bug that writes what the database refuses, every time
-        why = f"central's database refused its data ({refused}); it was logged there"
-    else:
-        why = f"central could not apply it ({type(exc).__name__}); it was logged there"
-    failed = ReplayFailed(why, mutation=mutation.id)
-    failed.__cause__ = exc
-    return failed
-
-
-def _its_own(uow: UnitOfWork, exc: Exception) -> bool:
-    """Whether ``exc``, met replaying a mutation, is that mutation's own.
-
-    A bug in the code replaying it, or rows of it the database refuses for their data (again
-    on every resend). Not a service's error, running out of memory, nor the database's other
-    errors (a lost connection is retried; a duplicate key has its one-by-one path): those fail
-    the run.
-    """
-    if uow.refused_data(exc) is not None:
-        return True
-    return not (isinstance(exc, ServiceError | MemoryError) or uow.from_storage(exc))
-
-
-def _flush_optimistic(uow: UnitOfWork) -> None:
-    """Write the rows an optimistic run's mutations left behind, before its own bookkeeping.
-
-    Writing them fails for one of the mutations, unknown which (rows the database refuses, a
-    value a column's type cannot take): the run is redone with a savepoint per mutation, whose
-    end writes that mutation's rows, so the failure is that mutation's alone.
-    """
-    try:
-        uow.flush()
-    except Exception as exc:
-        if _its_own(uow, exc):
-            raise _Refused from exc
-        raise
-
-
-def _log_failed(mutation: Mutation, failed: ReplayFailed) -> None:
-    """Log a mutation refused as ``ReplayFailed``, with the error behind it, once."""
-    cause = failed.__cause__
-    log.error(
-        "replaying mutation %s (%s, seq %s of %s) failed: it is rejected alone (%s)",
-        mutation.id,
-        mutation.name,
-        mutation.seq,
-        mutation.origin,
-        failed.message,
-        exc_info=(type(cause), cause, cause.__traceback__) if cause is not None else None,
-    )
-
-
-class _Refused(Exception):
-    """A mutation of an optimistic run was refused: redo the run with savepoints."""
 
 
 def _business_date(uow: UnitOfWork, command: Command) -> date:

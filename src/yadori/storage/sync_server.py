@@ -15,10 +15,10 @@ from yadori.services.bus import MessageBus
 from yadori.services.errors import StorageUnavailable
 from yadori.services.sync_apply import CentralSync
 from yadori.services.sync_ports import LedgerEntry
+from yadori.storage.repositories.feed_publish import has_marks
 from yadori.storage.repositories.ledger import (
     advance_chain,
     feed_since,
-    has_marks,
     last_seq,
     results_after,
 )

@@ -25,8 +25,9 @@ from sqlalchemy.engine import Engine
 from yadori.domain.errors import AlreadyExists, DomainError, InvalidInput
 from yadori.services.errors import StorageUnavailable
 from yadori.storage.engine import READ_ONLY
+from yadori.storage.repositories.feed_publish import Held
 from yadori.storage.repositories.folios import SqlFolios
-from yadori.storage.repositories.ledger import Held, SqlLedger
+from yadori.storage.repositories.ledger import SqlLedger
 from yadori.storage.repositories.menu import SqlMenu, SqlStock
 from yadori.storage.repositories.orders import SqlGuestTokens, SqlOrders
 from yadori.storage.repositories.outbox import SqlCounters, SqlOutbox
