@@ -71,7 +71,7 @@ class NodeConfig:
     central_url: str = ""
     timing: Timing = field(default_factory=Timing)
     thresholds: Thresholds = field(default_factory=Thresholds)
-    batch_size: int = 500
+    batch_size: int = 1_000  # decision 0060
     properties: tuple[str, ...] = ()  # an edge's properties, before it has pulled them
     key_dir: str = ""  # the node key and PIN pepper; "" = central makes ephemeral ones
     auth: AuthSettings = field(default_factory=AuthSettings)

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     queue_alert_depth: Annotated[int, Field(gt=0)] = 10_000
     max_skew_ms: Annotated[int, Field(gt=0)] = 5_000
     hlc_max_ahead_seconds: Annotated[float, Field(ge=60, le=7 * 86_400)] = 3_600.0
-    sync_batch_size: Annotated[int, Field(ge=1, le=5_000)] = 500
+    sync_batch_size: Annotated[int, Field(ge=1, le=5_000)] = 1_000
     key_dir: Path | None = None  # default <data dir>/keys/<node id>: node key and PIN pepper
     offline_token_hours: Annotated[float, Field(gt=0, le=24)] = 8.0
     online_token_hours: Annotated[float, Field(gt=0, le=24)] = 12.0

@@ -622,7 +622,7 @@ class _NothingToPush:
     def __init__(self, store: object) -> None:
         self._store = store
 
-    def pending(self) -> list[object]:
+    def pending(self, window: int) -> list[object]:
         """Nothing: what the edge has pending stays pending through this pull."""
         return []
 

@@ -113,7 +113,7 @@ def _queued_batch(site: Site) -> tuple[bytes, int]:
     store = site.edge.edge_store
     assert store is not None
     state = store.state()
-    chosen = choose_batch(store.pending(), 500)  # lanes first, never before a dependency
+    chosen = choose_batch(store.pending(1_000), 500)  # lanes first, never before a dependency
     items = tuple(store.items([p.id for p in chosen]))
     number, prev = int(state.get("batch_no", "0")) + 1, int(state.get("batch_crc", "0"))
     return encode_batch(Batch(site.edge.config.node_id, number, prev, items, last=True))

@@ -202,7 +202,7 @@ def test_resending_a_batch_whose_answer_was_lost_is_not_a_chain_break(site: Site
     assert edge.transport is not None
     charges(site, 3)
     state = edge.edge_store.state()
-    pending = [p.id for p in edge.edge_store.pending()]
+    pending = [p.id for p in edge.edge_store.pending(1_000)]
     items = tuple(edge.edge_store.items(pending))
     number, prev = int(state.get("batch_no", "0")) + 1, int(state.get("batch_crc", "0"))
     edge.transport.push(*encode_batch(Batch("edge1", number, prev, items)))  # answer "lost"

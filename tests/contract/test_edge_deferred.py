@@ -30,7 +30,7 @@ from yadori.sync.protocol import PulledChange, PulledResult
 def store(edge_hotel: Hotel, edge: Yadori) -> EdgeSyncStore:
     """The edge's sync store, the hotel's set-up answered by central (so nothing is held)."""
     store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
-    setup = [PulledResult(p.id, "applied", "", ()) for p in store.pending()]
+    setup = [PulledResult(p.id, "applied", "", ()) for p in store.pending(1_000)]
     store.apply_pull([], setup, {})
     assert store.pending_count() == 0
     return store
@@ -78,7 +78,7 @@ def test_a_document_held_for_a_local_change_is_released_by_the_pull_that_answers
 ) -> None:
     """The later pull brings the result only, no document: it still releases the held one."""
     edge_hotel.run(c.SetRoomCondition(room_id=edge_hotel.rooms["101"], condition=Condition.CLEAN))
-    (mine,) = [p.id for p in store.pending()]
+    (mine,) = [p.id for p in store.pending(1_000)]
     store.mark_sent([mine])
     theirs = central_room(edge_hotel, "101", 7, condition="inspected")
     assert store.apply_pull([theirs], [], {}) == 0
@@ -153,7 +153,7 @@ def test_every_step_holds_when_its_keys_come_in_many_chunks(
         edge_hotel.run(
             c.SetRoomCondition(room_id=edge_hotel.rooms[name], condition=Condition.CLEAN)
         )
-    ids = [p.id for p in store.pending()]
+    ids = [p.id for p in store.pending(1_000)]
     assert len(ids) == len(names)
     store.mark_sent(ids)
     assert not store.has_unsent()

@@ -21,7 +21,6 @@ from support.hotel import Hotel
 from yadori.bootstrap import Yadori
 from yadori.domain.ids import new_id
 from yadori.services import commands as c
-from yadori.storage import edge_sync
 from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.sync.batching import choose_batch
 from yadori.sync.protocol import PulledResult
@@ -54,7 +53,6 @@ def test_choosing_marking_and_acknowledging_never_scan_the_outbox(
     edge_hotel: Hotel,
     edge: Yadori,
     statements: list[tuple[str, object]],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A queue whose front has dependencies behind it (the front is cut to 3 to make it so)."""
     folio_id = edge_hotel.folio_id(edge_hotel.book())
@@ -67,10 +65,9 @@ def test_choosing_marking_and_acknowledging_never_scan_the_outbox(
         edge_hotel.run(
             c.PostPayment(folio_id=folio_id, line_id=new_id(), method="cash", amount=amount)
         )
-    monkeypatch.setattr(edge_sync, "SCAN", 3)
     store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
     statements.clear()
-    pending = store.pending()  # payments first: their charges and the booking come with them
+    pending = store.pending(3)  # payments first: their charges and the booking come with them
     assert len(pending) > 3
     ids = [p.id for p in choose_batch(pending, 3)]
     store.items(ids)
@@ -92,7 +89,7 @@ def test_marking_sent_stores_the_chain_state_in_the_same_commit(
     a crash leaves both or neither (no batch marked sent under an older chain number)."""
     edge_hotel.book()
     store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
-    ids = [p.id for p in store.pending()]
+    ids = [p.id for p in store.pending(1_000)]
     statements.clear()
     store.mark_sent(ids, {"batch_no": "7", "batch_crc": "123"})
     assert sum(1 for sql, _ in statements if sql.startswith("BEGIN")) == 1

@@ -13,11 +13,8 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import pytest
-
 from support.hotel import Hotel
 from yadori.bootstrap import Yadori
-from yadori.storage import edge_sync
 from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.sync.canonical import JSON
 from yadori.sync.protocol import decode_batch
@@ -64,22 +61,22 @@ class Central:
 
 
 def test_batches_go_in_order_chained_and_the_next_is_prepared_meanwhile(
-    edge_hotel: Hotel, edge: Yadori, monkeypatch: pytest.MonkeyPatch
+    edge_hotel: Hotel, edge: Yadori
 ) -> None:
     """25 charges in batches of 10: three batches, each after the one before was answered;
     only the third says it is the last (central then publishes at once, decision 0042). The
-    store looks at a window of two batches of the queue, as in production (1,000 for 500): with
+    store looks at a window of two batches of the queue, as in production (2,000 for 1,000): with
     one batch in flight, what is left of the window fits one batch, and yet more waits."""
-    monkeypatch.setattr(edge_sync, "SCAN", 20)
     edge_hotel.charges(range(100, 2_600, 100))
     store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
     queued = store.pending_count()
     central = Central()
     pending = store.pending
 
-    def watched_pending() -> object:
+    def watched_pending(window: int) -> object:
         central.look()
-        return pending()
+        assert window == 20  # two batches
+        return pending(window)
 
     store.pending = watched_pending  # type: ignore[method-assign]
     worker = SyncWorker(

@@ -1023,12 +1023,12 @@ def test_a_page_that_went_stale_in_flight_is_dropped(site: Site) -> None:
     store = edge.edge_store
     looks = 0
 
-    def pending() -> list[Pending]:
+    def pending(window: int) -> list[Pending]:
         nonlocal looks
         looks += 1
         if looks == 2:  # the first batch is in flight: staff keep working
             charge(hotel, hotel.folio_id(guest), 200)
-        return type(store).pending(store)
+        return type(store).pending(store, window)
 
     store.pending = pending  # type: ignore[method-assign]
     calls = count_calls(edge.transport)

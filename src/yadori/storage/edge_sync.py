@@ -73,7 +73,6 @@ _PENDING_ON = (
 
 # What reading back a queued row raises when its bytes changed at rest (bad JSON, a wrong type)
 _UNREADABLE = (ValueError, TypeError, KeyError, AssertionError)
-SCAN = 1_000  # the front of the queue looked at per batch (batches are 500)
 
 
 class CorruptChange(SyncError):
@@ -85,14 +84,16 @@ class EdgeSyncStore(EdgeRecords):
 
     # --- push -----------------------------------------------------------------------------
 
-    def pending(self) -> list[Pending]:
-        """The front of the queue by lane, and every pending dependency it needs.
+    def pending(self, window: int) -> list[Pending]:
+        """The front of the queue by lane (``window`` mutations), and every dependency it needs.
 
-        At the driver, as plain tuples: the front is read for every batch (a thousand rows),
-        and the statement's own row handling cost twice the read.
+        The worker looks at two batches' worth: with one batch in flight, what is left of the
+        window still fills the next. Read at the driver, as plain tuples: the front is read for
+        every batch (thousands of rows), and the statement's own row handling cost twice the
+        read.
         """
         with self._engine.connect() as conn:
-            rows = conn.exec_driver_sql(_FRONT, (PENDING, SCAN)).fetchall()
+            rows = conn.exec_driver_sql(_FRONT, (PENDING, window)).fetchall()
             found = {r[0]: _pending(r) for r in rows}
             missing = {d for p in found.values() for d in p.deps} - found.keys()
             while missing:

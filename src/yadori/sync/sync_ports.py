@@ -19,8 +19,8 @@ from yadori.sync.protocol import BatchItem, PulledChange, PulledResult
 class Store(Protocol):
     """What the worker needs from the edge's database (storage/edge_sync.py)."""
 
-    def pending(self) -> list[Pending]:
-        """The front of the queue and its pending dependencies."""
+    def pending(self, window: int) -> list[Pending]:
+        """The front of the queue (``window`` mutations by lane) and its pending dependencies."""
         ...
 
     def items(self, ids: list[str]) -> list[BatchItem]:
@@ -135,9 +135,9 @@ class SetAside:
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
-    """Batch and page sizes."""
+    """Batch and page sizes (decision 0060: batches of 1,000)."""
 
-    batch_size: int = 500
+    batch_size: int = 1_000
     page_size: int = 2_000
 
 

@@ -160,7 +160,8 @@ class SyncWorker:
         flying: _Flying | None = None
         with ThreadPoolExecutor(1, thread_name_prefix="yadori-push") as pool:
             while True:
-                front = [p for p in self._store.pending() if p.id not in sending]
+                window = 2 * self._config.batch_size  # the batch in flight and the next
+                front = [p for p in self._store.pending(window) if p.id not in sending]
                 chosen = choose_batch(front, self._config.batch_size)
                 ids = [p.id for p in chosen]
                 if ids:
