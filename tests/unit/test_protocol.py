@@ -5,15 +5,21 @@ from __future__ import annotations
 import zlib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from yadori.sync import canonical
+from yadori.sync.canonical import JSON
 from yadori.sync.mutation import Actor, Priority, make_mutation
 from yadori.sync.protocol import (
     Batch,
     BatchCorrupt,
     BatchItem,
+    StoredItem,
     decode_batch,
     encode_batch,
+    encode_item,
+    encode_items,
     items_crc,
     mutation_from_json,
     mutation_to_json,
@@ -98,3 +104,70 @@ def test_mutation_json_checks_types() -> None:
     for broken in ({**good, "seq": "1"}, {**good, "deps": "x"}, {**good, "seq": True}):
         with pytest.raises(BatchCorrupt):
             mutation_from_json(broken)  # type: ignore[arg-type]
+
+
+def _canonical_bytes(batch: Batch) -> bytes:
+    """The batch as one canonical document: what the wire carried before items were spliced."""
+    fields: dict[str, JSON] = {
+        "origin": batch.origin,
+        "number": batch.number,
+        "prev_crc": batch.prev_crc,
+        "items": [
+            {
+                "property_id": i.property_id,
+                "aggregates": list(i.aggregates),
+                "mutation": mutation_to_json(i.mutation),
+            }
+            for i in batch.items
+        ],
+    }
+    if batch.last:
+        fields["last"] = True
+    return canonical.encode_plain(fields)
+
+
+_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)  # no lone surrogates
+_plain: st.SearchStrategy[JSON] = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@st.composite
+def _items(draw: st.DrawFn) -> BatchItem:
+    m = make_mutation(
+        id=draw(_text),
+        origin=draw(_text),
+        seq=draw(st.integers(0, 2**62)),
+        hlc=draw(_text),
+        name=draw(_text),
+        args=draw(st.dictionaries(_text, _plain, max_size=4)),
+        deps=tuple(draw(st.lists(_text, max_size=3))),
+        priority=draw(st.sampled_from(Priority)),
+        actor=Actor(draw(_text), draw(_text)),
+    )
+    return BatchItem(draw(_text), m, tuple(draw(st.lists(_text, max_size=3))))
+
+
+@given(
+    st.lists(_items(), max_size=4),
+    st.text(max_size=8),
+    st.integers(0, 2**40),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+def test_spliced_items_are_the_canonical_bytes(
+    items: list[BatchItem], origin: str, number: int, prev_crc: int, last: bool
+) -> None:
+    """Items encoded one by one, their args and deps spliced in as the queue stores them, make
+    the very bytes (and so the CRC32) of the batch encoded as one canonical document, whatever
+    the strings (quotes, escapes, any script), numbers and nesting; and they decode back."""
+    batch = Batch(origin, number, prev_crc, tuple(items), last=last)
+    raw = _canonical_bytes(batch)
+    stored = [encode_item(StoredItem.of(i)) for i in batch.items]
+    body, crc = encode_items(origin, number, prev_crc, stored, last=last)
+    assert zlib.decompress(body) == raw
+    assert crc == zlib.crc32(raw)
+    assert encode_batch(batch) == (body, crc)
+    assert decode_batch(body, crc) == batch

@@ -13,6 +13,8 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import orjson
+
 from yadori.sync import canonical
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import SyncError
@@ -98,25 +100,113 @@ def _int(value: JSON) -> int:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """A batch item as the edge's queue keeps it: args and deps as their canonical JSON text.
+
+    Encoded by splicing that text in (``encode_item``): a recovery sends every queued mutation,
+    and parsing each one's arguments only to write the same bytes again was a third of the
+    edge's work on a batch.
+    """
+
+    property_id: str
+    aggregates: tuple[str, ...]
+    id: str
+    origin: str
+    seq: int
+    hlc: str
+    name: str
+    args_json: str  # canonical JSON of an object (canonical.encode)
+    deps_json: str  # canonical JSON of a list of ids
+    priority: int
+    staff_id: str
+    token_id: str
+    crc32: int
+
+    @classmethod
+    def of(cls, item: BatchItem) -> StoredItem:
+        """The stored form of a batch item."""
+        m = item.mutation
+        return cls(
+            item.property_id,
+            item.aggregates,
+            m.id,
+            m.origin,
+            m.seq,
+            m.hlc,
+            m.name,
+            canonical.encode_plain(m.args).decode(),
+            canonical.encode_plain(list(m.deps)).decode(),
+            int(m.priority),
+            m.actor.staff_id,
+            m.actor.token_id,
+            m.crc32,
+        )
+
+
+def encode_item(i: StoredItem) -> bytes:
+    """One item's canonical bytes, its args and deps spliced in as stored.
+
+    Keys sorted at every level, as ``canonical.encode_plain`` writes them.
+    """
+    text = orjson.dumps
+    return b"".join(
+        (
+            b'{"aggregates":',
+            text(list(i.aggregates)),
+            b',"mutation":{"actor":{"staff_id":',
+            text(i.staff_id),
+            b',"token_id":',
+            text(i.token_id),
+            b'},"args":',
+            i.args_json.encode(),
+            b',"crc32":',
+            b"%d" % i.crc32,
+            b',"deps":',
+            i.deps_json.encode(),
+            b',"hlc":',
+            text(i.hlc),
+            b',"id":',
+            text(i.id),
+            b',"name":',
+            text(i.name),
+            b',"origin":',
+            text(i.origin),
+            b',"priority":',
+            b"%d" % i.priority,
+            b',"seq":',
+            b"%d" % i.seq,
+            b'},"property_id":',
+            text(i.property_id),
+            b"}",
+        )
+    )
+
+
+def encode_items(
+    origin: str, number: int, prev_crc: int, items: Sequence[bytes], *, last: bool = False
+) -> tuple[bytes, int]:
+    """The compressed body of a batch of encoded items, and its CRC32.
+
+    The CRC covers the uncompressed canonical bytes (keys sorted, ``last`` left out when False).
+    """
+    raw = b"".join(
+        (
+            b'{"items":[',
+            b",".join(items),
+            b'],"last":true' if last else b"]",
+            b',"number":%d,"origin":' % number,
+            orjson.dumps(origin),
+            b',"prev_crc":%d}' % prev_crc,
+        )
+    )
+    return zlib.compress(raw, 6), zlib.crc32(raw)
+
+
 def encode_batch(batch: Batch) -> tuple[bytes, int]:
     """The compressed body of a batch and its CRC32 (of the uncompressed canonical bytes)."""
-    fields: dict[str, JSON] = {
-        "origin": batch.origin,
-        "number": batch.number,
-        "prev_crc": batch.prev_crc,
-        "items": [
-            {
-                "property_id": i.property_id,
-                "aggregates": list(i.aggregates),
-                "mutation": mutation_to_json(i.mutation),
-            }
-            for i in batch.items
-        ],
-    }
-    if batch.last:
-        fields["last"] = True
-    raw = canonical.encode_plain(fields)  # mutations are plain JSON values already
-    return zlib.compress(raw, 6), zlib.crc32(raw)
+    items = [encode_item(StoredItem.of(i)) for i in batch.items]
+    return encode_items(batch.origin, batch.number, batch.prev_crc, items, last=batch.last)
 
 
 def decode_batch(body: bytes, crc: int) -> Batch:

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from yadori.sync.batching import Pending
 from yadori.sync.canonical import JSON
-from yadori.sync.protocol import BatchItem, PulledChange, PulledResult
+from yadori.sync.protocol import PulledChange, PulledResult
 
 
 class Store(Protocol):
@@ -23,8 +23,8 @@ class Store(Protocol):
         """The front of the queue (``window`` mutations by lane) and its pending dependencies."""
         ...
 
-    def items(self, ids: list[str]) -> list[BatchItem]:
-        """The batch items of those mutations."""
+    def encoded_items(self, ids: list[str]) -> list[bytes]:
+        """The batch items of those mutations, encoded (``protocol.encode_item``)."""
         ...
 
     def has_unsent(self) -> bool:

@@ -23,7 +23,7 @@ from yadori.sync.batching import choose_batch
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import BatchRefused, DamagedQueue, QueueHeld, SyncError
 from yadori.sync.hlc import HybridClock
-from yadori.sync.protocol import SEQ_TAKEN, Batch, encode_batch
+from yadori.sync.protocol import SEQ_TAKEN, encode_items
 from yadori.sync.puller import Asked, Marking, Puller, page_at_hand
 from yadori.sync.sync_ports import (
     Announce,
@@ -172,13 +172,12 @@ class SyncWorker:
                         len(chosen) + len(sending)
                     )
                     try:
-                        items = tuple(self._store.items(ids))
+                        items = self._store.encoded_items(ids)
                     except DamagedQueue as exc:
                         if not self._set_aside(exc.ids, report):
                             raise
                         continue  # choose again without them (a batch in flight stays so)
-                    batch = Batch(self._origin, number + 1, crc, items, last=last)
-                    body, next_crc = encode_batch(batch)
+                    body, next_crc = encode_items(self._origin, number + 1, crc, items, last=last)
                 answered = None
                 if flying is not None:
                     answered = (self._answer(flying, report), flying)
