@@ -874,10 +874,11 @@ def run(workdir: Path) -> list[Metric]:
     with database() as template:
         world = build_world(workdir, template, (SMALL, LARGE))
         say(f"seeded central, pulled, worked offline: {world.made}")
+        rows = calibration.queued_rows(world.snapshots[LARGE])
+        if len(rows) != LARGE:  # the ratio compares the same rows, or nothing
+            raise RuntimeError(f"the snapshot holds {len(rows)} queued rows, not {LARGE}")
         with database() as scratch:
-            ingest = calibration.measure(
-                _pg_url(scratch), calibration.queued_rows(world.snapshots[LARGE])
-            )
+            ingest = calibration.measure(_pg_url(scratch), rows)
         say(
             f"PostgreSQL's own ingest of the {ingest.rows:,} queued rows: "
             f"{ingest.one_transaction:.3f} s in one transaction, {ingest.per_100:.3f} s by 100s"

@@ -77,3 +77,20 @@ def test_a_row_that_no_longer_reads_back_is_named_on_both_paths(
         with pytest.raises(DamagedQueue) as raised:
             read(ids)
         assert raised.value.ids == [bad]  # named: its checksum cannot match either
+
+
+def test_args_stored_as_a_blob_are_read_whole_and_sent(edge_hotel: Hotel, edge: Yadori) -> None:
+    """Text written back as a blob by some other tool (a repair, an export) still reads as the
+    same mutation, as it did before the splice: it is encoded whole, not stuck in the queue."""
+    store, ids = _queue(edge, edge_hotel)
+    blob = ids[0]
+    with edge.engine.begin() as conn:
+        args, deps = conn.execute(
+            sa.select(outbox.c.args, outbox.c.deps).where(outbox.c.id == blob)
+        ).one()
+        conn.exec_driver_sql(
+            "UPDATE outbox SET args = ?, deps = ? WHERE id = ?",
+            (args.encode(), deps.encode(), blob),
+        )
+    whole = [encode_item(StoredItem.of(i)) for i in store.items(ids)]
+    assert store.encoded_items(ids) == whole

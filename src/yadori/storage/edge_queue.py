@@ -123,8 +123,13 @@ def _stored(row: tuple[Any, ...]) -> StoredItem:
 
     What fails here also fails ``_damaged`` (its checksum cannot match), so the row is set
     aside; the property's id is not covered by the checksum, and not checked (as ``_item``).
+    The text spliced is what ``outbox_row`` wrote (canonical); a row edited otherwise is sent as
+    it reads, valid JSON, and central checks each mutation by its values. Args or deps that are
+    not text (a blob written by some other tool) are read whole and encoded again, as before.
     """
     mutation_id, origin, seq, hlc, name, args, deps, priority, staff, token, crc = row[:-2]
+    if type(args) is not str or type(deps) is not str:  # not as outbox_row writes them (a blob)
+        return StoredItem.of(_item(row))  # read whole and encoded again, as before
     if not isinstance(orjson.loads(args), dict) or not isinstance(orjson.loads(deps), list):
         raise ValueError("its args or deps are not a JSON object and list")
     texts = (mutation_id, origin, hlc, name, staff, token)

@@ -56,8 +56,6 @@ _PENDING_ON = (
     " WHERE outbox_heads.key IN ({}) AND outbox.state IN (?, ?)"
 )
 
-# What reading back a queued row raises when its bytes changed at rest (bad JSON, a wrong type)
-
 
 class CorruptChange(SyncError):
     """A pulled document whose CRC32 does not match: the pull is refused and retried."""

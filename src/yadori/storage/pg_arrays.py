@@ -1,7 +1,7 @@
 """A faster text dumper for PostgreSQL arrays of plain strings and integers.
 
 Central binds its lookups and bulk writes as arrays (``col = ANY(:ids)``, ``unnest(:c0, …)``):
-a replayed batch of 500 mutations binds some ten thousand values, and publishing a recovery's
+a replayed batch of 1,000 mutations binds some ten thousand values, and publishing a recovery's
 changes binds as many again. psycopg's text ``ListDumper`` handles each element in Python (a
 sub-dumper call, a regular expression, two appends): about 2 µs per string on this machine,
 against a fraction of that to join them. This dumper joins a list whose elements are all
