@@ -10,14 +10,18 @@ no thread timing decides the outcome.
 from __future__ import annotations
 
 import threading
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+import pytest
 
 from support.hotel import Hotel
 from yadori.bootstrap import Yadori
 from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.sync.canonical import JSON
-from yadori.sync.protocol import decode_batch
+from yadori.sync.errors import QueueHeld
+from yadori.sync.protocol import BATCH_FRAME, decode_batch
 from yadori.sync.sync_ports import WorkerConfig
 from yadori.sync.worker import SyncWorker
 
@@ -34,6 +38,7 @@ class Central:
     looked: threading.Condition = field(default_factory=threading.Condition)
     prepared_meanwhile: int = 0
     last: list[bool] = field(default_factory=list)  # each batch: sent as the push's last?
+    sizes: list[int] = field(default_factory=list)  # each batch: its bytes, uncompressed
 
     def look(self) -> None:
         """The worker looked at the queue (to prepare its next batch)."""
@@ -53,6 +58,7 @@ class Central:
                 self.prepared_meanwhile += 1
         self.batches.append((batch.number, crc, [i.mutation.id for i in batch.items]))
         self.last.append(batch.last)
+        self.sizes.append(len(zlib.decompress(body)))
         self.in_flight.clear()
         return {"results": [{"result": "applied"} for _ in batch.items], "chain_ok": True}
 
@@ -101,3 +107,55 @@ def test_batches_go_in_order_chained_and_the_next_is_prepared_meanwhile(
     assert store.state()["batch_crc"] == str(crc)
     assert not store.has_unsent()
     assert central.last == [False] * (len(central.batches) - 1) + [True]
+
+
+def _worker(
+    edge_hotel: Hotel, edge: Yadori, store: EdgeSyncStore, central: Central, **config: int
+) -> SyncWorker:
+    return SyncWorker(
+        store,
+        central,
+        origin="edge1",
+        properties=lambda: [edge_hotel.property_id],
+        hlc=edge.bus.hlc,
+        now=lambda: datetime.now(UTC),
+        config=WorkerConfig(**config),
+    )
+
+
+def test_a_batch_larger_than_central_takes_goes_in_leading_parts(
+    edge_hotel: Hotel, edge: Yadori
+) -> None:
+    """With room for three of its largest mutations per batch, a queue chosen in batches of 10 is
+    sent in batches of at most that many bytes: each a leading part of the batch chosen (so no
+    mutation before its dependencies), still chained, none twice, only the very last marked
+    so; everything is sent in one cycle."""
+    edge_hotel.charges(range(100, 1_300, 100))
+    store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
+    queued = store.pending_count()
+    sizes = [len(b) for b in store.encoded_items([p.id for p in store.pending(100)])]
+    limit = BATCH_FRAME + 3 * (max(sizes) + 1)
+    central = Central(looks=1_000)  # answers at once: the overlap is the test above's matter
+    report = _worker(edge_hotel, edge, store, central, batch_size=10, batch_bytes=limit).cycle()
+    assert report.pushed == queued
+    assert max(central.sizes) <= limit
+    assert max(len(ids) for _, _, ids in central.batches) < 10 <= queued  # cut short
+    assert len(central.batches) >= queued / (3 + BATCH_FRAME / min(sizes))
+    sent = [i for _, _, ids in central.batches for i in ids]
+    assert len(sent) == len(set(sent)) == queued
+    assert central.last == [False] * (len(central.batches) - 1) + [True]
+    assert not store.has_unsent()
+
+
+def test_a_mutation_larger_than_a_batch_holds_the_queue(edge_hotel: Hotel, edge: Yadori) -> None:
+    """A queued mutation that alone is larger than a batch may be cannot be sent: the queue is
+    held (QueueHeld: escalated, the link stays online), nothing is sent or dropped."""
+    edge_hotel.charges([100, 200])
+    store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
+    queued = store.pending_count()
+    central = Central(looks=1_000)
+    worker = _worker(edge_hotel, edge, store, central, batch_bytes=BATCH_FRAME + 50)
+    with pytest.raises(QueueHeld, match="more than the"):
+        worker.cycle()
+    assert central.batches == []
+    assert store.pending_count() == queued

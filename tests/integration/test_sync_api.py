@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -35,7 +36,15 @@ from yadori.storage.repositories import feed_publish
 from yadori.storage.repositories.ledger import SqlLedger, chain
 from yadori.storage.tables import folio_lines, outbox, sync_dirty, sync_feed
 from yadori.sync.mutation import Actor
-from yadori.sync.protocol import CRC_HEADER, Batch, BatchItem, PageAsk, encode_batch
+from yadori.sync.protocol import (
+    CRC_HEADER,
+    MAX_BATCH_BYTES,
+    MAX_BODY_BYTES,
+    Batch,
+    BatchItem,
+    PageAsk,
+    encode_batch,
+)
 
 
 @pytest.fixture
@@ -109,6 +118,39 @@ def test_central_endpoints(central: Yadori, tmp_path: Path) -> None:
         staff = bearer(token_for(central, hotel.property_id))
         status = api.get("/sync/status", headers=staff).json()
         assert status == {"role": "central", "sync": "none"}
+    edge.close()
+
+
+def test_a_push_larger_than_a_batch_may_be_is_refused_unread(
+    central: Yadori, tmp_path: Path
+) -> None:
+    """A body longer than any bounded batch (declared, or streamed without a length) and a small
+    body that inflates past the bound (a zip bomb) are refused whole with 413 batch_too_large,
+    before central inflates or applies anything; the edge's next real batch is applied."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    hotel = build_hotel(edge)
+    trust_actor(central, hotel.property_id, ACTOR)
+    node = node_headers(central, "e1", (hotel.property_id,))
+    bomb = zlib.compressobj(9)
+    inflating = b"".join(bomb.compress(bytes(2**20)) for _ in range(20)) + bomb.flush()
+    too_long = bytes(MAX_BODY_BYTES + 1)
+
+    def streamed() -> Iterator[bytes]:
+        for start in range(0, len(too_long), 2**20):
+            yield too_long[start : start + 2**20]
+
+    with TestClient(create_app(central)) as api:
+        headers = {CRC_HEADER: "0", **node}
+        for body in (too_long, streamed(), inflating):
+            refused = api.post("/sync/v1/push", content=body, headers=headers)
+            assert refused.status_code == 413, refused.text
+            problem = refused.json()
+            assert (problem["code"], problem["limit"]) == ("batch_too_large", MAX_BATCH_BYTES)
+            assert "more batches" in problem["detail"]
+        body, crc = encode_batch(Batch("e1", 1, 0, tuple(_setup_items(edge, hotel))))
+        pushed = api.post("/sync/v1/push", content=body, headers={CRC_HEADER: str(crc), **node})
+        assert pushed.status_code == 200, pushed.text
+        assert {r["result"] for r in pushed.json()["results"]} == {"applied"}
     edge.close()
 
 

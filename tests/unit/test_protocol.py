@@ -12,15 +12,20 @@ from yadori.sync import canonical
 from yadori.sync.canonical import JSON
 from yadori.sync.mutation import Actor, Priority, make_mutation
 from yadori.sync.protocol import (
+    BATCH_FRAME,
+    MAX_BATCH_BYTES,
+    MAX_BODY_BYTES,
     Batch,
     BatchCorrupt,
     BatchItem,
+    BatchTooLarge,
     StoredItem,
     decode_batch,
     encode_batch,
     encode_item,
     encode_items,
     items_crc,
+    items_that_fit,
     mutation_from_json,
     mutation_to_json,
 )
@@ -78,6 +83,52 @@ def test_damaged_batches_are_refused() -> None:
     tampered = canonical.encode(obj)
     with pytest.raises(BatchCorrupt, match="fail their CRC32"):
         decode_batch(zlib.compress(tampered), zlib.crc32(tampered))
+
+
+def test_a_truncated_batch_is_corrupt() -> None:
+    """A body cut short on the way does not inflate to the end: refused as corrupt, resent."""
+    body, crc = encode_batch(Batch("e1", 1, 0, (item(1), item(2))))
+    with pytest.raises(BatchCorrupt, match="decompress"):
+        decode_batch(body[:-4], crc)
+
+
+def test_a_batch_that_inflates_past_the_bound_is_refused_unread() -> None:
+    """A small body that inflates past MAX_BATCH_BYTES (a zip bomb, or an edge that ignored
+    the bound) is refused as too large, inflated no further than the bound: 64 MiB of zeros
+    compress to 64 KB. A body larger than any bounded batch compresses to is refused too."""
+    bomb = zlib.compressobj(9)
+    zeros = bytes(1024 * 1024)
+    body = b"".join(bomb.compress(zeros) for _ in range(64)) + bomb.flush()
+    assert len(body) < MAX_BODY_BYTES // 100
+    with pytest.raises(BatchTooLarge, match="inflates"):
+        decode_batch(body, 0)
+    with pytest.raises(BatchTooLarge, match="body"):
+        decode_batch(bytes(MAX_BODY_BYTES + 1), 0)
+    header = b',"number":1,"origin":"e1","prev_crc":0}'
+    fits = b'{"items":[]' + b" " * (MAX_BATCH_BYTES - 100) + header
+    assert len(fits) <= MAX_BATCH_BYTES
+    assert decode_batch(zlib.compress(fits, 1), zlib.crc32(fits)).number == 1
+
+
+@given(
+    st.lists(st.binary(min_size=1, max_size=300), max_size=30),
+    st.integers(0, 4_000),
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=16),
+    st.booleans(),
+)
+def test_items_that_fit_fill_a_batch_up_to_its_bound(
+    items: list[bytes], extra: int, origin: str, last: bool
+) -> None:
+    """The leading items ``items_that_fit`` counts make a batch within the limit, whatever the
+    header's numbers, origin (up to 64 bytes in UTF-8) and ``last``; one item more would not
+    fit within the frame's reserve. None fit when the first alone is larger."""
+    limit = 300 + extra
+    fit = items_that_fit(items, limit)
+    body, _ = encode_items(origin, 2**62, 2**32 - 1, items[:fit], last=last)
+    size = len(zlib.decompress(body))
+    assert size <= limit
+    if fit < len(items):
+        assert size + len(items[fit]) + 1 > limit - BATCH_FRAME
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ class SyncServer:
         properties: tuple[str, ...],
         page: PageAsk | None = None,
     ) -> dict[str, JSON]:
-        """Check a batch (BatchCorrupt if damaged), apply it once, answer per mutation.
+        """Check a batch (BatchCorrupt if damaged, BatchTooLarge), apply it once, answer each.
 
         The batch must be the calling node's own, for the properties it was enrolled for.
         With ``page``, the answer also carries the page a pull with those parameters would

@@ -4,7 +4,9 @@ A push batch is canonical JSON — the origin, the batch's number, the CRC of th
 previous batch, items (a mutation with its own CRC, its property and the aggregates it
 touched), and whether it is the last of its push — compressed with zlib; the batch's CRC32
 covers the uncompressed bytes and travels in a header. Central refuses a batch whose CRC or
-any mutation's CRC does not match: the edge resends it, nothing is applied from it.
+any mutation's CRC does not match: the edge resends it, nothing is applied from it. A batch is
+bounded (``MAX_BATCH_BYTES``): the edge sends a longer queue in more batches, and central
+refuses a larger one unread.
 """
 
 from __future__ import annotations
@@ -29,8 +31,23 @@ recorded; the push's answer then says central's highest seq of the origin (``las
 the edge numbers it again above that and sends it again (decision 0059)."""
 
 
+# The largest batch central takes, uncompressed, and its largest body. A batch of 1,000
+# mutations is about 0.5 MB, and an edge's window (twice its batch, at most 10,000) stays below
+# this unless its mutations average 1.6 KB; the edge then sends a leading part of the batch
+# (``items_that_fit``). The bound keeps a push's memory at central bounded: a small body must
+# not inflate into gigabytes. zlib's worst case (stored blocks) adds far less than 0.1 %.
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+MAX_BODY_BYTES = MAX_BATCH_BYTES + MAX_BATCH_BYTES // 1000 + 1024
+BATCH_FRAME = 256
+"""Bytes a batch adds around its items, at most: its fields, an origin of up to 64 bytes."""
+
+
 class BatchCorrupt(ValueError):
     """A batch whose bytes, CRC32 or mutations do not check: resend it."""
+
+
+class BatchTooLarge(ValueError):
+    """A batch larger than ``MAX_BATCH_BYTES``: refused unread; resending it cannot help."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +220,20 @@ def encode_items(
     return zlib.compress(raw, 6), zlib.crc32(raw)
 
 
+def items_that_fit(items: Sequence[bytes], limit: int = MAX_BATCH_BYTES) -> int:
+    """How many of the leading encoded items one batch of at most ``limit`` bytes carries.
+
+    A batch's leading part is a batch too: ``choose_batch`` puts every mutation after its
+    dependencies. Zero when the first item alone is larger (the queue cannot send it).
+    """
+    size = BATCH_FRAME
+    for taken, item in enumerate(items):
+        size += len(item) + 1  # its comma
+        if size > limit:
+            return taken
+    return len(items)
+
+
 def encode_batch(batch: Batch) -> tuple[bytes, int]:
     """The compressed body of a batch and its CRC32 (of the uncompressed canonical bytes)."""
     items = [encode_item(StoredItem.of(i)) for i in batch.items]
@@ -211,10 +242,7 @@ def encode_batch(batch: Batch) -> tuple[bytes, int]:
 
 def decode_batch(body: bytes, crc: int) -> Batch:
     """Decompress and check a batch; every mutation's own CRC must hold too."""
-    try:
-        raw = zlib.decompress(body)
-    except zlib.error as exc:
-        raise BatchCorrupt(f"the batch does not decompress: {exc}") from exc
+    raw = _inflate(body)
     if zlib.crc32(raw) != crc:
         raise BatchCorrupt("the batch's CRC32 does not match its bytes")
     try:
@@ -237,6 +265,22 @@ def decode_batch(body: bytes, crc: int) -> Batch:
         )
     except ValueError as exc:
         raise BatchCorrupt(f"a malformed batch header: {exc}") from exc
+
+
+def _inflate(body: bytes) -> bytes:
+    """The batch's bytes, inflated no further than ``MAX_BATCH_BYTES`` (BatchTooLarge past it)."""
+    if len(body) > MAX_BODY_BYTES:
+        raise BatchTooLarge(f"the batch's body is {len(body)} bytes, more than {MAX_BODY_BYTES}")
+    inflater = zlib.decompressobj()
+    try:
+        raw = inflater.decompress(body, MAX_BATCH_BYTES + 1)
+    except zlib.error as exc:
+        raise BatchCorrupt(f"the batch does not decompress: {exc}") from exc
+    if len(raw) > MAX_BATCH_BYTES:
+        raise BatchTooLarge(f"the batch inflates to more than {MAX_BATCH_BYTES} bytes")
+    if not inflater.eof:
+        raise BatchCorrupt("the batch does not decompress: incomplete or truncated stream")
+    return raw
 
 
 def _item(obj: JSON) -> BatchItem:

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from yadori.sync.batching import Pending
 from yadori.sync.canonical import JSON
-from yadori.sync.protocol import PulledChange, PulledResult
+from yadori.sync.protocol import MAX_BATCH_BYTES, PulledChange, PulledResult
 
 
 class Store(Protocol):
@@ -135,10 +135,15 @@ class SetAside:
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
-    """Batch and page sizes (decision 0060: batches of 1,000)."""
+    """Batch and page sizes (decision 0060: batches of 1,000).
+
+    ``batch_bytes``: the most a batch may carry uncompressed; central refuses more
+    (``protocol.MAX_BATCH_BYTES``, decision 0062). A batch that would be larger is cut short.
+    """
 
     batch_size: int = 1_000
     page_size: int = 2_000
+    batch_bytes: int = MAX_BATCH_BYTES
 
 
 @dataclass

@@ -23,7 +23,7 @@ from yadori.sync.batching import choose_batch
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import BatchRefused, DamagedQueue, QueueHeld, SyncError
 from yadori.sync.hlc import HybridClock
-from yadori.sync.protocol import SEQ_TAKEN, encode_items
+from yadori.sync.protocol import SEQ_TAKEN, encode_items, items_that_fit
 from yadori.sync.puller import Asked, Marking, Puller, page_at_hand
 from yadori.sync.sync_ports import (
     Announce,
@@ -165,18 +165,19 @@ class SyncWorker:
                 chosen = choose_batch(front, self._config.batch_size)
                 ids = [p.id for p in chosen]
                 if ids:
-                    # Nothing else waits (the front read may be a window of the queue, the
-                    # batch in flight part of it): central then publishes this batch's
-                    # changes and those of the batches before at once, for the pull (0042).
-                    last = len(chosen) == len(front) and not self._store.unsent_beyond(
-                        len(chosen) + len(sending)
-                    )
                     try:
-                        items = self._store.encoded_items(ids)
+                        items = self._fitting(self._store.encoded_items(ids), ids)
                     except DamagedQueue as exc:
                         if not self._set_aside(exc.ids, report):
                             raise
                         continue  # choose again without them (a batch in flight stays so)
+                    ids = ids[: len(items)]
+                    # Nothing else waits (the front read may be a window of the queue, the
+                    # batch in flight part of it): central then publishes this batch's
+                    # changes and those of the batches before at once, for the pull (0042).
+                    last = len(ids) == len(front) and not self._store.unsent_beyond(
+                        len(ids) + len(sending)
+                    )
                     body, next_crc = encode_items(self._origin, number + 1, crc, items, last=last)
                 answered = None
                 if flying is not None:
@@ -207,6 +208,22 @@ class SyncWorker:
                     return ask_ahead()  # an older central: pull as before
                 finally:  # whatever asking did, the answered batch is marked sent
                     self._acknowledged(answer, sent, report)
+
+    def _fitting(self, items: list[bytes], ids: list[str]) -> list[bytes]:
+        """The leading items one batch may carry (central's bound); the rest go in the next.
+
+        A mutation larger than a whole batch cannot be sent: the queue is held for IT rather
+        than the mutation dropped (nothing the staff screens write comes near the bound).
+        """
+        limit = self._config.batch_bytes
+        fit = items_that_fit(items, limit)
+        if fit == 0:
+            raise QueueHeld(
+                f"queued mutation {ids[0]} is {len(items[0])} bytes encoded, more than the "
+                f"{limit} a batch may carry: the queue is held for IT (sync status, alerts) "
+                "rather than the mutation dropped"
+            )
+        return items[:fit]
 
     def _answer(self, sent: _Flying, report: CycleReport) -> dict[str, JSON]:
         """Central's answer to a batch in flight.

@@ -28,7 +28,14 @@ from yadori.auth.errors import NodeUnauthenticated, WrongProperty
 from yadori.domain.conflicts import ConflictTicket, TicketStatus
 from yadori.domain.errors import NotFound
 from yadori.services.commands import ResolveTicket
-from yadori.sync.protocol import CRC_HEADER, BatchCorrupt, PageAsk
+from yadori.sync.protocol import (
+    CRC_HEADER,
+    MAX_BATCH_BYTES,
+    MAX_BODY_BYTES,
+    BatchCorrupt,
+    BatchTooLarge,
+    PageAsk,
+)
 
 router = APIRouter(tags=["sync"])
 
@@ -60,7 +67,9 @@ async def push(
     server = _server(parts)
     node, properties = caller[0].node_id, caller[1]
     page = None if property_ is None else PageAsk(property_, since, results_after, limit)
-    body = await request.body()
+    body = await _bounded_body(request, MAX_BODY_BYTES)
+    if body is None:
+        return _too_large(f"the batch's body is more than {MAX_BODY_BYTES} bytes")
     try:
         crc = int(request.headers.get(CRC_HEADER, ""))
     except ValueError:
@@ -72,7 +81,35 @@ async def push(
         )
     except BatchCorrupt as exc:
         return problem(422, "batch_corrupt", "Batch corrupt", str(exc))
+    except BatchTooLarge as exc:
+        return _too_large(str(exc))
     return _answer(answer)
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None once it is longer than ``limit`` (read no further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(detail: str) -> Response:
+    return problem(
+        413,
+        "batch_too_large",
+        "Batch too large",
+        f"{detail}: a batch may carry {MAX_BATCH_BYTES} bytes uncompressed; an edge sends a "
+        "longer queue in more batches",
+        limit=MAX_BATCH_BYTES,
+    )
 
 
 @router.get("/sync/v1/pull")
