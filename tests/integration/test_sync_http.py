@@ -54,7 +54,7 @@ from yadori.sync.canonical import JSON
 from yadori.sync.errors import LinkDown, QueueHeld, SyncError, SyncRefused
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.mutation import Mutation, Priority, make_mutation
-from yadori.sync.protocol import Batch, BatchItem, encode_batch
+from yadori.sync.protocol import BATCH_FRAME, Batch, BatchItem, encode_batch
 from yadori.sync.worker import SyncWorker
 
 pytestmark = [
@@ -423,6 +423,29 @@ def test_more_damaged_mutations_than_a_disk_fault_explains_hold_the_queue(
     assert edge.edge_store.pending_count() == 2
     assert edge.sync_status()["rejected"] == []
     assert not any(m.id in ledger(site, "edge1") for m in bad)
+
+
+def test_batches_cut_to_central_s_bound_apply_in_order_over_http(site: Site) -> None:
+    """An edge whose chosen batches are larger than a batch may be (here: room for three
+    charges) sends their leading parts: central applies every mutation once, in order, the
+    chain unbroken, and both sides hold the same data."""
+    edge, hotel = site.edge()
+    folio = hotel.folio_id(hotel.book(nights=2))
+    sync(edge)
+    made = [charge(hotel, folio, 100 + n) for n in range(10)]
+    assert edge.transport is not None
+    assert edge.edge_store is not None
+    items = edge.edge_store.encoded_items([m.id for m in made])
+    limit = BATCH_FRAME + 3 * (max(map(len, items)) + 1)
+    breaks_before = _chain(site, "edge1")[1:]
+    report = worker_on(edge, edge.transport, batch_size=10, batch_bytes=limit).cycle()
+    assert (report.pushed, report.rejected) == (10, 0)
+    assert report.batches >= 4  # ten charges, at most three (four of the smallest) a batch
+    results = ledger(site, "edge1")
+    assert all(results[m.id].result == "applied" for m in made)
+    assert _chain(site, "edge1")[1:] == (breaks_before[0] + report.batches, breaks_before[1])
+    assert edge.edge_store.pending_count() == 0
+    assert_converged(site, edge)
 
 
 def _folio_only_the_edge_has(edge: Yadori, hotel: Hotel, guest: Reservation) -> str:

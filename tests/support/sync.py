@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from yadori.bootstrap import Yadori
 from yadori.storage.checksums import TableSum, property_checksums
+from yadori.sync.protocol import MAX_BATCH_BYTES
 from yadori.sync.sync_ports import WorkerConfig
 from yadori.sync.worker import SyncWorker
 
@@ -23,9 +24,15 @@ def sync(edge: Yadori) -> None:
 
 
 def worker_on(
-    edge: Yadori, transport: object, *, page_size: int = 2_000, batch_size: int = 500
+    edge: Yadori,
+    transport: object,
+    *,
+    page_size: int = 2_000,
+    batch_size: int = 500,
+    batch_bytes: int = MAX_BATCH_BYTES,
 ) -> SyncWorker:
-    """A worker on the edge's own queue and clock, with another transport, page or batch size."""
+    """A worker on the edge's own queue and clock, with another transport, page or batch size
+    (in mutations, or in bytes)."""
     assert edge.edge_store is not None
     return SyncWorker(
         edge.edge_store,
@@ -34,7 +41,7 @@ def worker_on(
         properties=lambda: list(edge.config.properties),
         hlc=edge.bus.hlc,
         now=lambda: datetime.now(UTC),
-        config=WorkerConfig(batch_size=batch_size, page_size=page_size),
+        config=WorkerConfig(batch_size=batch_size, page_size=page_size, batch_bytes=batch_bytes),
     )
 
 
