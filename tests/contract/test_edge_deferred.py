@@ -19,7 +19,7 @@ from support.hotel import Hotel
 from yadori.bootstrap import Yadori
 from yadori.domain.rooms import Condition
 from yadori.services import commands as c
-from yadori.storage import aggregates, edge_queue, edge_sync
+from yadori.storage import aggregates, edge_queue, edge_sync, sql
 from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.storage.tables import rooms, sync_deferred
 from yadori.sync import canonical
@@ -145,10 +145,10 @@ def test_every_step_holds_when_its_keys_come_in_many_chunks(
 ) -> None:
     """The queue's and the restore's statements take their ids 500 at a time: cut to 2, so a
     few rooms and mutations cross several chunks, each with its own ``?`` marks."""
-    chunked = edge_queue.chunks
+    chunked = sql.chunks
     monkeypatch.setattr(edge_sync, "chunks", lambda keys, size=2: chunked(keys, size))
     monkeypatch.setattr(edge_queue, "chunks", lambda keys, size=2: chunked(keys, size))
-    monkeypatch.setattr(aggregates, "_chunks", lambda keys, size=2: chunked(keys, size))
+    monkeypatch.setattr(aggregates, "chunks", lambda keys, size=2: chunked(keys, size))
     names = ["101", "102", "103", "104", "201"]
     for name in names:
         edge_hotel.run(

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from yadori.storage import tables as t
-from yadori.storage.sql import among, marks
+from yadori.storage.sql import among, chunks, marks
 from yadori.storage.types import DecimalText, UTCDateTime
 from yadori.sync import canonical
 from yadori.sync.canonical import JSON
@@ -111,7 +111,7 @@ def snapshot_many(
                 if (name, ident) in known:
                     found[ident][name] = known[name, ident]
             todo = [i for i in idents if (name, i) not in known]
-            for chunk in _chunks(todo):
+            for chunk in chunks(todo):
                 query = (
                     sa.select(table)
                     .where(among(table.c[column], chunk, conn.dialect))
@@ -179,7 +179,7 @@ def _plan(
     key = _getter(list(_primary_key(table)))
     wanted = {key(row): row for row in rows}  # a later row of the same key wins
     present: dict[tuple[JSON, ...], _Row] = {}
-    for chunk in _chunks(idents):
+    for chunk in chunks(idents):
         for r in conn.execute(sa.select(table).where(table.c[column].in_(chunk))):
             row = row_doc(table, r)
             present[key(row)] = row
@@ -218,7 +218,7 @@ def _plan_stored(
         to_store[key(stored)] = (doc_row, stored)
     present: dict[tuple[object, ...], tuple[object, ...]] = {}
     select = _stored_select(table, column)
-    for chunk in _chunks(idents):
+    for chunk in chunks(idents):
         sql = select.format(marks(len(chunk)))
         result = conn.exec_driver_sql(sql, tuple(chunk))
         with result:  # the driver's own tuples, as sqlite3 gives them
@@ -321,10 +321,6 @@ def _primary_key(table: sa.Table) -> tuple[str, ...]:
 def checksum(doc: Doc | None) -> int:
     """CRC32 of a document's canonical encoding."""
     return canonical.crc32(doc)
-
-
-def _chunks(idents: list[str], size: int = 500) -> list[list[str]]:
-    return [idents[n : n + size] for n in range(0, len(idents), size)]
 
 
 def row_doc(table: sa.Table, values: Sequence[Any]) -> dict[str, JSON]:

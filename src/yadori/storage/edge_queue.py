@@ -14,7 +14,7 @@ import orjson
 
 from yadori.storage.edge_records import EdgeRecords
 from yadori.storage.repositories.outbox import MUTATION_COLUMNS, PENDING, mutation_from_values
-from yadori.storage.sql import marks
+from yadori.storage.sql import chunks, marks
 from yadori.sync.batching import Pending
 from yadori.sync.errors import DamagedQueue
 from yadori.sync.mutation import Priority
@@ -156,8 +156,3 @@ def _pending(row: Any) -> Pending:
     """A front row (id, seq, priority, deps as JSON text) as batching sees it."""
     deps = () if row[3] == "[]" else tuple(orjson.loads(row[3]))
     return Pending(row[0], row[1], row[2], deps)
-
-
-def chunks(keys: list[str], size: int = 500) -> list[list[str]]:
-    """``keys`` 500 at a time: each statement's ``IN (…)`` stays well under SQLite's limit."""
-    return [keys[n : n + size] for n in range(0, len(keys), size)]

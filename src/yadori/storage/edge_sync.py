@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from yadori.domain.ids import new_id
 from yadori.storage import aggregates
-from yadori.storage.edge_queue import EdgeQueue, chunks
+from yadori.storage.edge_queue import EdgeQueue
 from yadori.storage.edge_records import DAMAGED
 from yadori.storage.edge_renumber import renumber
 from yadori.storage.repositories.outbox import (
@@ -24,7 +24,7 @@ from yadori.storage.repositories.outbox import (
     PENDING,
     SENT,
 )
-from yadori.storage.sql import marks
+from yadori.storage.sql import chunks, marks
 from yadori.storage.tables import (
     alerts,
     outbox,

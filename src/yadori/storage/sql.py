@@ -4,16 +4,20 @@
 ``IN`` is a new statement text for every length: psycopg parses and PostgreSQL plans it again
 each time (3–4 ms for 500 ids, measured). On PostgreSQL it becomes ``column = ANY(:array)``, one
 parameter and one statement text, quick to parse and to plan for its values (statements are
-never prepared: decision 0041); SQLite keeps ``IN``.
+never prepared: decision 0041); SQLite keeps ``IN``. ``chunks`` cuts a long list of values
+for statements that take them 500 at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+
+T = TypeVar("T")
+CHUNK = 500  # values per statement: well under SQLite's limit on parameters
 
 
 def among(
@@ -30,3 +34,11 @@ def among(
 def marks(count: int) -> str:
     """``?, ?, …``: the driver's marks for ``count`` values of an ``IN (…)`` on SQLite."""
     return ", ".join("?" * count)
+
+
+def chunks(values: list[T], size: int = CHUNK) -> list[list[T]]:
+    """``values`` ``size`` at a time (for statements that take them in an ``IN (…)``).
+
+    500 keeps each statement well under SQLite's limit on parameters.
+    """
+    return [values[n : n + size] for n in range(0, len(values), size)]

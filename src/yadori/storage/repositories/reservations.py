@@ -14,7 +14,7 @@ from yadori.domain.reservations import ACTIVE, NightPrice, Reservation, Reservat
 from yadori.storage.bulk import insert_rows, update_rows
 from yadori.storage.repositories.reservations_known import Known, RoomHolds
 from yadori.storage.repositories.reservations_sold import SoldCounts
-from yadori.storage.sql import among
+from yadori.storage.sql import among, chunks
 from yadori.storage.tables import registry_entries, reservation_nights, reservations, room_nights
 
 _ACTIVE = [s.value for s in ACTIVE]
@@ -106,7 +106,7 @@ class SqlReservations(SoldCounts):
             update_rows(self._conn, _SAVE, reservations, saved, by=("b_id", "id"))
         if self._registry:
             registry, self._registry = self._registry, {}
-            for chunk in _chunks(list(registry), 500):
+            for chunk in chunks(list(registry)):
                 self._conn.execute(_DROP_REGISTRY, {"rids": chunk})
             insert_rows(
                 self._conn, registry_entries, [r for rows in registry.values() for r in rows]
@@ -115,7 +115,7 @@ class SqlReservations(SoldCounts):
     def read_ahead(self, reservation_ids: list[str]) -> None:
         """Lock and read, with their nights and holds, reservations about to be changed."""
         wanted = [r for r in dict.fromkeys(reservation_ids) if r not in self._known.locked]
-        for chunk in _chunks(wanted, 500):
+        for chunk in chunks(wanted):
             query = (
                 self._select()
                 .where(among(reservations.c.id, chunk, self._conn.dialect))
@@ -153,7 +153,7 @@ class SqlReservations(SoldCounts):
             return  # too wide to be worth it: held_nights asks the table
         self._holds.forget()
         rooms = sorted(set(room_ids))
-        for chunk in _chunks(rooms, 500):
+        for chunk in chunks(rooms):
             params = {"rooms": chunk, "first": first, "last": last}
             for room_id, night, reservation_id, status in self._conn.execute(_HOLDERS, params):
                 self._holds.learn(room_id, night, reservation_id, status)
@@ -344,15 +344,10 @@ class SqlReservations(SoldCounts):
     def _load(self, rows: Iterable[sa.Row[tuple[object, ...]]]) -> list[Reservation]:
         listed = list(rows)
         nights: dict[str, list[NightPrice]] = {r._mapping["id"]: [] for r in listed}
-        for chunk in _chunks(list(nights), 500):
+        for chunk in chunks(list(nights)):
             for n in self._conn.execute(_NIGHTS, {"rids": chunk}):
                 nights[n.reservation_id].append(NightPrice(n.night, n.amount, n.tax_included))
         return [_reservation(r, tuple(nights[r._mapping["id"]])) for r in listed]
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _reservation_row(reservation: Reservation) -> dict[str, object]:
