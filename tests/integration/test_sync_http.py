@@ -48,7 +48,7 @@ from yadori.storage.tables import (
     sync_feed,
     sync_origins,
 )
-from yadori.sync import worker as worker_module
+from yadori.sync import queue_guard
 from yadori.sync.batching import Pending
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import LinkDown, QueueHeld, SyncError, SyncRefused
@@ -404,7 +404,7 @@ def test_more_damaged_mutations_than_a_disk_fault_explains_hold_the_queue(
     """Setting aside has a brake: past MAX_SET_ASIDE damaged mutations in all (an upgrade that
     reads old rows otherwise, a bug), the queue is held and the error raised for the monitor to
     escalate, rather than every queued operation rejected; nothing is set aside or lost."""
-    monkeypatch.setattr(worker_module, "MAX_SET_ASIDE", 1)
+    monkeypatch.setattr(queue_guard, "MAX_SET_ASIDE", 1)
     edge, hotel = site.edge()
     folio = hotel.folio_id(hotel.book(nights=2))
     sync(edge)
@@ -446,6 +446,37 @@ def test_batches_cut_to_central_s_bound_apply_in_order_over_http(site: Site) -> 
     assert _chain(site, "edge1")[1:] == (breaks_before[0] + report.batches, breaks_before[1])
     assert edge.edge_store.pending_count() == 0
     assert_converged(site, edge)
+
+
+def test_a_mutation_too_large_to_send_holds_the_queue_behind_the_rest(site: Site) -> None:
+    """Small, small, then one too large for a batch: the small ones are applied at central and,
+    the pull still run, leave the queue with their results; then the queue is held (QueueHeld)
+    with the large one pending, sent nowhere, and the next cycle holds again without sending
+    anything twice."""
+    edge, hotel = site.edge()
+    folio = hotel.folio_id(hotel.book(nights=2))
+    sync(edge)
+    small = [charge(hotel, folio, 100), charge(hotel, folio, 200)]
+    large = hotel.run(
+        c.PostCharge(
+            folio_id=folio, line_id=new_id(), category="misc", description="宿" * 500, amount=1
+        )
+    ).mutation
+    assert edge.transport is not None
+    assert edge.edge_store is not None
+    sizes = [len(i) for i in edge.edge_store.encoded_items([m.id for m in (*small, large)])]
+    limit = BATCH_FRAME + sizes[0] + sizes[1] + 2
+    assert BATCH_FRAME + sizes[2] + 1 > limit  # alone, too large
+    worker = worker_on(edge, edge.transport, batch_bytes=limit)
+    batches = _chain(site, "edge1")[1]
+    for _ in range(2):
+        with pytest.raises(QueueHeld, match=f"queued mutation {large.id} is"):
+            worker.cycle()
+    results = ledger(site, "edge1")
+    assert [results[m.id].result for m in small] == ["applied", "applied"]
+    assert large.id not in results
+    assert _chain(site, "edge1")[1] == batches + 1  # the small ones' batch, sent once
+    assert [r.id for r in outbox_rows(edge) if r.state != "done"] == [large.id]
 
 
 def _folio_only_the_edge_has(edge: Yadori, hotel: Hotel, guest: Reservation) -> str:

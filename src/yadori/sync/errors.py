@@ -9,7 +9,8 @@
     └── SyncRefused       (central refused the request itself: a configuration problem)
 
 Not link errors, the link is fine: ``DamagedQueue`` (queued mutations that no longer read back;
-the worker sets them aside) and ``QueueHeld`` (more look damaged than a disk fault explains).
+the worker sets them aside) and ``QueueHeld`` (more look damaged than a disk fault explains, or
+one is larger than a batch may carry).
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ class DamagedQueue(Exception):
 
 
 class QueueHeld(Exception):
-    """More queued mutations look damaged than a disk fault explains: the queue is held.
+    """The queue is held, for IT: it cannot be sent as it is.
 
-    Not a SyncError: the link is fine, and the monitor escalates it (a ``sync_error`` alert)
-    instead of taking the link offline.
+    More queued mutations look damaged than a disk fault explains, or one is larger than a
+    batch may carry (decision 0062). Raised once the cycle's pull is done: what the edge sees
+    of central stays current. Not a SyncError: the link is fine, and the monitor escalates it
+    (a ``sync_error`` alert) instead of taking the link offline.
     """

@@ -32,7 +32,7 @@ the edge numbers it again above that and sends it again (decision 0059)."""
 
 
 # The largest batch central takes, uncompressed, and its largest body. A batch of 1,000
-# mutations is about 0.5 MB, and an edge's window (twice its batch, at most 10,000) stays below
+# mutations is about 0.6 MB, and an edge's window (twice its batch, at most 10,000) stays below
 # this unless its mutations average 1.6 KB; the edge then sends a leading part of the batch
 # (``items_that_fit``). The bound keeps a push's memory at central bounded: a small body must
 # not inflate into gigabytes. zlib's worst case (stored blocks) adds far less than 0.1 %.

@@ -6,7 +6,7 @@ order, never a mutation before its dependencies; then the change feed and this e
 are pulled and applied in one transaction per page, the next page asked for while one is
 applied. A failed call ends the cycle and tells the connectivity monitor; nothing is lost, the
 next cycle resumes. Its ports (the edge's database, the link) are in sync_ports.py, its
-pull half in puller.py.
+pull half in puller.py, what it does with a queue it cannot send as it is in queue_guard.py.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from datetime import datetime
 
 from yadori.sync.batching import choose_batch
 from yadori.sync.canonical import JSON
-from yadori.sync.errors import BatchRefused, DamagedQueue, QueueHeld, SyncError
+from yadori.sync.errors import BatchRefused, QueueHeld, SyncError
 from yadori.sync.hlc import HybridClock
-from yadori.sync.protocol import SEQ_TAKEN, encode_items, items_that_fit
+from yadori.sync.protocol import SEQ_TAKEN, encode_items
 from yadori.sync.puller import Asked, Marking, Puller, page_at_hand
+from yadori.sync.queue_guard import QueueGuard
 from yadori.sync.sync_ports import (
     Announce,
     CycleReport,
@@ -35,7 +36,6 @@ from yadori.sync.sync_ports import (
 )
 
 DAMAGED_RETRIES = 3  # pushes started over in a cycle after setting damaged mutations aside
-MAX_SET_ASIDE = 20  # damaged mutations set aside in all before the queue is held instead
 log = logging.getLogger("yadori.sync")
 
 
@@ -63,8 +63,9 @@ class SyncWorker:
         self._config = config or WorkerConfig()
         self._lock = threading.Lock()
         self._progress = 0  # batches answered, ever (see ``progress``)
+        self._guard = QueueGuard(store, self._announce, now, self._config.batch_bytes)
         self._puller = Puller(
-            store, transport, origin, hlc, now, self._config.page_size, self._announce_rejected
+            store, transport, origin, hlc, now, self._config.page_size, self._guard.rejected
         )
 
     @property
@@ -77,7 +78,10 @@ class SyncWorker:
         return self._progress + self._puller.taken
 
     def cycle(self) -> CycleReport:
-        """Push everything waiting, by lane, then pull everything new. Raises SyncError."""
+        """Push everything waiting, by lane, then pull everything new.
+
+        Raises SyncError; QueueHeld once the pull is done, when the push had to stop.
+        """
         report = CycleReport()
         with self._lock, ThreadPoolExecutor(1, thread_name_prefix="yadori-pull") as pulls:
             properties = self._properties()
@@ -94,13 +98,16 @@ class SyncWorker:
 
             started = time.perf_counter()
             first = properties[0] if properties else None
-            ahead = None
+            ahead, held = None, None
             for _ in range(DAMAGED_RETRIES):
                 try:
                     ahead = self._push_all(report, ask_ahead, first)  # the first property's
                     break
                 except _SetAside:
                     continue  # without them (after the last try, the pull; then next cycle)
+                except QueueHeld as exc:  # raised after the pull: a held queue must not
+                    held = exc  # also freeze what the edge sees of central
+                    break
             report.push_ms = _ms_since(started)
             started = time.perf_counter()
             for property_id in properties:
@@ -108,6 +115,8 @@ class SyncWorker:
                 ahead = None
                 self._puller.pull_property(property_id, report, pulls, asked)
             report.pull_ms += _ms_since(started)
+        if held is not None:
+            raise held
         return report
 
     def _results_first(
@@ -165,12 +174,9 @@ class SyncWorker:
                 chosen = choose_batch(front, self._config.batch_size)
                 ids = [p.id for p in chosen]
                 if ids:
-                    try:
-                        items = self._fitting(self._store.encoded_items(ids), ids)
-                    except DamagedQueue as exc:
-                        if not self._set_aside(exc.ids, report):
-                            raise
-                        continue  # choose again without them (a batch in flight stays so)
+                    items = self._read(ids, report, flying)
+                    if items is None:
+                        continue  # damaged ones set aside: choose again (one in flight stays)
                     ids = ids[: len(items)]
                     # Nothing else waits (the front read may be a window of the queue, the
                     # batch in flight part of it): central then publishes this batch's
@@ -209,21 +215,21 @@ class SyncWorker:
                 finally:  # whatever asking did, the answered batch is marked sent
                     self._acknowledged(answer, sent, report)
 
-    def _fitting(self, items: list[bytes], ids: list[str]) -> list[bytes]:
-        """The leading items one batch may carry (central's bound); the rest go in the next.
+    def _read(
+        self, ids: list[str], report: CycleReport, flying: _Flying | None
+    ) -> list[bytes] | None:
+        """The chosen batch read for sending, as ``QueueGuard.encoded`` reads it.
 
-        A mutation larger than a whole batch cannot be sent: the queue is held for IT rather
-        than the mutation dropped (nothing the staff screens write comes near the bound).
+        Before a QueueHeld stops the push, the batch in flight (sent) is answered and marked
+        sent; what central holds the seqs of for others is numbered again, as after any answer.
         """
-        limit = self._config.batch_bytes
-        fit = items_that_fit(items, limit)
-        if fit == 0:
-            raise QueueHeld(
-                f"queued mutation {ids[0]} is {len(items[0])} bytes encoded, more than the "
-                f"{limit} a batch may carry: the queue is held for IT (sync status, alerts) "
-                "rather than the mutation dropped"
-            )
-        return items[:fit]
+        try:
+            return self._guard.encoded(ids, report)
+        except QueueHeld:
+            if flying is not None:
+                answer = self._answer(flying, report)
+                self._acknowledged(answer, flying, report, _taken(answer))
+            raise
 
     def _answer(self, sent: _Flying, report: CycleReport) -> dict[str, JSON]:
         """Central's answer to a batch in flight.
@@ -236,48 +242,9 @@ class SyncWorker:
         try:
             return sent.future.result()
         except BatchRefused:
-            if self._set_aside(sent.ids, report):
+            if self._guard.set_aside(sent.ids, report):
                 raise _SetAside from None
             raise
-
-    def _set_aside(self, ids: list[str], report: CycleReport) -> bool:
-        """Set aside those of ``ids`` damaged at rest; whether there were any.
-
-        A few damaged rows are a disk's fault. More than ``MAX_SET_ASIDE`` in all is not (an
-        upgrade that reads old rows otherwise, a bug): the queue is held, and the error
-        escalated, rather than emptied.
-        """
-        damaged = self._store.damaged(ids)
-        if not damaged:
-            return False
-        before = self._store.set_aside_count()
-        if before + len(damaged) > MAX_SET_ASIDE:
-            raise QueueHeld(
-                f"{len(damaged)} queued mutation(s) no longer read back or match their CRC32, "
-                f"after {before} set aside before: more than a disk fault explains, so the "
-                "queue is held for IT (sync status, alerts) rather than emptied"
-            )
-        aside = self._store.set_aside(damaged)
-        report.rejected += len(aside.ids)
-        for mutation_id in aside.ids:
-            log.error(
-                "ESCALATION outbox_damaged: queued mutation %s was damaged on the edge's disk "
-                "(it no longer reads back or matches its CRC32); it was set aside (rejected) "
-                "and the rest of the queue goes on",
-                mutation_id,
-            )
-        at = aside.at.isoformat()
-        for alert in aside.alerts:  # as recorded
-            self._announce("alert", {**alert, "at": at})
-        self._announce_rejected([(i, aside.reason) for i in aside.ids], at)
-        return True
-
-    def _announce_rejected(self, rejected: list[tuple[str, str]], at: str | None = None) -> None:
-        """Tell the staff banner (``/events``) which operations were rejected, and why."""
-        if rejected:
-            mutations: list[JSON] = [{"mutation_id": i, "reason": r} for i, r in rejected]
-            when = at or self._now().isoformat()
-            self._announce("rejected", {"mutations": mutations, "at": when})
 
     def _riding(self, property_id: str | None, state: dict[str, str]) -> _Riding | None:
         """The first pull's parameters, for the last batch to carry (None: it cannot)."""
