@@ -517,6 +517,9 @@ class Drained:
     rejected: int = 0
     cycles: int = 0
     errors: list[str] = field(default_factory=list)
+    batches: int = 0
+    push_ms: int = 0  # the cycles' push phases: every batch sent and answered
+    pull_ms: int = 0  # their pull phases: every page asked for and applied
 
 
 def sync_until_empty(edge: Yadori) -> Drained:
@@ -537,6 +540,9 @@ def sync_until_empty(edge: Yadori) -> Drained:
         else:
             done.pushed += report.pushed
             done.rejected += report.rejected
+            done.batches += report.batches
+            done.push_ms += report.push_ms
+            done.pull_ms += report.pull_ms
         if edge.edge_store.pending_count() == 0:
             return done
         if done.cycles > 50:
@@ -596,7 +602,8 @@ def recovery_metrics(
             )
             console(
                 f"recovery {size}: {r.seconds:.2f} s, in HTTP calls {r.central_seconds:.2f} s, "
-                f"pushed {d.pushed}, rejected {d.rejected}, cycles {d.cycles}, "
+                f"pushed {d.pushed} in {d.batches} batches ({d.push_ms / 1000:.2f} s), pulled "
+                f"in {d.pull_ms / 1000:.2f} s, rejected {d.rejected}, cycles {d.cycles}, "
                 f"failed cycles {len(d.errors)} {d.errors[:1]}{cpu}"
             )
             if d.rejected:
