@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 import pytest
 
 from support.hotel import Hotel
+from support.sync import hotel_worker
 from yadori.bootstrap import Yadori
 from yadori.storage.edge_sync import CorruptChange, EdgeSyncStore
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import LinkDown
 from yadori.sync.protocol import PulledChange, PulledResult, decode_batch
-from yadori.sync.sync_ports import WorkerConfig
 from yadori.sync.worker import SyncWorker
 
 PATIENCE_S = 10.0  # how long applying a page waits to see the next one asked for
@@ -97,16 +97,7 @@ def _worker_with(
         return apply_pull(changes, results, state, final=final, sent=sent)
 
     store.apply_pull = watched_apply  # type: ignore[method-assign]
-    worker = SyncWorker(
-        store,
-        central,
-        origin="edge1",
-        properties=lambda: [edge_hotel.property_id],
-        hlc=edge.bus.hlc,
-        now=lambda: datetime.now(UTC),
-        config=WorkerConfig(batch_size=100, page_size=PAGE),
-    )
-    return worker, store, applied
+    return hotel_worker(edge_hotel, store, central, batch_size=100, page_size=PAGE), store, applied
 
 
 def test_the_next_page_is_asked_for_while_one_is_applied(edge_hotel: Hotel, edge: Yadori) -> None:

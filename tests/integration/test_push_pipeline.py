@@ -17,13 +17,12 @@ from datetime import UTC, datetime
 import pytest
 
 from support.hotel import Hotel
+from support.sync import hotel_worker
 from yadori.bootstrap import Yadori
 from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import QueueHeld
 from yadori.sync.protocol import BATCH_FRAME, decode_batch
-from yadori.sync.sync_ports import WorkerConfig
-from yadori.sync.worker import SyncWorker
 
 PATIENCE_S = 2.0  # how long central waits to see the next batch being prepared
 
@@ -85,16 +84,7 @@ def test_batches_go_in_order_chained_and_the_next_is_prepared_meanwhile(
         return pending(window)
 
     store.pending = watched_pending  # type: ignore[method-assign]
-    worker = SyncWorker(
-        store,
-        central,
-        origin="edge1",
-        properties=lambda: [edge_hotel.property_id],
-        hlc=edge.bus.hlc,
-        now=lambda: datetime.now(UTC),
-        config=WorkerConfig(batch_size=10),
-    )
-    report = worker.cycle()
+    report = hotel_worker(edge_hotel, store, central, batch_size=10).cycle()
     sizes = [len(ids) for _, _, ids in central.batches]
     assert sum(sizes) == report.pushed == queued
     assert max(sizes) <= 10 + 2  # a dependency chain may stretch a batch a little
@@ -107,20 +97,6 @@ def test_batches_go_in_order_chained_and_the_next_is_prepared_meanwhile(
     assert store.state()["batch_crc"] == str(crc)
     assert not store.has_unsent()
     assert central.last == [False] * (len(central.batches) - 1) + [True]
-
-
-def _worker(
-    edge_hotel: Hotel, edge: Yadori, store: EdgeSyncStore, central: Central, **config: int
-) -> SyncWorker:
-    return SyncWorker(
-        store,
-        central,
-        origin="edge1",
-        properties=lambda: [edge_hotel.property_id],
-        hlc=edge.bus.hlc,
-        now=lambda: datetime.now(UTC),
-        config=WorkerConfig(**config),
-    )
 
 
 def test_a_batch_larger_than_central_takes_goes_in_leading_parts(
@@ -136,7 +112,7 @@ def test_a_batch_larger_than_central_takes_goes_in_leading_parts(
     sizes = [len(b) for b in store.encoded_items([p.id for p in store.pending(100)])]
     limit = BATCH_FRAME + 3 * (max(sizes) + 1)
     central = Central(looks=1_000)  # answers at once: the overlap is the test above's matter
-    report = _worker(edge_hotel, edge, store, central, batch_size=10, batch_bytes=limit).cycle()
+    report = hotel_worker(edge_hotel, store, central, batch_size=10, batch_bytes=limit).cycle()
     assert report.pushed == queued
     assert max(central.sizes) <= limit
     assert max(len(ids) for _, _, ids in central.batches) < 10 <= queued  # cut short
@@ -154,7 +130,7 @@ def test_a_mutation_larger_than_a_batch_holds_the_queue(edge_hotel: Hotel, edge:
     store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
     queued = store.pending_count()
     central = Central(looks=1_000)
-    worker = _worker(edge_hotel, edge, store, central, batch_bytes=BATCH_FRAME + 50)
+    worker = hotel_worker(edge_hotel, store, central, batch_bytes=BATCH_FRAME + 50)
     with pytest.raises(QueueHeld, match="more than the"):
         worker.cycle()
     assert central.batches == []

@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
+from support.hotel import Hotel
 from yadori.bootstrap import Yadori
 from yadori.storage.checksums import TableSum, property_checksums
 from yadori.sync.protocol import MAX_BATCH_BYTES
-from yadori.sync.sync_ports import WorkerConfig
+from yadori.sync.sync_ports import Store, WorkerConfig
 from yadori.sync.worker import SyncWorker
 
 
@@ -42,6 +43,20 @@ def worker_on(
         hlc=edge.bus.hlc,
         now=lambda: datetime.now(UTC),
         config=WorkerConfig(batch_size=batch_size, page_size=page_size, batch_bytes=batch_bytes),
+    )
+
+
+def hotel_worker(hotel: Hotel, store: Store, transport: object, **config: int) -> SyncWorker:
+    """A worker for an edge's test hotel, on ``store`` (one a test may watch) and a transport
+    standing in for central, with the batch and page sizes given (``WorkerConfig``)."""
+    return SyncWorker(
+        store,
+        transport,  # type: ignore[arg-type]
+        origin="edge1",
+        properties=lambda: [hotel.property_id],
+        hlc=hotel.node.bus.hlc,
+        now=lambda: datetime.now(UTC),
+        config=WorkerConfig(**config),
     )
 
 
