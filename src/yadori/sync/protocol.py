@@ -47,7 +47,7 @@ class BatchCorrupt(ValueError):
 
 
 class BatchTooLarge(ValueError):
-    """A batch larger than ``MAX_BATCH_BYTES``: refused unread; resending it cannot help."""
+    """A batch larger than ``MAX_BATCH_BYTES``: refused, none of it applied; resend won't help."""
 
 
 @dataclass(frozen=True, slots=True)
