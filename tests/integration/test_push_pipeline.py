@@ -14,14 +14,11 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import pytest
-
 from support.hotel import Hotel
 from support.sync import hotel_worker
 from yadori.bootstrap import Yadori
 from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.sync.canonical import JSON
-from yadori.sync.errors import QueueHeld
 from yadori.sync.protocol import BATCH_FRAME, decode_batch
 
 PATIENCE_S = 2.0  # how long central waits to see the next batch being prepared
@@ -123,15 +120,21 @@ def test_a_batch_larger_than_central_takes_goes_in_leading_parts(
     assert not store.has_unsent()
 
 
-def test_a_mutation_larger_than_a_batch_holds_the_queue(edge_hotel: Hotel, edge: Yadori) -> None:
-    """A queued mutation that alone is larger than a batch may be cannot be sent: the queue is
-    held (QueueHeld: escalated, the link stays online), nothing is sent or dropped."""
+def test_mutations_larger_than_a_batch_are_set_aside_and_never_sent(
+    edge_hotel: Hotel, edge: Yadori
+) -> None:
+    """A queued mutation that alone is larger than a batch may be can never be sent: each is
+    set aside (rejected, too_large_to_send, an alert each) and the cycle ends normally, the
+    link online; nothing reaches central, nothing waits."""
     edge_hotel.charges([100, 200])
     store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
     queued = store.pending_count()
     central = Central(looks=1_000)
-    worker = hotel_worker(edge_hotel, store, central, batch_bytes=BATCH_FRAME + 50)
-    with pytest.raises(QueueHeld, match="more than the"):
-        worker.cycle()
+    report = hotel_worker(edge_hotel, store, central, batch_bytes=BATCH_FRAME + 50).cycle()
+    assert (report.pushed, report.rejected) == (0, queued)
     assert central.batches == []
-    assert store.pending_count() == queued
+    assert store.pending_count() == 0
+    assert store.set_aside_count() == queued
+    stats = store.queue()
+    assert {r["reason"].partition(":")[0] for r in stats.rejected} == {"too_large_to_send"}
+    assert [a["kind"] for a in store.alerts()] == ["outbox_too_large"] * queued

@@ -32,8 +32,8 @@ def worker_on(
     batch_size: int = 500,
     batch_bytes: int = MAX_BATCH_BYTES,
 ) -> SyncWorker:
-    """A worker on the edge's own queue and clock, with another transport, page or batch size
-    (in mutations, or in bytes)."""
+    """A worker on the edge's own queue, clock and banner (``/events``), with another transport,
+    page or batch size (in mutations, or in bytes)."""
     assert edge.edge_store is not None
     return SyncWorker(
         edge.edge_store,
@@ -43,6 +43,7 @@ def worker_on(
         hlc=edge.bus.hlc,
         now=lambda: datetime.now(UTC),
         config=WorkerConfig(batch_size=batch_size, page_size=page_size, batch_bytes=batch_bytes),
+        announce=edge.events.publish,
     )
 
 

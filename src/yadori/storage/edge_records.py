@@ -19,8 +19,7 @@ from yadori.domain.ids import new_id
 from yadori.storage.repositories.outbox import PENDING, SENT
 from yadori.storage.tables import alerts, conflict_tickets, outages, outbox
 from yadori.sync import canonical
-
-DAMAGED = "damaged_at_edge"  # the reason's code for a mutation set aside as damaged at rest
+from yadori.sync.sync_ports import SET_ASIDE_CODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +57,12 @@ class EdgeRecords:
             return conn.execute(query).first() is not None
 
     def set_aside_count(self) -> int:
-        """How many queued mutations were ever set aside as damaged."""
+        """How many queued mutations were ever set aside (damaged, or too large to send)."""
         with self._engine.connect() as conn:
             query = (
                 sa.select(sa.func.count())
                 .select_from(outbox)
-                .where(outbox.c.reason.startswith(DAMAGED))
+                .where(sa.or_(*(outbox.c.reason.startswith(code) for code in SET_ASIDE_CODES)))
             )
             return int(conn.execute(query).scalar_one())
 

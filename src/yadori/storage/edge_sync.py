@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from yadori.domain.ids import new_id
 from yadori.storage import aggregates
 from yadori.storage.edge_queue import EdgeQueue
-from yadori.storage.edge_records import DAMAGED
 from yadori.storage.edge_renumber import renumber
 from yadori.storage.repositories.outbox import (
     DONE,
@@ -36,7 +35,7 @@ from yadori.storage.types import UTCDateTime
 from yadori.sync import canonical
 from yadori.sync.errors import SyncError
 from yadori.sync.protocol import PulledChange, PulledResult
-from yadori.sync.sync_ports import Renumbered, SetAside
+from yadori.sync.sync_ports import Aside, Renumbered, SetAside
 
 _ACK = "UPDATE outbox SET state = ?, result = ?, reason = ?, tickets = ?, acked_at = ? WHERE id = ?"
 _ACKED_AT = UTCDateTime()
@@ -64,18 +63,16 @@ class CorruptChange(SyncError):
 class EdgeSyncStore(EdgeQueue):
     """Reads and writes the edge's sync state (its records and the status: EdgeRecords)."""
 
-    def set_aside(self, ids: list[str]) -> SetAside:
-        """Take damaged mutations out of the queue, ``rejected``, each with an alert.
+    def set_aside(self, ids: list[str], why: Aside) -> SetAside:
+        """Take mutations that cannot be sent out of the queue, ``rejected``, with an alert each.
 
-        Central would refuse every batch that carries one, and so the whole queue behind it
-        (DESIGN §11). Staff see the reason in the sync status; the operation is entered again.
-        Only mutations still waiting are taken; what was taken, and the alerts, are returned.
+        Damaged at rest, central would refuse every batch that carries one; too large, no
+        batch can (DESIGN §11: the whole queue behind it would wait). Staff see the reason in
+        the sync status; the operation is entered again. Only mutations still waiting are
+        taken; what was taken, and the alerts, are returned.
         """
         at = self._now()
-        reason = (
-            f"{DAMAGED}: this edge's copy of it was damaged on its disk (it no longer reads "
-            "back or matches its CRC32), so it was not sent; enter the operation again"
-        )
+        reason = f"{why.code}: {why.reason}"
         with self._engine.begin() as conn:
             waiting = sa.select(outbox.c.id).where(outbox.c.state.in_((PENDING, SENT)))
             taken = [
@@ -91,8 +88,8 @@ class EdgeSyncStore(EdgeQueue):
                 {
                     "id": new_id(),
                     "at": at,
-                    "kind": "outbox_damaged",
-                    "message": f"queued mutation {i} was damaged at rest and set aside",
+                    "kind": why.alert,
+                    "message": f"queued mutation {i} {why.told}",
                 }
                 for i in taken
             ]

@@ -9,8 +9,8 @@
     └── SyncRefused       (central refused the request itself: a configuration problem)
 
 Not link errors, the link is fine: ``DamagedQueue`` (queued mutations that no longer read back;
-the worker sets them aside) and ``QueueHeld`` (more look damaged than a disk fault explains, or
-one is larger than a batch may carry).
+the worker sets them aside) and ``QueueHeld`` (more cannot be sent, damaged or too large for a
+batch, than a disk fault or an odd operation explains).
 """
 
 from __future__ import annotations
@@ -55,8 +55,9 @@ class DamagedQueue(Exception):
 class QueueHeld(Exception):
     """The queue is held, for IT: it cannot be sent as it is.
 
-    More queued mutations look damaged than a disk fault explains, or one is larger than a
-    batch may carry (decision 0062). Raised once the cycle's pull is done: what the edge sees
+    More queued mutations cannot be sent (damaged at rest, or larger than a batch may carry)
+    than a disk fault or an odd operation explains (decisions 0051, 0063): each of those is set
+    aside, these many are not. Raised once the cycle's pull is done: what the edge sees
     of central stays current. Not a SyncError: the link is fine, and the monitor escalates it
     (a ``sync_error`` alert) instead of taking the link offline.
     """

@@ -1,10 +1,10 @@
 """What the sync worker does with queued mutations it cannot send as they are.
 
-Damaged at rest in the edge's database (decision 0051): set aside — rejected, with an alert
-and an ``ESCALATION`` line — and the rest of the queue goes on; past ``MAX_SET_ASIDE`` in all
-(more than a disk fault explains) the queue is held instead. Larger than a batch may carry
-(decision 0062): a chosen batch is cut to its leading part that fits, and a single mutation
-larger than a whole batch holds the queue rather than being dropped.
+Damaged at rest in the edge's database (decision 0051), or larger than a whole batch may carry
+(decisions 0062, 0063): set aside — rejected, with an alert and an ``ESCALATION`` line — and
+the rest of the queue goes on. Past ``MAX_SET_ASIDE`` in all (more than a disk fault or one odd
+operation explains: an upgrade, a bug) the queue is held instead. A chosen batch larger than a
+batch may carry is cut to its leading part that fits.
 """
 
 from __future__ import annotations
@@ -16,10 +16,18 @@ from datetime import datetime
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import DamagedQueue, QueueHeld
 from yadori.sync.protocol import items_that_fit
-from yadori.sync.sync_ports import Announce, CycleReport, Store
+from yadori.sync.sync_ports import DAMAGED, TOO_LARGE, Announce, Aside, CycleReport, Store
 
-MAX_SET_ASIDE = 20  # damaged mutations set aside in all before the queue is held instead
+MAX_SET_ASIDE = 20  # mutations set aside in all (damaged or too large) before the queue is held
 log = logging.getLogger("yadori.sync")
+
+_DAMAGED = Aside(
+    DAMAGED,
+    "this edge's copy of it was damaged on its disk (it no longer reads back or matches its "
+    "CRC32), so it was not sent; enter the operation again",
+    "outbox_damaged",
+    "was damaged at rest and set aside",
+)
 
 
 class QueueGuard:
@@ -36,62 +44,68 @@ class QueueGuard:
     def encoded(self, ids: list[str], report: CycleReport) -> list[bytes] | None:
         """The chosen batch's items, encoded, as many as one batch may carry.
 
-        None when some were damaged at rest and set aside: the batch is chosen again.
-        Raises QueueHeld (too many damaged, or one too large to send).
+        None when one was set aside (damaged at rest, or its first too large for any batch):
+        the batch is chosen again. Raises QueueHeld past the brake.
         """
         try:
-            return self._fitting(self._store.encoded_items(ids), ids)
+            items = self._store.encoded_items(ids)
         except DamagedQueue as exc:
             if not self.set_aside(exc.ids, report):
                 raise
             return None
-
-    def _fitting(self, items: list[bytes], ids: list[str]) -> list[bytes]:
-        """The leading items one batch may carry (central's bound); the rest go in the next.
-
-        A mutation larger than a whole batch cannot be sent: the queue is held for IT rather
-        than the mutation dropped (nothing the staff screens write comes near the bound).
-        """
         fit = items_that_fit(items, self._batch_bytes)
-        if fit == 0:
-            raise QueueHeld(
-                f"queued mutation {ids[0]} is {len(items[0])} bytes encoded, more than the "
-                f"{self._batch_bytes} a batch may carry: the queue is held for IT (sync "
-                "status, alerts) rather than the mutation dropped"
-            )
-        return items[:fit]
+        if fit:  # the rest go in the next batches
+            return items[:fit]
+        self._put_aside([ids[0]], self._too_large(len(items[0])), report)
+        return None
+
+    def _too_large(self, size: int) -> Aside:
+        return Aside(
+            TOO_LARGE,
+            f"it is {size} bytes encoded, more than the {self._batch_bytes} a batch may carry, "
+            "so it could not be sent; enter the operation again (and tell IT: nothing the "
+            "screens write comes near that)",
+            "outbox_too_large",
+            f"was {size} bytes, more than a batch may carry, and was set aside",
+        )
 
     def set_aside(self, ids: list[str], report: CycleReport) -> bool:
-        """Set aside those of ``ids`` damaged at rest; whether there were any.
-
-        A few damaged rows are a disk's fault. More than ``MAX_SET_ASIDE`` in all is not (an
-        upgrade that reads old rows otherwise, a bug): the queue is held, and the error
-        escalated, rather than emptied.
-        """
+        """Set aside those of ``ids`` damaged at rest; whether there were any."""
         damaged = self._store.damaged(ids)
         if not damaged:
             return False
+        self._put_aside(damaged, _DAMAGED, report)
+        return True
+
+    def _put_aside(self, ids: list[str], why: Aside, report: CycleReport) -> None:
+        """Set ``ids`` aside for ``why``, unless that passes the brake.
+
+        A few damaged rows are a disk's fault, one mutation too large an odd operation. More
+        than ``MAX_SET_ASIDE`` in all is not (an upgrade that reads old rows otherwise, a
+        bound lowered, a bug): the queue is held, and the error escalated, rather than emptied.
+        """
         before = self._store.set_aside_count()
-        if before + len(damaged) > MAX_SET_ASIDE:
+        if before + len(ids) > MAX_SET_ASIDE:
             raise QueueHeld(
-                f"{len(damaged)} queued mutation(s) no longer read back or match their CRC32, "
-                f"after {before} set aside before: more than a disk fault explains, so the "
-                "queue is held for IT (sync status, alerts) rather than emptied"
+                f"queued mutation(s) {', '.join(ids[:3])} cannot be sent ({why.code}), after "
+                f"{before} set aside before: more than a disk fault or an odd operation "
+                "explains, so the queue is held for IT (sync status, alerts) rather than emptied"
             )
-        aside = self._store.set_aside(damaged)
+        aside = self._store.set_aside(ids, why)
         report.rejected += len(aside.ids)
         for mutation_id in aside.ids:
             log.error(
-                "ESCALATION outbox_damaged: queued mutation %s was damaged on the edge's disk "
-                "(it no longer reads back or matches its CRC32); it was set aside (rejected) "
-                "and the rest of the queue goes on",
+                "ESCALATION %s: queued mutation %s %s (rejected: %s); the rest of the queue goes "
+                "on",
+                why.alert,
                 mutation_id,
+                why.told,
+                why.code,
             )
         at = aside.at.isoformat()
         for alert in aside.alerts:  # as recorded
             self._announce("alert", {**alert, "at": at})
         self.rejected([(i, aside.reason) for i in aside.ids], at)
-        return True
 
     def rejected(self, rejected: list[tuple[str, str]], at: str | None = None) -> None:
         """Tell the staff banner (``/events``) which operations were rejected, and why."""

@@ -44,11 +44,11 @@ class Store(Protocol):
         ...
 
     def set_aside_count(self) -> int:
-        """How many queued mutations were ever set aside as damaged."""
+        """How many queued mutations were ever set aside (damaged, or too large to send)."""
         ...
 
-    def set_aside(self, ids: list[str]) -> SetAside:
-        """Take damaged mutations out of the queue, rejected, each with an alert."""
+    def set_aside(self, ids: list[str], why: Aside) -> SetAside:
+        """Take mutations out of the queue, rejected for ``why``, each with an alert."""
         ...
 
     def mark_sent(self, ids: list[str], state: dict[str, str] | None = None) -> None:
@@ -120,9 +120,29 @@ class Renumbered:
     alerts: list[dict[str, str]]
 
 
+DAMAGED = "damaged_at_edge"  # the reason's code for a mutation damaged at rest (0051)
+TOO_LARGE = "too_large_to_send"  # for one larger than a whole batch may carry (0063)
+SET_ASIDE_CODES = (DAMAGED, TOO_LARGE)  # every mutation set aside counts towards the brake
+
+
+@dataclass(frozen=True, slots=True)
+class Aside:
+    """Why queued mutations are set aside (``QueueGuard``).
+
+    ``code`` (one of ``SET_ASIDE_CODES``) begins the stored reason, ``reason`` follows it (what
+    staff read in the sync status); ``alert`` is the alert's kind, ``told`` what its message
+    says of each mutation ("queued mutation <id> <told>").
+    """
+
+    code: str
+    reason: str
+    alert: str
+    told: str
+
+
 @dataclass(frozen=True, slots=True)
 class SetAside:
-    """Damaged mutations taken out of the queue.
+    """Mutations taken out of the queue (damaged at rest, or too large to send).
 
     Which (those still waiting), why, when, and the alerts recorded (kind and message).
     """

@@ -176,7 +176,7 @@ class SyncWorker:
                 if ids:
                     items = self._read(ids, report, flying)
                     if items is None:
-                        continue  # damaged ones set aside: choose again (one in flight stays)
+                        continue  # some set aside: choose again (one in flight stays)
                     ids = ids[: len(items)]
                     # Nothing else waits (the front read may be a window of the queue, the
                     # batch in flight part of it): central then publishes this batch's
