@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from support.hotel import Hotel
 from support.sync import hotel_worker
@@ -20,6 +20,7 @@ from yadori.bootstrap import Yadori
 from yadori.storage.edge_sync import EdgeSyncStore
 from yadori.sync.canonical import JSON
 from yadori.sync.protocol import BATCH_FRAME, decode_batch
+from yadori.sync.queue_guard import BRAKE_WINDOW
 
 PATIENCE_S = 2.0  # how long central waits to see the next batch being prepared
 
@@ -134,7 +135,11 @@ def test_mutations_larger_than_a_batch_are_set_aside_and_never_sent(
     assert (report.pushed, report.rejected) == (0, queued)
     assert central.batches == []
     assert store.pending_count() == 0
-    assert store.set_aside_count() == queued
+    assert store.set_aside_count(BRAKE_WINDOW) == queued
+    later = EdgeSyncStore(
+        edge.engine, lambda: datetime.now(UTC) + BRAKE_WINDOW + timedelta(hours=1)
+    )
+    assert later.set_aside_count(BRAKE_WINDOW) == 0  # the brake is a rate: a day later, none
     stats = store.queue()
     assert {r["reason"].partition(":")[0] for r in stats.rejected} == {"too_large_to_send"}
     assert [a["kind"] for a in store.alerts()] == ["outbox_too_large"] * queued

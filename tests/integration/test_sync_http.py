@@ -471,8 +471,10 @@ def test_a_mutation_too_large_to_send_is_set_aside_and_the_rest_syncs(site: Site
     assert BATCH_FRAME + sizes[3] + 1 > limit  # alone, too large
     worker = worker_on(edge, edge.transport, batch_bytes=limit)
     banner = edge.events.subscribe()
+    batches = _chain(site, "edge1")[1]
     report = worker.cycle()
-    assert (report.pushed, report.rejected) == (3, 1)
+    assert (report.pushed, report.rejected, report.batches) == (3, 1, 2)
+    assert _chain(site, "edge1")[1] == batches + 2  # the two before it, then the one after
     results = ledger(site, "edge1")
     assert [results[m.id].result for m in small] == ["applied"] * 3
     assert large.id not in results
@@ -497,21 +499,38 @@ def test_mutations_too_large_past_the_brake_hold_the_queue(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Set aside for being too large counts towards the same brake as damaged: past
-    MAX_SET_ASIDE in all (a bound lowered by an upgrade, a bug), the queue is held for IT
-    rather than emptied; what was set aside before the brake stays so, the rest waits."""
+    MAX_SET_ASIDE (a bound lowered by an upgrade, a bug), the queue is held for IT rather than
+    emptied. A small charge, then two too large: the small one's batch, in flight when the
+    brake holds, is still answered and marked sent (its chain place stored), and its result
+    pulled; the first large one is set aside, the second waits; nothing large reaches
+    central."""
     monkeypatch.setattr(queue_guard, "MAX_SET_ASIDE", 1)
     edge, hotel = site.edge()
     folio = hotel.folio_id(hotel.book(nights=2))
     sync(edge)
-    made = [charge(hotel, folio, 100), charge(hotel, folio, 200)]
+    small = charge(hotel, folio, 100)
+    large = [
+        hotel.run(
+            c.PostCharge(
+                folio_id=folio, line_id=new_id(), category="misc", description="宿" * 500, amount=n
+            )
+        ).mutation
+        for n in (1, 2)
+    ]
     assert edge.transport is not None
     assert edge.edge_store is not None
-    worker = worker_on(edge, edge.transport, batch_bytes=BATCH_FRAME + 50)
-    with pytest.raises(QueueHeld, match=f"{made[1].id} cannot be sent \\(too_large_to_send\\)"):
+    sizes = [len(i) for i in edge.edge_store.encoded_items([small.id, large[0].id])]
+    limit = BATCH_FRAME + sizes[0] + 2
+    assert BATCH_FRAME + sizes[1] + 1 > limit
+    worker = worker_on(edge, edge.transport, batch_bytes=limit)
+    batches = _chain(site, "edge1")[1]
+    with pytest.raises(QueueHeld, match=f"{large[1].id} cannot be sent \\(too_large_to_send\\)"):
         worker.cycle()
-    assert [r["id"] for r in edge.sync_status()["rejected"]] == [made[0].id]  # type: ignore[union-attr]
-    assert edge.edge_store.pending_count() == 1
-    assert not any(m.id in ledger(site, "edge1") for m in made)
+    assert ledger(site, "edge1")[small.id].result == "applied"
+    assert not any(m.id in ledger(site, "edge1") for m in large)
+    assert [r["id"] for r in edge.sync_status()["rejected"]] == [large[0].id]  # type: ignore[union-attr]
+    assert [r.id for r in outbox_rows(edge) if r.state != "done"] == [large[1].id]
+    assert _chain(site, "edge1")[1] == batches + 1 == int(edge.edge_store.state()["batch_no"])
 
 
 def _folio_only_the_edge_has(edge: Yadori, hotel: Hotel, guest: Reservation) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -56,13 +56,25 @@ class EdgeRecords:
             query = sa.select(outbox.c.seq).where(outbox.c.state == PENDING).limit(1)
             return conn.execute(query).first() is not None
 
-    def set_aside_count(self) -> int:
-        """How many queued mutations were ever set aside (damaged, or too large to send)."""
+    def set_aside_count(self, within: timedelta) -> int:
+        """How many queued mutations were set aside (damaged, or too large to send) lately.
+
+        Those set aside ``within`` that time before now (by when they were set aside).
+        """
+        since = self._now() - within
         with self._engine.connect() as conn:
             query = (
                 sa.select(sa.func.count())
                 .select_from(outbox)
-                .where(sa.or_(*(outbox.c.reason.startswith(code) for code in SET_ASIDE_CODES)))
+                .where(
+                    sa.or_(
+                        *(
+                            outbox.c.reason.startswith(f"{code}:", autoescape=True)
+                            for code in SET_ASIDE_CODES
+                        )
+                    ),
+                    outbox.c.acked_at >= since,
+                )
             )
             return int(conn.execute(query).scalar_one())
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import DamagedQueue, QueueHeld
 from yadori.sync.protocol import items_that_fit
 from yadori.sync.sync_ports import DAMAGED, TOO_LARGE, Announce, Aside, CycleReport, Store
 
-MAX_SET_ASIDE = 20  # mutations set aside in all (damaged or too large) before the queue is held
+MAX_SET_ASIDE = 20  # mutations set aside (damaged or too large) within BRAKE_WINDOW, at most:
+BRAKE_WINDOW = timedelta(hours=24)  # past that the queue is held (a rate: an edge lives years)
 log = logging.getLogger("yadori.sync")
 
 _DAMAGED = Aside(
@@ -81,15 +82,19 @@ class QueueGuard:
         """Set ``ids`` aside for ``why``, unless that passes the brake.
 
         A few damaged rows are a disk's fault, one mutation too large an odd operation. More
-        than ``MAX_SET_ASIDE`` in all is not (an upgrade that reads old rows otherwise, a
-        bound lowered, a bug): the queue is held, and the error escalated, rather than emptied.
+        than ``MAX_SET_ASIDE`` within ``BRAKE_WINDOW`` is not (an upgrade that reads old rows
+        otherwise, a bound lowered, a bug): the queue is held, and the error escalated, rather
+        than emptied. A rate, not a count for ever: an edge that runs for years meets a few
+        such faults, and must not end up held for good by them.
         """
-        before = self._store.set_aside_count()
+        before = self._store.set_aside_count(BRAKE_WINDOW)
         if before + len(ids) > MAX_SET_ASIDE:
+            hours = BRAKE_WINDOW // timedelta(hours=1)
             raise QueueHeld(
                 f"queued mutation(s) {', '.join(ids[:3])} cannot be sent ({why.code}), after "
-                f"{before} set aside before: more than a disk fault or an odd operation "
-                "explains, so the queue is held for IT (sync status, alerts) rather than emptied"
+                f"{before} set aside in the last {hours} hours: more than a disk fault or an "
+                "odd operation explains, so the queue is held for IT (sync status, alerts) "
+                "rather than emptied"
             )
         aside = self._store.set_aside(ids, why)
         report.rejected += len(aside.ids)

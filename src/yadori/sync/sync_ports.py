@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from yadori.sync.batching import Pending
@@ -43,8 +43,8 @@ class Store(Protocol):
         """Those of the queued mutations that are damaged at rest."""
         ...
 
-    def set_aside_count(self) -> int:
-        """How many queued mutations were ever set aside (damaged, or too large to send)."""
+    def set_aside_count(self, within: timedelta) -> int:
+        """How many queued mutations were set aside (damaged, or too large) in that time."""
         ...
 
     def set_aside(self, ids: list[str], why: Aside) -> SetAside:
