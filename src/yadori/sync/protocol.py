@@ -6,7 +6,7 @@ touched), and whether it is the last of its push — compressed with zlib; the b
 covers the uncompressed bytes and travels in a header. Central refuses a batch whose CRC or
 any mutation's CRC does not match: the edge resends it, nothing is applied from it. A batch is
 bounded (``MAX_BATCH_BYTES``): the edge sends a longer queue in more batches, and central
-refuses a larger one unread.
+refuses a larger one, applying none of it.
 """
 
 from __future__ import annotations
