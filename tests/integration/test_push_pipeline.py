@@ -9,18 +9,25 @@ no thread timing decides the outcome.
 
 from __future__ import annotations
 
+import json
 import threading
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import pytest
+import sqlalchemy as sa
+
 from support.hotel import Hotel
 from support.sync import hotel_worker
 from yadori.bootstrap import Yadori
 from yadori.storage.edge_sync import EdgeSyncStore
+from yadori.storage.tables import outbox
 from yadori.sync.canonical import JSON
+from yadori.sync.errors import SyncRefused
 from yadori.sync.protocol import BATCH_FRAME, decode_batch
 from yadori.sync.queue_guard import BRAKE_WINDOW
+from yadori.sync.sync_ports import TOO_LARGE, Aside, to_republish
 
 PATIENCE_S = 2.0  # how long central waits to see the next batch being prepared
 
@@ -36,6 +43,8 @@ class Central:
     prepared_meanwhile: int = 0
     last: list[bool] = field(default_factory=list)  # each batch: sent as the push's last?
     sizes: list[int] = field(default_factory=list)  # each batch: its bytes, uncompressed
+    asked: list[tuple[str, list[str]]] = field(default_factory=list)  # to publish again (0064)
+    refusal: SyncRefused | None = None  # what an ask to publish again meets, if not taken
 
     def look(self) -> None:
         """The worker looked at the queue (to prepare its next batch)."""
@@ -61,6 +70,12 @@ class Central:
 
     def pull(self, params: dict[str, str | int]) -> dict[str, JSON]:
         return {"changes": [], "results": [], "cursor": params["since"], "more": False}
+
+    def republish(self, property_id: str, keys: list[str]) -> dict[str, JSON]:
+        self.asked.append((property_id, keys))
+        if self.refusal is not None:
+            raise self.refusal
+        return {"marked": len(keys)}
 
 
 def test_batches_go_in_order_chained_and_the_next_is_prepared_meanwhile(
@@ -143,3 +158,62 @@ def test_mutations_larger_than_a_batch_are_set_aside_and_never_sent(
     stats = store.queue()
     assert {r["reason"].partition(":")[0] for r in stats.rejected} == {"too_large_to_send"}
     assert [a["kind"] for a in store.alerts()] == ["outbox_too_large"] * queued
+    # central never had them: it is asked to publish again all they touched (0064), as each
+    # is set aside (before the batches after it)
+    asked = {k for p, keys in central.asked for k in keys if p == edge_hotel.property_id}
+    assert len(central.asked) <= queued
+    assert asked == _touched(edge)
+    assert _asks(store) == {}
+
+
+def _touched(edge: Yadori, mutation_id: str | None = None) -> set[str]:
+    """Every aggregate the edge's outbox says its mutations (or one) touched, unscoped."""
+    query = sa.select(outbox.c.aggregates)
+    if mutation_id is not None:
+        query = query.where(outbox.c.id == mutation_id)
+    with edge.engine.connect() as conn:
+        stored = conn.execute(query).scalars()
+        return {k.partition("/")[2] for keys in stored for k in json.loads(keys)}
+
+
+def _asks(store: EdgeSyncStore) -> dict[str, list[str]]:
+    return to_republish(store.state())
+
+
+def test_an_ask_to_publish_again_is_kept_until_central_takes_it(
+    edge_hotel: Hotel, edge: Yadori, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The queue's mutations are set aside one by one, each asked for. A mutation whose list
+    of aggregates no longer reads back is named in the log and asks nothing. A refusal that
+    asking again may overcome (an expired token) fails the cycle and keeps the ask; what
+    central took is no longer asked, the rest is; a refusal of the ask itself (a property the
+    edge left) drops it with an ESCALATION line, and the cycle goes on."""
+    store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
+    first, second, third = [p.id for p in store.pending(100)][:3]
+    with edge.engine.begin() as conn:  # its list of aggregates damaged on the disk
+        conn.execute(sa.update(outbox).where(outbox.c.id == first).values(aggregates="{\x00"))
+    central = Central(looks=1_000, refusal=SyncRefused("token expired", "token_expired"))
+    worker = hotel_worker(edge_hotel, store, central, batch_bytes=BATCH_FRAME + 50)
+    with caplog.at_level("ERROR", logger="yadori.sync"), pytest.raises(SyncRefused):
+        worker.cycle()
+    assert f"queued mutation {first} was set aside, and what it touched does not read" in (
+        caplog.text
+    )
+    pid = edge_hotel.property_id
+    keys = sorted(_touched(edge, second))
+    assert central.asked == [(pid, keys)]
+    assert _asks(store) == {pid: keys}  # kept for the next cycle
+    store.set_aside([third], Aside(TOO_LARGE, "too large", "outbox_too_large", "set aside"))
+    assert _asks(store) == {pid: sorted(set(keys) | _touched(edge, third))}
+    store.republished(pid, keys)  # central took what was asked before the third was set aside
+    left = sorted(_touched(edge, third) - set(keys))
+    assert left
+    assert _asks(store) == {pid: left}
+    central.refusal = SyncRefused("not enrolled", "wrong_property")
+    caplog.clear()
+    with caplog.at_level("ERROR", logger="yadori.sync"):
+        worker.cycle()
+    assert "ESCALATION republish_refused" in caplog.text
+    assert central.asked[1] == (pid, left)
+    assert _asks(store) == {}
+    assert store.pending_count() == 0

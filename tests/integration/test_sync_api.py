@@ -121,6 +121,75 @@ def test_central_endpoints(central: Yadori, tmp_path: Path) -> None:
     edge.close()
 
 
+def test_an_edge_asks_central_to_publish_aggregates_again(central: Yadori, tmp_path: Path) -> None:
+    """What an edge set aside touched (decision 0064): central marks the aggregates it is asked
+    for, of kinds the feed carries, and the next pull publishes them, one central does not
+    hold as a tombstone. Only for an edge's own property, with its node token; a bad ask is a
+    clear problem, and nothing is marked."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    hotel = build_hotel(edge)
+    trust_actor(central, hotel.property_id, ACTOR)
+    node = node_headers(central, "e1", (hotel.property_id,))
+    other = node_headers(central, "e2", ("another-property",))
+    room = f"room:{hotel.rooms['101']}"
+    ghost = "folio:00000000-0000-4000-8000-000000000000"
+    with TestClient(create_app(central)) as api:
+        body, crc = encode_batch(Batch("e1", 1, 0, tuple(_setup_items(edge, hotel))))
+        pushed = api.post("/sync/v1/push", content=body, headers={CRC_HEADER: str(crc), **node})
+        assert pushed.status_code == 200, pushed.text
+        ask = {"origin": "e1", "property": hotel.property_id}
+        cursor = api.get("/sync/v1/pull", params=ask, headers=node).json()["cursor"]
+        refused = [
+            (api.post("/sync/v1/republish", json=body, headers=headers), status, code)
+            for body, headers, status, code in (
+                (
+                    {"property_id": hotel.property_id, "aggregates": [room]},
+                    {},
+                    401,
+                    "node_unauthenticated",
+                ),
+                (
+                    {"property_id": hotel.property_id, "aggregates": [room]},
+                    other,
+                    403,
+                    "wrong_property",
+                ),
+                (
+                    {"property_id": hotel.property_id, "aggregates": []},
+                    node,
+                    422,
+                    "invalid_request",
+                ),
+                (
+                    {"property_id": hotel.property_id, "aggregates": ["x" * 81]},
+                    node,
+                    422,
+                    "invalid_request",
+                ),
+            )
+        ]
+        for answer, status, code in refused:
+            assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
+        with central.engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(sync_dirty)).scalar() == 0
+        uncarried = {"property_id": hotel.property_id, "aggregates": ["nothing:carried"]}
+        nothing = api.post("/sync/v1/republish", json=uncarried, headers=node)
+        assert (nothing.status_code, nothing.json()) == (200, {"marked": 0})
+        keys = [room, ghost, "nothing:carried"]
+        asked = api.post(
+            "/sync/v1/republish",
+            json={"property_id": hotel.property_id, "aggregates": keys},
+            headers=node,
+        )
+        assert (asked.status_code, asked.json()) == (200, {"marked": 2})
+        page = api.get("/sync/v1/pull", params={**ask, "since": cursor}, headers=node).json()
+        docs = {c["key"]: c["doc"] for c in page["changes"]}
+        assert set(docs) == {room, ghost}
+        assert docs[ghost] is None  # a tombstone: the edge deletes what only it created
+        assert json.loads(docs[room])["rooms"][0]["number"] == "101"
+    edge.close()
+
+
 def test_a_push_larger_than_a_batch_may_be_is_refused_unread(
     central: Yadori, tmp_path: Path
 ) -> None:

@@ -41,6 +41,7 @@ from yadori.storage import aggregates
 from yadori.storage.edge_sync import CorruptChange, EdgeSyncStore
 from yadori.storage.engine import make_engine
 from yadori.storage.tables import (
+    folio_lines,
     outbox,
     room_nights,
     sync_applied,
@@ -54,7 +55,8 @@ from yadori.sync.canonical import JSON
 from yadori.sync.errors import LinkDown, QueueHeld, SyncError, SyncRefused
 from yadori.sync.http_transport import HttpTransport
 from yadori.sync.mutation import Mutation, Priority, make_mutation
-from yadori.sync.protocol import BATCH_FRAME, Batch, BatchItem, encode_batch
+from yadori.sync.protocol import BATCH_FRAME, MAX_BATCH_BYTES, Batch, BatchItem, encode_batch
+from yadori.sync.sync_ports import REPUBLISH
 from yadori.sync.worker import SyncWorker
 
 pytestmark = [
@@ -493,6 +495,131 @@ def test_a_mutation_too_large_to_send_is_set_aside_and_the_rest_syncs(site: Site
     batches = _chain(site, "edge1")[1]
     assert worker.cycle().pushed == 0  # nothing left to send, nothing sent twice
     assert _chain(site, "edge1")[1] == batches
+
+
+def _set_aside_alone(site: Site, why: str) -> tuple[Yadori, Hotel, Mutation, Mutation, int]:
+    """An edge with a charge that will be set aside (``damaged`` at rest, or ``too_large`` for a
+    batch), alone on its folio, then a room's condition; a batch may carry the condition."""
+    edge, hotel = site.edge()
+    folio = hotel.folio_id(hotel.book(nights=2))
+    sync(edge)
+    description = "宿" * 500 if why == "too_large" else "minibar"
+    bad = hotel.run(
+        c.PostCharge(
+            folio_id=folio, line_id=new_id(), category="misc", description=description, amount=700
+        )
+    ).mutation
+    room = hotel.run(c.SetRoomCondition(room_id=hotel.rooms["104"], condition=Condition.DIRTY))
+    assert edge.edge_store is not None
+    if why == "damaged":
+        with edge.engine.begin() as conn:  # the disk, not the code: it changes under its CRC
+            args = sa.func.replace(outbox.c.args, "700", "100")
+            conn.execute(sa.update(outbox).where(outbox.c.id == bad.id).values(args=args))
+    [size] = [len(i) for i in edge.edge_store.encoded_items([room.mutation.id])]
+    assert _lines(edge, bad) == 1  # the edge shows the charge until central's folio is back
+    limit = BATCH_FRAME + size + 2 if why == "too_large" else MAX_BATCH_BYTES
+    return edge, hotel, bad, room.mutation, limit
+
+
+def _lines(node: Yadori, charged: Mutation) -> int:
+    """How many lines the node holds of a charge's mutation (by its line id)."""
+    with node.engine.connect() as conn:
+        query = sa.select(sa.func.count()).where(folio_lines.c.id == charged.args["line_id"])
+        return int(conn.execute(query).scalar_one())
+
+
+def _asks(edge: Yadori) -> dict[str, str]:
+    """The edge's stored asks for central to publish again (decision 0064)."""
+    assert edge.edge_store is not None
+    return {k: v for k, v in edge.edge_store.state().items() if k.startswith(REPUBLISH)}
+
+
+@pytest.mark.parametrize("why", ["damaged", "too_large"])
+def test_what_a_set_aside_mutation_did_is_undone_at_the_edge(site: Site, why: str) -> None:
+    """A mutation set aside never reaches central, and here nothing else touches its folio:
+    the edge asks central to publish what it touched again (decision 0064) and takes central's
+    folio back in the same cycle, without the line only the edge had; both nodes hold the
+    same data, and the ask is not made twice."""
+    edge, _, bad, room, limit = _set_aside_alone(site, why)
+    assert edge.transport is not None
+    report = worker_on(edge, edge.transport, batch_bytes=limit).cycle()
+    assert (report.pushed, report.rejected) == (1, 1)
+    assert ledger(site, "edge1")[room.id].result == "applied"
+    assert bad.id not in ledger(site, "edge1")
+    assert _lines(edge, bad) == 0
+    assert_converged(site, edge)
+    assert _asks(edge) == {}
+
+
+class _AskFailsOnce:
+    """The edge's link, cut once while it asks central to publish again."""
+
+    def __init__(self, inner: HttpTransport) -> None:
+        self.inner = inner
+        self.asked: list[tuple[str, list[str]]] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def republish(self, property_id: str, keys: list[str]) -> dict[str, JSON]:
+        self.asked.append((property_id, keys))
+        if len(self.asked) == 1:
+            raise LinkDown("POST /sync/v1/republish: the link was cut")
+        return self.inner.republish(property_id, keys)
+
+
+def test_an_ask_to_publish_again_survives_a_failed_cycle(site: Site) -> None:
+    """The ask is stored with the set-aside, in one transaction: a cut while asking fails the
+    cycle as a failed push does, and the next cycle asks first, then pushes; the edge gets
+    central's folio back and both hold the same data."""
+    edge, hotel, bad, room, limit = _set_aside_alone(site, "too_large")
+    assert edge.transport is not None
+    link = _AskFailsOnce(edge.transport)
+    worker = worker_on(edge, link, batch_bytes=limit)
+    with pytest.raises(LinkDown, match="republish"):
+        worker.cycle()
+    stored = _asks(edge)
+    assert list(stored) == [f"{REPUBLISH}{hotel.property_id}"]
+    assert f"folio:{bad.args['folio_id']}" in stored[f"{REPUBLISH}{hotel.property_id}"]
+    assert room.id not in ledger(site, "edge1")  # the push stopped there
+    assert _lines(edge, bad) == 1
+    worker.cycle()
+    assert link.asked[0] == link.asked[1]
+    assert ledger(site, "edge1")[room.id].result == "applied"
+    assert _lines(edge, bad) == 0
+    assert_converged(site, edge)
+    assert _asks(edge) == {}
+
+
+class _AsksForAnotherProperty(_AskFailsOnce):
+    """The edge's link, asking for a property the edge is not enrolled for (one it left)."""
+
+    def republish(self, property_id: str, keys: list[str]) -> dict[str, JSON]:
+        self.asked.append((property_id, keys))
+        return self.inner.republish("another-property", keys)
+
+
+def test_an_ask_central_refuses_is_dropped_loudly(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Central refuses an ask for a property the edge is not enrolled for: asking again cannot
+    help, so the ask is dropped with an ESCALATION line and the rest syncs; the edge keeps the
+    set-aside charge's line (the daily reconciliation shows it), and asks nothing again."""
+    edge, _, bad, room, limit = _set_aside_alone(site, "too_large")
+    assert edge.transport is not None
+    link = _AsksForAnotherProperty(edge.transport)
+    worker = worker_on(edge, link, batch_bytes=limit)
+    with caplog.at_level("ERROR", logger="yadori.sync"):
+        report = worker.cycle()
+    assert (report.pushed, report.rejected) == (1, 1)
+    assert ledger(site, "edge1")[room.id].result == "applied"
+    [line] = [r.getMessage() for r in caplog.records if "republish_refused" in r.getMessage()]
+    assert line.startswith("ESCALATION republish_refused:")
+    assert "wrong_property" in line
+    assert _asks(edge) == {}
+    assert _lines(edge, bad) == 1
+    worker.cycle()
+    assert len(link.asked) == 1
 
 
 def test_mutations_too_large_past_the_brake_hold_the_queue(

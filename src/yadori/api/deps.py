@@ -69,6 +69,10 @@ class SyncServer(Protocol):
         """Serve a page of the feed and results."""
         ...
 
+    def republish(self, node: str, property_id: str, keys: list[str]) -> int:
+        """Mark aggregates a node asks for to be published again; how many were taken."""
+        ...
+
     def heartbeat(self) -> dict[str, JSON]:
         """Central's time and HLC."""
         ...

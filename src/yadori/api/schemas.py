@@ -304,6 +304,16 @@ class RotateIn(In):
     public_key: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
+class RepublishIn(In):
+    """Aggregates of a property an edge asks central to publish again (decision 0064)."""
+
+    property_id: Annotated[str, Field(min_length=1, max_length=36)]
+    aggregates: Annotated[
+        list[Annotated[str, Field(min_length=3, max_length=80)]],
+        Field(min_length=1, max_length=1_000),
+    ]
+
+
 class StaffIn(In):
     """A new staff member (central, online only); the PIN is hashed at once, never stored."""
 

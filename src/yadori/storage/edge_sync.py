@@ -9,6 +9,7 @@ has been pulled and applied.
 
 from __future__ import annotations
 
+import logging
 import zlib
 
 import orjson
@@ -35,7 +36,7 @@ from yadori.storage.types import UTCDateTime
 from yadori.sync import canonical
 from yadori.sync.errors import SyncError
 from yadori.sync.protocol import PulledChange, PulledResult
-from yadori.sync.sync_ports import Aside, Renumbered, SetAside
+from yadori.sync.sync_ports import REPUBLISH, Aside, Renumbered, SetAside, to_republish
 
 _ACK = "UPDATE outbox SET state = ?, result = ?, reason = ?, tickets = ?, acked_at = ? WHERE id = ?"
 _ACKED_AT = UTCDateTime()
@@ -54,6 +55,9 @@ _PENDING_ON = (
     "SELECT outbox_heads.key FROM outbox_heads JOIN outbox ON outbox_heads.mutation_id = outbox.id"
     " WHERE outbox_heads.key IN ({}) AND outbox.state IN (?, ?)"
 )
+
+
+log = logging.getLogger("yadori.sync")
 
 
 class CorruptChange(SyncError):
@@ -95,8 +99,55 @@ class EdgeSyncStore(EdgeQueue):
             ]
             if told:
                 conn.execute(sa.insert(alerts), told)
+            self._ask_republish(conn, taken)
         alerts_told = [{k: str(a[k]) for k in ("kind", "message")} for a in told]
         return SetAside(taken, reason, at, alerts_told)
+
+    def _ask_republish(self, conn: sa.Connection, ids: list[str]) -> None:
+        """Store what mutations set aside touched, for central to publish again (0064).
+
+        Central never had them, and publishes an aggregate only when something changes it:
+        without asking, this edge would keep their effects (a charge, a room's status) until
+        central next changed the same aggregates. The aggregates are kept beside each mutation,
+        outside its checksummed fields: a row damaged in its arguments still names them. One
+        whose list does not read back is named in the log (the daily reconciliation finds
+        what it touched).
+        """
+        touched: dict[str, set[str]] = {}
+        for chunk in chunks(ids):
+            query = sa.select(outbox.c.id, outbox.c.property_id, outbox.c.aggregates)
+            for row in conn.execute(query.where(outbox.c.id.in_(chunk))):
+                try:
+                    keys = canonical.decode(row.aggregates)
+                except ValueError:
+                    keys = None
+                if not isinstance(keys, list):
+                    log.error(
+                        "queued mutation %s was set aside, and what it touched does not read "
+                        "back: central cannot be asked to publish it again",
+                        row.id,
+                    )
+                    continue
+                # stored scoped by property (``<property>/folio:<id>``), sent without it
+                found = {str(k).partition("/")[2] for k in keys}
+                touched.setdefault(row.property_id, set()).update(found)
+        asked = to_republish(self.state_in(conn))  # and not yet taken by central
+        self._set_state(
+            conn, {f"{REPUBLISH}{p}": _keys(k | set(asked.get(p, ()))) for p, k in touched.items()}
+        )
+
+    def republished(self, property_id: str, keys: list[str]) -> None:
+        """Central marked these to publish again: they are no longer asked for.
+
+        Only those: what was set aside since the ask was sent is asked for next time.
+        """
+        name = f"{REPUBLISH}{property_id}"
+        with self._engine.begin() as conn:
+            left = set(to_republish(self.state_in(conn)).get(property_id, ())) - set(keys)
+            if left:
+                self._set_state(conn, {name: _keys(left)})
+            else:
+                conn.execute(sa.delete(sync_state).where(sync_state.c.name == name))
 
     def unsent_beyond(self, n: int) -> bool:
         """Whether more than ``n`` mutations wait to be pushed (an index probe ``n`` deep)."""
@@ -259,12 +310,22 @@ class EdgeSyncStore(EdgeQueue):
     def state(self) -> dict[str, str]:
         """Every stored sync value (cursors, batch chain, last successes)."""
         with self._engine.connect() as conn:
-            return {r.name: r.value for r in conn.execute(sa.select(sync_state))}
+            return self.state_in(conn)
+
+    @staticmethod
+    def state_in(conn: sa.Connection) -> dict[str, str]:
+        """Every stored sync value, read on ``conn``."""
+        return {r.name: r.value for r in conn.execute(sa.select(sync_state))}
 
     @staticmethod
     def _set_state(conn: sa.Connection, values: dict[str, str]) -> None:
         if values:
             conn.exec_driver_sql(_SET_STATE, list(values.items()))
+
+
+def _keys(keys: set[str]) -> str:
+    """Aggregate keys as the state stores them: a sorted JSON list."""
+    return canonical.encode(sorted(keys)).decode()
 
 
 def _restore(conn: sa.Connection, docs: dict[str, str | None]) -> None:

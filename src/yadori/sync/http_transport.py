@@ -8,7 +8,7 @@ import socket
 import ssl
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import httpcore2
 import httpx2
@@ -21,6 +21,7 @@ from yadori.sync.protocol import CONTENT_TYPE, CRC_HEADER
 
 PUSH = "/sync/v1/push"
 PULL = "/sync/v1/pull"
+REPUBLISH = "/sync/v1/republish"
 HEARTBEAT = "/sync/v1/heartbeat"
 LOGIN = "/sync/v1/login"
 KEYS = "/sync/v1/keys"
@@ -165,6 +166,11 @@ class HttpTransport:
         """Ask for changes since a cursor and results of this edge's mutations."""
         return self._call("GET", PULL, params=params)
 
+    def republish(self, property_id: str, keys: list[str]) -> dict[str, JSON]:
+        """Ask central to publish these aggregates again (what set-aside mutations touched)."""
+        body: dict[str, JSON] = {"property_id": property_id, "aggregates": list(keys)}
+        return self._call("POST", REPUBLISH, json=body)
+
     def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
         """A quick call that also tests this edge's credentials (its node token).
 
@@ -220,7 +226,7 @@ class HttpTransport:
         headers: dict[str, str] | None = None,
         params: dict[str, str | int] | None = None,
         timeout: float | None = None,
-        json: dict[str, str] | None = None,
+        json: Mapping[str, JSON] | None = None,
         refusals: bool = False,
     ) -> dict[str, JSON]:
         headers = dict(headers or {})

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from yadori.sync import canonical
 from yadori.sync.batching import Pending
 from yadori.sync.canonical import JSON
 from yadori.sync.protocol import MAX_BATCH_BYTES, PulledChange, PulledResult
@@ -48,7 +49,15 @@ class Store(Protocol):
         ...
 
     def set_aside(self, ids: list[str], why: Aside) -> SetAside:
-        """Take mutations out of the queue, rejected for ``why``, each with an alert."""
+        """Take mutations out of the queue, rejected for ``why``, each with an alert.
+
+        What they touched is stored in that transaction, under ``REPUBLISH`` keys of the state,
+        for central to publish again (decision 0064).
+        """
+        ...
+
+    def republished(self, property_id: str, keys: list[str]) -> None:
+        """Central marked these aggregates of the property to publish again: ask no more."""
         ...
 
     def mark_sent(self, ids: list[str], state: dict[str, str] | None = None) -> None:
@@ -98,10 +107,18 @@ class Transport(Protocol):
         """Pull a page."""
         ...
 
+    def republish(self, property_id: str, keys: list[str]) -> dict[str, JSON]:
+        """Ask central to publish these aggregates again, for the next pull (decision 0064)."""
+        ...
+
 
 @runtime_checkable
-class RidingTransport(Transport, Protocol):
-    """A transport that can ask for the first pull page with a push (decision 0049)."""
+class RidingTransport(Protocol):
+    """A transport that can ask for the first pull page with a push (decision 0049).
+
+    Only this method is looked for (``isinstance``): a wrapper of a transport that forwards it
+    rides, whatever else of ``Transport`` it forwards.
+    """
 
     def push_pulling(self, body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
         """Send a batch; the answer also carries the pull page ``params`` ask for, if any."""
@@ -123,6 +140,20 @@ class Renumbered:
 DAMAGED = "damaged_at_edge"  # the reason's code for a mutation damaged at rest (0051)
 TOO_LARGE = "too_large_to_send"  # for one larger than a whole batch may carry (0063)
 SET_ASIDE_CODES = (DAMAGED, TOO_LARGE)  # every mutation set aside counts towards the brake
+# The state's names for what set-aside mutations touched, per property (``republish:<id>``, a
+# JSON list of aggregate keys): central never had those mutations, so it is asked to publish
+# the aggregates again and the edge takes central's state of them back (decision 0064).
+REPUBLISH = "republish:"
+
+
+def to_republish(state: dict[str, str]) -> dict[str, list[str]]:
+    """The aggregates to ask central to publish again, per property, from the stored state."""
+    asks: dict[str, list[str]] = {}
+    for name, value in state.items():
+        keys = canonical.decode(value) if name.startswith(REPUBLISH) else None
+        if isinstance(keys, list) and keys:
+            asks[name.removeprefix(REPUBLISH)] = [str(k) for k in keys]
+    return asks
 
 
 @dataclass(frozen=True, slots=True)

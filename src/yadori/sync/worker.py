@@ -21,7 +21,7 @@ from datetime import datetime
 
 from yadori.sync.batching import choose_batch
 from yadori.sync.canonical import JSON
-from yadori.sync.errors import BatchRefused, QueueHeld, SyncError
+from yadori.sync.errors import BatchRefused, QueueHeld, SyncError, SyncRefused
 from yadori.sync.hlc import HybridClock
 from yadori.sync.protocol import SEQ_TAKEN, encode_items
 from yadori.sync.puller import Asked, Marking, Puller, page_at_hand
@@ -33,9 +33,14 @@ from yadori.sync.sync_ports import (
     Store,
     Transport,
     WorkerConfig,
+    to_republish,
 )
 
 DAMAGED_RETRIES = 3  # pushes started over in a cycle after setting damaged mutations aside
+ASK_KEYS = 1_000  # aggregate keys asked to be published again per call (central's bound)
+# Central's refusals of an ask to publish again that asking again cannot change: the edge is no
+# longer enrolled for the property, the central predates the endpoint, or refuses the keys.
+ASK_REFUSED = frozenset({"wrong_property", "no_such_endpoint", "invalid_request"})
 log = logging.getLogger("yadori.sync")
 
 
@@ -163,6 +168,7 @@ class SyncWorker:
         request is returned.
         """
         state = self._store.state()
+        self._republish(to_republish(state))  # asks a failed cycle left
         number, crc = int(state.get("batch_no", "0")), int(state.get("batch_crc", "0"))
         riding = self._riding(first_property, state)
         sending: set[str] = set()  # ids of the batch in flight: still pending in the store
@@ -175,8 +181,9 @@ class SyncWorker:
                 ids = [p.id for p in chosen]
                 if ids:
                     items = self._read(ids, report, flying)
-                    if items is None:
-                        continue  # some set aside: choose again (one in flight stays)
+                    if items is None:  # some set aside: what they touched is asked for,
+                        self._republish(to_republish(self._store.state()))
+                        continue  # and the batch chosen again (one in flight stays)
                     ids = ids[: len(items)]
                     # Nothing else waits (the front read may be a window of the queue, the
                     # batch in flight part of it): central then publishes this batch's
@@ -230,6 +237,34 @@ class SyncWorker:
                 answer = self._answer(flying, report)
                 self._acknowledged(answer, flying, report, _taken(answer))
             raise
+
+    def _republish(self, asks: dict[str, list[str]]) -> None:
+        """Ask central to publish again what mutations set aside touched (decision 0064).
+
+        Central never had them, so nothing would bring this edge central's state of those
+        aggregates back. Asked before the batches that follow: the push's last batch (or the
+        pull) publishes them, and the edge takes them in this cycle. A refusal of the ask
+        itself (``ASK_REFUSED``) drops it, escalated: asking again cannot help. Any other
+        failure ends the cycle as a failed push does; the ask stays stored for the next.
+        """
+        for property_id, keys in asks.items():
+            for n in range(0, len(keys), ASK_KEYS):
+                chunk = keys[n : n + ASK_KEYS]
+                try:
+                    self._transport.republish(property_id, chunk)
+                except SyncRefused as exc:
+                    if exc.code not in ASK_REFUSED:
+                        raise
+                    log.error(
+                        "ESCALATION republish_refused: central refused to publish again %d "
+                        "aggregate(s) of property %s that set-aside mutations touched (%s); "
+                        "this edge keeps their effects until central changes them, or the "
+                        "daily reconciliation shows the difference",
+                        len(chunk),
+                        property_id,
+                        exc,
+                    )
+                self._store.republished(property_id, chunk)
 
     def _answer(self, sent: _Flying, report: CycleReport) -> dict[str, JSON]:
         """Central's answer to a batch in flight.

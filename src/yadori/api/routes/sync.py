@@ -23,7 +23,14 @@ from yadori.api.deps import (
     Trust,
 )
 from yadori.api.problems import problem
-from yadori.api.schemas import EdgeLoginIn, EnrolIn, ResolveTicketIn, RotateIn, TicketOut
+from yadori.api.schemas import (
+    EdgeLoginIn,
+    EnrolIn,
+    RepublishIn,
+    ResolveTicketIn,
+    RotateIn,
+    TicketOut,
+)
 from yadori.api.sse import event_stream
 from yadori.auth.errors import NodeUnauthenticated, WrongProperty
 from yadori.domain.conflicts import ConflictTicket, TicketStatus
@@ -140,6 +147,22 @@ async def pull(
         )
     )
     return _answer(answer)
+
+
+@router.post("/sync/v1/republish")
+async def republish(parts: Parts, caller: Caller, body: RepublishIn) -> JSONResponse:
+    """Mark aggregates of the edge's property to be published again by the next pull (0064).
+
+    An edge asks for what mutations it set aside touched (damaged on its disk, or too large to
+    send): central never had them, and the edge takes central's state of those aggregates back.
+    """
+    server = _server(parts)
+    if body.property_id not in caller[1]:
+        raise WrongProperty("this edge is not enrolled for that property")
+    marked = await run_in_threadpool(
+        server.republish, caller[0].node_id, body.property_id, body.aggregates
+    )
+    return JSONResponse({"marked": marked})
 
 
 # A push's and a pull's answers are compressed for an edge that accepts it (httpx does): a
