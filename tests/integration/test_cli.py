@@ -58,3 +58,19 @@ def test_settings_defaults_and_validation(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="FULL"):
         Settings(sqlite_synchronous="OFF")
     assert Settings(sqlite_synchronous="normal").sqlite_synchronous == "NORMAL"
+
+
+def test_release_brake_names_what_it_cannot_release(tmp_path: Path) -> None:
+    """`yadori edge release-brake` on a data directory without the edge's database says which
+    file it looked for (and creates none); on an edge that syncs with no central, that there is
+    no queue to release. The release itself is tested with a held queue in test_sync_http.py."""
+    command = ["edge", "--data-dir", str(tmp_path), "--node-id", "e9", "release-brake"]
+    missing = runner.invoke(app, command)
+    assert missing.exit_code == 2
+    assert "no edge database at" in " ".join(missing.output.split())
+    assert not (tmp_path / "e9.db").exists()
+    migrated = runner.invoke(app, ["migrate", "--db", f"sqlite:///{tmp_path / 'e9.db'}"])
+    assert migrated.exit_code == 0, migrated.output
+    alone = runner.invoke(app, command)
+    assert alone.exit_code == 1
+    assert "it has no sync queue to release" in " ".join(alone.output.split())

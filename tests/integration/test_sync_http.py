@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from support.hotel import ACTOR, TODAY, Hotel, build_hotel
 from support.nodes import CentralProcess, central_process, edge_node, enrol_key, proxy_to
@@ -32,6 +33,7 @@ from yadori.auth.tokens import issue_node
 from yadori.bootstrap import NodeConfig, Yadori, bootstrap
 from yadori.cli.demo_hotel import demo_id, seed
 from yadori.cli.fault_proxy import FaultProxy
+from yadori.cli.main import app as cli
 from yadori.domain.conflicts import TicketStatus
 from yadori.domain.ids import new_id
 from yadori.domain.reservations import Reservation, ReservationStatus
@@ -425,6 +427,52 @@ def test_more_damaged_mutations_than_a_disk_fault_explains_hold_the_queue(
     assert edge.edge_store.pending_count() == 2
     assert edge.sync_status()["rejected"] == []
     assert not any(m.id in ledger(site, "edge1") for m in bad)
+
+
+def test_it_releases_the_brake_and_the_held_queue_goes_on(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the brake the queue is held. `yadori edge release-brake --allow N`, run beside the
+    edge on its database, lets N more be set aside from then on: too few, and the brake holds
+    again, now counting since the release; enough, and the next cycle sets the damaged ones
+    aside (rejected, each with an alert; central's folio taken back) and syncs the rest. Each
+    release is recorded as an alert."""
+    monkeypatch.setattr(queue_guard, "MAX_SET_ASIDE", 1)
+    edge, hotel = site.edge()
+    folio = hotel.folio_id(hotel.book(nights=2))
+    sync(edge)
+    bad = [charge(hotel, folio, 701 + n) for n in range(3)]
+    room = hotel.run(c.SetRoomCondition(room_id=hotel.rooms["104"], condition=Condition.DIRTY))
+    with edge.engine.begin() as conn:
+        for m in bad:
+            args = sa.func.replace(outbox.c.args, str(m.args["amount"]), "1")
+            conn.execute(sa.update(outbox).where(outbox.c.id == m.id).values(args=args))
+    assert edge.worker is not None
+    assert edge.edge_store is not None
+    with pytest.raises(QueueHeld, match="set aside in the last 24 hours"):
+        edge.worker.cycle()
+
+    def release(allow: int) -> str:
+        command = ["edge", "--data-dir", str(site.tmp), "--node-id", "edge1", "release-brake"]
+        result = CliRunner().invoke(cli, [*command, "--allow", str(allow)])
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    told = release(2)
+    assert "up to 2 queued operation(s) that cannot be sent may be set aside" in told
+    assert f"{len(bad) + 1} wait for central" in told
+    with pytest.raises(QueueHeld, match="since IT released the brake at"):
+        edge.worker.cycle()
+    assert edge.edge_store.pending_count() == len(bad) + 1
+    release(len(bad))
+    report = edge.worker.cycle()
+    assert (report.pushed, report.rejected) == (1, len(bad))
+    assert ledger(site, "edge1")[room.mutation.id].result == "applied"
+    assert sorted(r["id"] for r in edge.sync_status()["rejected"]) == sorted(m.id for m in bad)  # type: ignore[union-attr]
+    kinds = [a["kind"] for a in edge.edge_store.alerts()]
+    assert kinds.count("brake_released") == 2
+    assert kinds.count("outbox_damaged") == len(bad)
+    assert_converged(site, edge)
 
 
 def test_batches_cut_to_central_s_bound_apply_in_order_over_http(site: Site) -> None:

@@ -20,6 +20,7 @@ from yadori.config import Role, Settings
 from yadori.domain.errors import DomainError
 from yadori.sync.connectivity import Timing
 from yadori.sync.monitor_ports import Thresholds
+from yadori.sync.queue_guard import MAX_SET_ASIDE
 
 app = typer.Typer(help="Yadori (宿り): the offline-first hotel system.", no_args_is_help=True)
 console = Console()
@@ -163,6 +164,58 @@ def edge_rotate_key(ctx: typer.Context) -> None:
     finally:
         node.close()
     console.print(f"new key {kid}; restart the edge to sign with it")
+
+
+RELEASE_HELP = (
+    "Let the sync set aside queued operations it cannot send, after its brake held the queue. "
+    "More than 20 within 24 hours (damaged on this edge's disk, or too large to send) hold the "
+    "whole queue for IT; the alerts name them. Once the cause is understood (a failing disk, "
+    "not a bug an upgrade fixes), this lets --allow more be set aside within 24 hours: each is "
+    "rejected with an alert and entered again by staff, and the rest of the queue syncs. The "
+    "edge may keep running."
+)
+
+
+@edge_app.command("release-brake", help=RELEASE_HELP)
+def edge_release_brake(
+    ctx: typer.Context,
+    allow: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=1_000_000,
+            help="how many queued operations that cannot be sent may be set aside from now on "
+            "(within 24 hours)",
+        ),
+    ] = MAX_SET_ASIDE,
+) -> None:
+    """Release the set-aside brake (decision 0065)."""
+    s = settings(role=Role.EDGE, **{k: v for k, v in (ctx.obj or {}).items() if v is not None})
+    url = s.database_url()
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        console.print(
+            f"[red]no edge database at {url.removeprefix('sqlite:///')}: give the edge's "
+            "--data-dir (or --db) and --node-id, as it runs with[/red]"
+        )
+        raise typer.Exit(2)
+    node = open_node(s)
+    try:
+        store = node.edge_store
+        if store is None:
+            console.print(
+                f"[red]edge {s.node_id} syncs with no central (it is not enrolled): it has no "
+                "sync queue to release[/red]"
+            )
+            raise typer.Exit(1)
+        at = store.release_brake(allow)
+        waiting = store.pending_count()
+    finally:
+        node.close()
+    console.print(
+        f"brake released at {at:%Y-%m-%d %H:%M:%S %Z}: up to {allow} queued operation(s) that "
+        f"cannot be sent may be set aside within 24 hours; {waiting} wait for central. The "
+        "running edge takes this at its next sync; `yadori status` shows what was rejected."
+    )
 
 
 @app.command("enrolment-token")

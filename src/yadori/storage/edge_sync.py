@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from datetime import datetime
 
 import orjson
 import sqlalchemy as sa
@@ -36,7 +37,15 @@ from yadori.storage.types import UTCDateTime
 from yadori.sync import canonical
 from yadori.sync.errors import SyncError
 from yadori.sync.protocol import PulledChange, PulledResult
-from yadori.sync.sync_ports import REPUBLISH, Aside, Renumbered, SetAside, to_republish
+from yadori.sync.sync_ports import (
+    BRAKE_ALLOWS,
+    BRAKE_RELEASED,
+    REPUBLISH,
+    Aside,
+    Renumbered,
+    SetAside,
+    to_republish,
+)
 
 _ACK = "UPDATE outbox SET state = ?, result = ?, reason = ?, tickets = ?, acked_at = ? WHERE id = ?"
 _ACKED_AT = UTCDateTime()
@@ -148,6 +157,25 @@ class EdgeSyncStore(EdgeQueue):
                 self._set_state(conn, {name: _keys(left)})
             else:
                 conn.execute(sa.delete(sync_state).where(sync_state.c.name == name))
+
+    def release_brake(self, allows: int) -> datetime:
+        """IT releases the set-aside brake: ``allows`` may be set aside from now (0065).
+
+        For a brake window's time; recorded as a ``brake_released`` alert. The worker reads it
+        the next time it would set one aside.
+        """
+        at = self._now()
+        message = (
+            f"IT released the set-aside brake: up to {allows} queued operation(s) that cannot be "
+            "sent may be set aside (rejected, to be entered again)"
+        )
+        with self._engine.begin() as conn:
+            self._set_state(conn, {BRAKE_RELEASED: at.isoformat(), BRAKE_ALLOWS: str(allows)})
+            conn.execute(
+                sa.insert(alerts).values(id=new_id(), at=at, kind="brake_released", message=message)
+            )
+        log.warning("%s", message)
+        return at
 
     def unsent_beyond(self, n: int) -> bool:
         """Whether more than ``n`` mutations wait to be pushed (an index probe ``n`` deep)."""

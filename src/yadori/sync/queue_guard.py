@@ -2,9 +2,10 @@
 
 Damaged at rest in the edge's database (decision 0051), or larger than a whole batch may carry
 (decisions 0062, 0063): set aside — rejected, with an alert and an ``ESCALATION`` line — and
-the rest of the queue goes on. Past ``MAX_SET_ASIDE`` in all (more than a disk fault or one odd
-operation explains: an upgrade, a bug) the queue is held instead. A chosen batch larger than a
-batch may carry is cut to its leading part that fits.
+the rest of the queue goes on. Past ``MAX_SET_ASIDE`` within ``BRAKE_WINDOW`` (more than a disk
+fault or one odd operation explains: an upgrade, a bug) the queue is held instead, until the
+window moves on or IT releases the brake (``yadori edge release-brake``, decision 0065). A
+chosen batch larger than a batch may carry is cut to its leading part that fits.
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from datetime import datetime, timedelta
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import DamagedQueue, QueueHeld
 from yadori.sync.protocol import items_that_fit
-from yadori.sync.sync_ports import DAMAGED, TOO_LARGE, Announce, Aside, CycleReport, Store
+from yadori.sync.sync_ports import (
+    BRAKE_ALLOWS,
+    BRAKE_RELEASED,
+    DAMAGED,
+    TOO_LARGE,
+    Announce,
+    Aside,
+    CycleReport,
+    Store,
+)
 
 MAX_SET_ASIDE = 20  # mutations set aside (damaged or too large) within BRAKE_WINDOW, at most:
 BRAKE_WINDOW = timedelta(hours=24)  # past that the queue is held (a rate: an edge lives years)
@@ -87,14 +97,15 @@ class QueueGuard:
         than emptied. A rate, not a count for ever: an edge that runs for years meets a few
         such faults, and must not end up held for good by them.
         """
-        before = self._store.set_aside_count(BRAKE_WINDOW)
-        if before + len(ids) > MAX_SET_ASIDE:
-            hours = BRAKE_WINDOW // timedelta(hours=1)
+        within, limit, when = self._brake()
+        before = self._store.set_aside_count(within)
+        if before + len(ids) > limit:
             raise QueueHeld(
                 f"queued mutation(s) {', '.join(ids[:3])} cannot be sent ({why.code}), after "
-                f"{before} set aside in the last {hours} hours: more than a disk fault or an "
-                "odd operation explains, so the queue is held for IT (sync status, alerts) "
-                "rather than emptied"
+                f"{before} set aside {when}: more than a disk fault or "
+                "an odd operation explains, so the queue is held for IT rather than emptied "
+                "(the alerts name the operations; once the cause is understood, "
+                "`yadori edge release-brake` lets more be set aside)"
             )
         aside = self._store.set_aside(ids, why)
         report.rejected += len(aside.ids)
@@ -111,6 +122,24 @@ class QueueGuard:
         for alert in aside.alerts:  # as recorded
             self._announce("alert", {**alert, "at": at})
         self.rejected([(i, aside.reason) for i in aside.ids], at)
+
+    def _brake(self) -> tuple[timedelta, int, str]:
+        """How far back set-asides count, how many may be set aside in that time, and since when.
+
+        ``MAX_SET_ASIDE`` within ``BRAKE_WINDOW``; after IT released the brake (``BRAKE_RELEASED``,
+        less than a window ago), those set aside since the release, up to what IT allowed.
+        """
+        state = self._store.state()
+        released, allows = state.get(BRAKE_RELEASED, ""), state.get(BRAKE_ALLOWS, "")
+        if released and allows.isdigit():
+            since = self._now() - datetime.fromisoformat(released)
+            if timedelta(0) <= since < BRAKE_WINDOW:
+                return since, int(allows), f"since IT released the brake at {released}"
+        return (
+            BRAKE_WINDOW,
+            MAX_SET_ASIDE,
+            f"in the last {BRAKE_WINDOW // timedelta(hours=1)} hours",
+        )
 
     def rejected(self, rejected: list[tuple[str, str]], at: str | None = None) -> None:
         """Tell the staff banner (``/events``) which operations were rejected, and why."""

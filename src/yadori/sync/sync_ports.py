@@ -144,6 +144,10 @@ SET_ASIDE_CODES = (DAMAGED, TOO_LARGE)  # every mutation set aside counts toward
 # JSON list of aggregate keys): central never had those mutations, so it is asked to publish
 # the aggregates again and the edge takes central's state of them back (decision 0064).
 REPUBLISH = "republish:"
+# The state's names for IT's release of the set-aside brake (``yadori edge release-brake``):
+# when (ISO 8601), and how many may be set aside from then on, for a brake window's time.
+BRAKE_RELEASED = "brake_released_at"
+BRAKE_ALLOWS = "brake_allows"
 
 
 def to_republish(state: dict[str, str]) -> dict[str, list[str]]:
