@@ -22,12 +22,12 @@ from support.hotel import Hotel
 from support.sync import hotel_worker
 from yadori.bootstrap import Yadori
 from yadori.storage.edge_sync import EdgeSyncStore
-from yadori.storage.tables import outbox
+from yadori.storage.tables import outbox, sync_state
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import SyncRefused
 from yadori.sync.protocol import BATCH_FRAME, decode_batch
 from yadori.sync.queue_guard import BRAKE_WINDOW
-from yadori.sync.sync_ports import TOO_LARGE, Aside, to_republish
+from yadori.sync.sync_ports import REPUBLISH, to_republish
 
 PATIENCE_S = 2.0  # how long central waits to see the next batch being prepared
 
@@ -166,11 +166,10 @@ def test_mutations_larger_than_a_batch_are_set_aside_and_never_sent(
     assert _asks(store) == {}
 
 
-def _touched(edge: Yadori, mutation_id: str | None = None) -> set[str]:
-    """Every aggregate the edge's outbox says its mutations (or one) touched, unscoped."""
-    query = sa.select(outbox.c.aggregates)
-    if mutation_id is not None:
-        query = query.where(outbox.c.id == mutation_id)
+def _touched(edge: Yadori) -> set[str]:
+    """Every aggregate the edge's outbox says its mutations touched, unscoped; a list that does
+    not read back counts for none."""
+    query = sa.select(outbox.c.aggregates).where(outbox.c.aggregates != "{\x00")
     with edge.engine.connect() as conn:
         stored = conn.execute(query).scalars()
         return {k.partition("/")[2] for keys in stored for k in json.loads(keys)}
@@ -185,35 +184,41 @@ def test_an_ask_to_publish_again_is_kept_until_central_takes_it(
 ) -> None:
     """The queue's mutations are set aside one by one, each asked for. A mutation whose list
     of aggregates no longer reads back is named in the log and asks nothing. A refusal that
-    asking again may overcome (an expired token) fails the cycle and keeps the ask; what
-    central took is no longer asked, the rest is; a refusal of the ask itself (a property the
-    edge left) drops it with an ESCALATION line, and the cycle goes on."""
+    asking again may overcome (an expired token) keeps the ask, said once, and the queue goes
+    on; what central took is no longer asked, the rest is; a refusal of the ask itself (a
+    property the edge left) drops it with an ESCALATION line, and so does an ask damaged on
+    the disk."""
     store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
-    first, second, third = [p.id for p in store.pending(100)][:3]
+    first = store.pending(100)[0].id
     with edge.engine.begin() as conn:  # its list of aggregates damaged on the disk
         conn.execute(sa.update(outbox).where(outbox.c.id == first).values(aggregates="{\x00"))
     central = Central(looks=1_000, refusal=SyncRefused("token expired", "token_expired"))
     worker = hotel_worker(edge_hotel, store, central, batch_bytes=BATCH_FRAME + 50)
-    with caplog.at_level("ERROR", logger="yadori.sync"), pytest.raises(SyncRefused):
-        worker.cycle()
+    with caplog.at_level("WARNING", logger="yadori.sync"):
+        report = worker.cycle()
+    assert report.rejected == store.set_aside_count(BRAKE_WINDOW) > 1
+    assert store.pending_count() == 0  # the asks failed, the queue went on
     assert f"queued mutation {first} was set aside, and what it touched does not read" in (
         caplog.text
     )
+    assert caplog.text.count("asked again next cycle, and the push goes on") == 1
     pid = edge_hotel.property_id
-    keys = sorted(_touched(edge, second))
-    assert central.asked == [(pid, keys)]
+    keys = sorted(_touched(edge))  # what every other mutation touched
     assert _asks(store) == {pid: keys}  # kept for the next cycle
-    store.set_aside([third], Aside(TOO_LARGE, "too large", "outbox_too_large", "set aside"))
-    assert _asks(store) == {pid: sorted(set(keys) | _touched(edge, third))}
-    store.republished(pid, keys)  # central took what was asked before the third was set aside
-    left = sorted(_touched(edge, third) - set(keys))
-    assert left
-    assert _asks(store) == {pid: left}
+    store.republished(pid, keys[:1])  # central took some: the rest is asked next time
+    assert _asks(store) == {pid: keys[1:]}
     central.refusal = SyncRefused("not enrolled", "wrong_property")
     caplog.clear()
     with caplog.at_level("ERROR", logger="yadori.sync"):
         worker.cycle()
     assert "ESCALATION republish_refused" in caplog.text
-    assert central.asked[1] == (pid, left)
+    assert central.asked[-1] == (pid, keys[1:])
     assert _asks(store) == {}
-    assert store.pending_count() == 0
+    with edge.engine.begin() as conn:  # an ask damaged on the disk
+        conn.execute(sa.insert(sync_state).values(name=f"{REPUBLISH}{pid}", value="{\x00"))
+    asked = len(central.asked)
+    with caplog.at_level("ERROR", logger="yadori.sync"):
+        worker.cycle()
+    assert "ESCALATION republish_damaged" in caplog.text
+    assert len(central.asked) == asked
+    assert _asks(store) == {}

@@ -187,6 +187,20 @@ def test_an_edge_asks_central_to_publish_aggregates_again(central: Yadori, tmp_p
         assert set(docs) == {room, ghost}
         assert docs[ghost] is None  # a tombstone: the edge deletes what only it created
         assert json.loads(docs[room])["rooms"][0]["number"] == "101"
+        # never another property's aggregates (they would leak, and break its edges' foreign
+        # keys), nor a key that names none (it would break every later publish of the property)
+        other = build_hotel(central)
+        cursor = page["cursor"]
+        foreign = [f"property:{other.property_id}", f"room:{other.rooms['101']}", "folio:"]
+        own = f"property:{hotel.property_id}"
+        asked = api.post(
+            "/sync/v1/republish",
+            json={"property_id": hotel.property_id, "aggregates": [*foreign, own]},
+            headers=node,
+        )
+        assert (asked.status_code, asked.json()) == (200, {"marked": 1})
+        page = api.get("/sync/v1/pull", params={**ask, "since": cursor}, headers=node).json()
+        assert [c["key"] for c in page["changes"]] == [own]
     edge.close()
 
 

@@ -52,6 +52,7 @@ from yadori.storage.tables import (
     sync_origins,
 )
 from yadori.sync import queue_guard
+from yadori.sync import worker as worker_module
 from yadori.sync.batching import Pending
 from yadori.sync.canonical import JSON
 from yadori.sync.errors import LinkDown, QueueHeld, SyncError, SyncRefused
@@ -616,27 +617,48 @@ class _AskFailsOnce:
         return self.inner.republish(property_id, keys)
 
 
-def test_an_ask_to_publish_again_survives_a_failed_cycle(site: Site) -> None:
-    """The ask is stored with the set-aside, in one transaction: a cut while asking fails the
-    cycle as a failed push does, and the next cycle asks first, then pushes; the edge gets
-    central's folio back and both hold the same data."""
+def test_an_ask_that_fails_is_asked_again_and_holds_nothing(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The ask is stored with the set-aside, in one transaction. A cut while asking keeps it
+    (said once) and the push goes on: an ask never holds the queue. The next cycle asks
+    first; the edge gets central's folio back and both hold the same data."""
     edge, hotel, bad, room, limit = _set_aside_alone(site, "too_large")
     assert edge.transport is not None
     link = _AskFailsOnce(edge.transport)
     worker = worker_on(edge, link, batch_bytes=limit)
-    with pytest.raises(LinkDown, match="republish"):
-        worker.cycle()
+    with caplog.at_level("WARNING", logger="yadori.sync"):
+        report = worker.cycle()
+    assert (report.pushed, report.rejected) == (1, 1)
+    assert ledger(site, "edge1")[room.id].result == "applied"
+    assert caplog.text.count("asked again next cycle, and the push goes on") == 1
     stored = _asks(edge)
     assert list(stored) == [f"{REPUBLISH}{hotel.property_id}"]
     assert f"folio:{bad.args['folio_id']}" in stored[f"{REPUBLISH}{hotel.property_id}"]
-    assert room.id not in ledger(site, "edge1")  # the push stopped there
     assert _lines(edge, bad) == 1
     worker.cycle()
     assert link.asked[0] == link.asked[1]
-    assert ledger(site, "edge1")[room.id].result == "applied"
     assert _lines(edge, bad) == 0
     assert_converged(site, edge)
     assert _asks(edge) == {}
+
+
+def test_an_ask_is_made_before_the_pull_when_the_push_gave_up(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cycle starts its push over after setting damaged mutations aside, a few times at most
+    (``DAMAGED_RETRIES``); when the last try set some aside, what they touched is asked for
+    before the pull, so the edge still gets central's folio back in that cycle."""
+    monkeypatch.setattr(worker_module, "DAMAGED_RETRIES", 1)
+    edge, _, bad, room, _ = _set_aside_alone(site, "damaged")
+    assert edge.worker is not None
+    report = edge.worker.cycle()
+    assert (report.pushed, report.rejected) == (0, 1)  # the room waits for the next cycle
+    assert _lines(edge, bad) == 0
+    assert _asks(edge) == {}
+    sync(edge)
+    assert ledger(site, "edge1")[room.id].result == "applied"
+    assert_converged(site, edge)
 
 
 class _AsksForAnotherProperty(_AskFailsOnce):

@@ -90,7 +90,7 @@ class CentralSync:
 
         def on_each(uow: UnitOfWork, m: Mutation, outcome: Replayed | DomainError) -> None:
             if isinstance(outcome, DomainError):
-                uow.ledger.mark(by_seq[m.seq].aggregates)  # the edge gets central's state back
+                uow.ledger.mark_asked(by_seq[m.seq].aggregates)  # the edge gets central's state
 
         recorded: dict[str, LedgerEntry] = {}
         chained: list[bool] = []
@@ -154,7 +154,7 @@ class CentralSync:
 
         def record(uow: UnitOfWork) -> None:
             uow.ledger.record_many([entry], [m.name], self._clock.now())
-            uow.ledger.mark(item.aggregates)  # the edge gets central's state back
+            uow.ledger.mark_asked(item.aggregates)  # the edge gets central's state back
 
         with contextlib.suppress(AlreadyExists):  # a concurrent push of the batch recorded it
             self._bus.in_unit(item.property_id, record)

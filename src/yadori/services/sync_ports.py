@@ -95,6 +95,10 @@ class SyncLedger(Protocol):
         """Mark aggregates changed, for the next pull of the property to publish."""
         ...
 
+    def mark_asked(self, keys: Iterable[str]) -> int:
+        """Mark aggregates an edge names, not trusted: of this property or held nowhere."""
+        ...
+
     def publish_marked(self, also: Iterable[str] = ()) -> int:
         """Publish the marked aggregates and ``also`` these (once each); how many were marked."""
         ...

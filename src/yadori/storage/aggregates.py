@@ -69,8 +69,39 @@ def split(key: str) -> tuple[str, str]:
 
 
 def carried(key: str) -> bool:
-    """Whether the feed carries aggregates of this key's kind."""
-    return key.partition(":")[0] in PARTS
+    """Whether the feed carries aggregates of this key's kind (and the key names one)."""
+    kind, _, ident = key.partition(":")
+    return kind in PARTS and bool(ident)
+
+
+def claimable(conn: sa.Connection, property_id: str, keys: Iterable[str]) -> list[str]:
+    """Those of ``keys``, named by an edge of the property, that it may have published again.
+
+    Keys of kinds the feed carries, naming the property itself, an aggregate of the property,
+    or one held nowhere (its tombstone deletes what only the edge created); never one of
+    another property. An edge names them (what a set-aside or rejected mutation touched): a
+    mistaken or hostile key must neither leak another property's rows to this property's
+    edges nor give them rows their foreign keys refuse.
+    """
+    by_kind: dict[str, set[str]] = {}
+    for key in keys:
+        if carried(key):
+            kind, _, ident = key.partition(":")
+            by_kind.setdefault(kind, set()).add(ident)
+    allowed: list[str] = []
+    for kind, idents in sorted(by_kind.items()):
+        if kind == "property":
+            allowed += [f"{kind}:{i}" for i in sorted(idents) if i == property_id]
+            continue
+        root = PARTS[kind][0][0]
+        foreign: set[str] = set()
+        for chunk in chunks(sorted(idents)):
+            query = sa.select(root.c.id).where(
+                among(root.c.id, chunk, conn.dialect), root.c.property_id != property_id
+            )
+            foreign.update(conn.execute(query).scalars())
+        allowed += [f"{kind}:{i}" for i in sorted(idents - foreign)]
+    return allowed
 
 
 def snapshot(conn: sa.Connection, key: str) -> Doc | None:

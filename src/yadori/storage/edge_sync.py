@@ -137,8 +137,10 @@ class EdgeSyncStore(EdgeQueue):
                         row.id,
                     )
                     continue
-                # stored scoped by property (``<property>/folio:<id>``), sent without it
-                found = {str(k).partition("/")[2] for k in keys}
+                # stored scoped by property (``<property>/folio:<id>``), sent without it; only
+                # keys that name an aggregate the feed carries (central refuses an ask of others)
+                found = {k.partition("/")[2] for k in map(str, keys)}
+                found = {k for k in found if aggregates.carried(k)}
                 touched.setdefault(row.property_id, set()).update(found)
         asked = to_republish(self.state_in(conn))  # and not yet taken by central
         self._set_state(

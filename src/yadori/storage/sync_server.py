@@ -15,7 +15,6 @@ from yadori.services.bus import MessageBus
 from yadori.services.errors import StorageUnavailable
 from yadori.services.sync_apply import CentralSync
 from yadori.services.sync_ports import LedgerEntry
-from yadori.storage import aggregates
 from yadori.storage.repositories.feed_publish import has_marks
 from yadori.storage.repositories.ledger import (
     advance_chain,
@@ -186,19 +185,20 @@ class SyncServer:
     def republish(self, node: str, property_id: str, keys: list[str]) -> int:
         """Mark these aggregates for the property's next pull to publish; how many were taken.
 
-        Those of kinds the feed carries; an aggregate central does not hold is published as a
-        tombstone, so an edge deletes what only a set-aside mutation of its own created.
+        Those an edge of the property may name (``aggregates.claimable``): of kinds the feed
+        carries, of this property, or held nowhere (published as a tombstone, so the edge
+        deletes what only a set-aside mutation of its own created).
         """
-        carried = sorted({k for k in keys if aggregates.carried(k)})
-        if carried:
-            self._bus.in_unit(property_id, lambda uow: uow.ledger.mark(carried))
+        marked = self._bus.in_unit(property_id, lambda uow: uow.ledger.mark_asked(keys))
         log.info(
-            "edge %s set mutations aside: %d aggregate(s) of property %s marked to publish again",
+            "edge %s set mutations aside: %d of %d aggregate(s) of property %s marked to publish "
+            "again",
             node,
-            len(carried),
+            marked,
+            len(keys),
             property_id,
         )
-        return len(carried)
+        return marked
 
     def heartbeat(self) -> dict[str, JSON]:
         """Central's wall time and HLC, for skew and causality."""

@@ -116,8 +116,9 @@ class Transport(Protocol):
 class RidingTransport(Protocol):
     """A transport that can ask for the first pull page with a push (decision 0049).
 
-    Only this method is looked for (``isinstance``): a wrapper of a transport that forwards it
-    rides, whatever else of ``Transport`` it forwards.
+    Only this method is looked for (``isinstance``), so a transport need not have the rest of
+    ``Transport`` to ride. It must define the method (a class attribute): from Python 3.12 on,
+    ``isinstance`` does not see a method that ``__getattr__`` forwards.
     """
 
     def push_pulling(self, body: bytes, crc: int, params: dict[str, str | int]) -> dict[str, JSON]:
@@ -151,12 +152,20 @@ BRAKE_ALLOWS = "brake_allows"
 
 
 def to_republish(state: dict[str, str]) -> dict[str, list[str]]:
-    """The aggregates to ask central to publish again, per property, from the stored state."""
+    """The aggregates to ask central to publish again, per property, from the stored state.
+
+    A stored ask that no longer reads back (damaged on the disk) is an empty list: the worker
+    drops it, loudly.
+    """
     asks: dict[str, list[str]] = {}
     for name, value in state.items():
-        keys = canonical.decode(value) if name.startswith(REPUBLISH) else None
-        if isinstance(keys, list) and keys:
-            asks[name.removeprefix(REPUBLISH)] = [str(k) for k in keys]
+        if name.startswith(REPUBLISH):
+            try:
+                keys = canonical.decode(value)
+            except ValueError:
+                keys = []
+            listed = keys if isinstance(keys, list) else []
+            asks[name.removeprefix(REPUBLISH)] = [str(k) for k in listed]
     return asks
 
 

@@ -68,6 +68,7 @@ class SyncWorker:
         self._config = config or WorkerConfig()
         self._lock = threading.Lock()
         self._progress = 0  # batches answered, ever (see ``progress``)
+        self._failed_ask: str | None = None  # the last error of an ask to publish again
         self._guard = QueueGuard(store, self._announce, now, self._config.batch_bytes)
         self._puller = Puller(
             store, transport, origin, hlc, now, self._config.page_size, self._guard.rejected
@@ -113,6 +114,8 @@ class SyncWorker:
                 except QueueHeld as exc:  # raised after the pull: a held queue must not
                     held = exc  # also freeze what the edge sees of central
                     break
+            else:  # the last try set some aside: ask for what they touched before the pull
+                self._republish(to_republish(self._store.state()))
             report.push_ms = _ms_since(started)
             started = time.perf_counter()
             for property_id in properties:
@@ -245,16 +248,26 @@ class SyncWorker:
         aggregates back. Asked before the batches that follow: the push's last batch (or the
         pull) publishes them, and the edge takes them in this cycle. A refusal of the ask
         itself (``ASK_REFUSED``) drops it, escalated: asking again cannot help. Any other
-        failure ends the cycle as a failed push does; the ask stays stored for the next.
+        failure keeps it for the next cycle, said once, and the push goes on: an ask never
+        holds the queue (a link really down fails the push next, as it would have).
         """
         for property_id, keys in asks.items():
+            if not keys:  # stored, and damaged since: nothing left to ask for
+                log.error(
+                    "ESCALATION republish_damaged: this edge's ask that central publish again "
+                    "what set-aside mutations of property %s touched no longer reads back; it "
+                    "is dropped (the daily reconciliation shows any difference)",
+                    property_id,
+                )
+                self._store.republished(property_id, [])
             for n in range(0, len(keys), ASK_KEYS):
                 chunk = keys[n : n + ASK_KEYS]
                 try:
                     self._transport.republish(property_id, chunk)
                 except SyncRefused as exc:
                     if exc.code not in ASK_REFUSED:
-                        raise
+                        self._ask_failed(exc)
+                        return
                     log.error(
                         "ESCALATION republish_refused: central refused to publish again %d "
                         "aggregate(s) of property %s that set-aside mutations touched (%s); "
@@ -264,7 +277,22 @@ class SyncWorker:
                         property_id,
                         exc,
                     )
+                except SyncError as exc:
+                    self._ask_failed(exc)
+                    return
                 self._store.republished(property_id, chunk)
+                self._failed_ask = None
+
+    def _ask_failed(self, exc: SyncError) -> None:
+        """An ask to publish again failed: kept for the next cycle; said once per error."""
+        error = f"{type(exc).__name__}: {exc}"
+        if error != self._failed_ask:
+            log.warning(
+                "asking central to publish again what set-aside mutations touched failed (%s); "
+                "asked again next cycle, and the push goes on",
+                error,
+            )
+        self._failed_ask = error
 
     def _answer(self, sent: _Flying, report: CycleReport) -> dict[str, JSON]:
         """Central's answer to a batch in flight.

@@ -135,6 +135,16 @@ class FeedPublisher:
             rows = [{"key": f"{pid}/{key}", "property_id": pid} for key in wanted]
             upsert_rows(self._conn, _MARK[self._conn.dialect.name], sync_dirty, rows, key=["key"])
 
+    def mark_asked(self, keys: Iterable[str]) -> int:
+        """Mark aggregates an edge names, those it may name (``aggregates.claimable``); how many.
+
+        What a mutation central rejected, or an edge set aside, touched: the edge takes
+        central's state of them back at its next pull (decisions 0037, 0064).
+        """
+        wanted = aggregates.claimable(self._conn, self._property_id, keys)
+        self.mark(wanted)
+        return len(wanted)
+
     def publish_marked(self, also: Iterable[str] = ()) -> int:
         """Publish the marked aggregates and ``also`` these, once each; how many were marked.
 

@@ -128,6 +128,10 @@ class SqlLedger:
         """Mark aggregates changed, to be published by the next pull of the property."""
         self._feed.mark(keys)
 
+    def mark_asked(self, keys: Iterable[str]) -> int:
+        """Mark aggregates an edge names, those of this property or held nowhere; how many."""
+        return self._feed.mark_asked(keys)
+
     def publish_marked(self, also: Iterable[str] = ()) -> int:
         """Publish the marked aggregates and ``also`` these, once each; how many were marked."""
         return self._feed.publish_marked(also)
