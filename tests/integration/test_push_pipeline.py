@@ -27,7 +27,7 @@ from yadori.sync.canonical import JSON
 from yadori.sync.errors import SyncRefused
 from yadori.sync.protocol import BATCH_FRAME, decode_batch
 from yadori.sync.queue_guard import BRAKE_WINDOW
-from yadori.sync.sync_ports import REPUBLISH, to_republish
+from yadori.sync.sync_ports import REPUBLISH, TOO_LARGE, Aside, to_republish
 
 PATIENCE_S = 2.0  # how long central waits to see the next batch being prepared
 
@@ -150,11 +150,9 @@ def test_mutations_larger_than_a_batch_are_set_aside_and_never_sent(
     assert (report.pushed, report.rejected) == (0, queued)
     assert central.batches == []
     assert store.pending_count() == 0
-    assert store.set_aside_count(BRAKE_WINDOW) == queued
-    later = EdgeSyncStore(
-        edge.engine, lambda: datetime.now(UTC) + BRAKE_WINDOW + timedelta(hours=1)
-    )
-    assert later.set_aside_count(BRAKE_WINDOW) == 0  # the brake is a rate: a day later, none
+    assert store.set_aside_since(datetime.now(UTC) - BRAKE_WINDOW) == queued
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert store.set_aside_since(later) == 0  # counted by when each was set aside
     stats = store.queue()
     assert {r["reason"].partition(":")[0] for r in stats.rejected} == {"too_large_to_send"}
     assert [a["kind"] for a in store.alerts()] == ["outbox_too_large"] * queued
@@ -196,7 +194,7 @@ def test_an_ask_to_publish_again_is_kept_until_central_takes_it(
     worker = hotel_worker(edge_hotel, store, central, batch_bytes=BATCH_FRAME + 50)
     with caplog.at_level("WARNING", logger="yadori.sync"):
         report = worker.cycle()
-    assert report.rejected == store.set_aside_count(BRAKE_WINDOW) > 1
+    assert report.rejected == store.set_aside_since(datetime.now(UTC) - BRAKE_WINDOW) > 1
     assert store.pending_count() == 0  # the asks failed, the queue went on
     assert f"queued mutation {first} was set aside, and what it touched does not read" in (
         caplog.text
@@ -221,4 +219,19 @@ def test_an_ask_to_publish_again_is_kept_until_central_takes_it(
         worker.cycle()
     assert "ESCALATION republish_damaged" in caplog.text
     assert len(central.asked) == asked
+    assert _asks(store) == {}
+
+
+def test_a_set_aside_that_touched_nothing_the_feed_carries_asks_nothing(
+    edge_hotel: Hotel, edge: Yadori
+) -> None:
+    """A mutation whose aggregates are none the feed carries (a failed login's) leaves no ask
+    behind: an empty one would read as damaged, and be escalated for nothing."""
+    store = EdgeSyncStore(edge.engine, lambda: datetime.now(UTC))
+    first = store.pending(100)[0].id
+    pid = edge_hotel.property_id
+    with edge.engine.begin() as conn:
+        keys = json.dumps([f"{pid}/login:{first}", f"{pid}/folio:", f"{pid}/room:{'1' * 37}"])
+        conn.execute(sa.update(outbox).where(outbox.c.id == first).values(aggregates=keys))
+    store.set_aside([first], Aside(TOO_LARGE, "too large", "outbox_too_large", "set aside"))
     assert _asks(store) == {}

@@ -191,7 +191,14 @@ def test_an_edge_asks_central_to_publish_aggregates_again(central: Yadori, tmp_p
         # keys), nor a key that names none (it would break every later publish of the property)
         other = build_hotel(central)
         cursor = page["cursor"]
-        foreign = [f"property:{other.property_id}", f"room:{other.rooms['101']}", "folio:"]
+        foreign = [
+            f"property:{other.property_id}",
+            f"room:{other.rooms['101']}",
+            "folio:",
+            f"room:{other.rooms['101']}x",  # longer than an id: PostgreSQL's cast would cut it
+            f"room:{hotel.rooms['101']}x",
+            f"room_service:{other.property_id}",
+        ]
         own = f"property:{hotel.property_id}"
         asked = api.post(
             "/sync/v1/republish",
@@ -461,6 +468,18 @@ def test_a_mutation_whose_rows_the_database_refuses_is_rejected_alone(
     edge.close()
 
 
+def _decoder_breaks_on(amount: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Central's decoder of commands raises a TypeError on a charge of ``amount`` (a bug)."""
+    decode = replay_failures.command_from
+
+    def fragile(name: str, args: dict[str, object]) -> c.Command:
+        if args.get("amount") == amount:
+            raise TypeError("an argument of a kind the decoder never met")
+        return decode(name, args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(replay_failures, "command_from", fragile)
+
+
 def test_a_mutation_whose_arguments_break_the_decoder_is_rejected_alone(
     central: Yadori, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -471,14 +490,7 @@ def test_a_mutation_whose_arguments_break_the_decoder_is_rejected_alone(
     folio_id = hotel.folio_id(hotel.book())
     hotel.charges([100, 666, 300], folio_id)
     trust_actor(central, hotel.property_id, ACTOR)
-    decode = replay_failures.command_from
-
-    def fragile(name: str, args: dict[str, object]) -> c.Command:
-        if args.get("amount") == 666:
-            raise TypeError("an argument of a kind the decoder never met")
-        return decode(name, args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(replay_failures, "command_from", fragile)
+    _decoder_breaks_on(666, monkeypatch)
     items = tuple(_setup_items(edge, hotel))
     results = CentralSync(central.bus, _Clock()).apply(items)
     bad = next(i.mutation for i in items if i.mutation.args.get("amount") == 666)
@@ -486,6 +498,51 @@ def test_a_mutation_whose_arguments_break_the_decoder_is_rejected_alone(
     assert by_id[bad.id].result == "rejected"
     assert by_id[bad.id].reason.startswith("replay_failed: its arguments could not be read")
     assert {e.result for k, e in by_id.items() if k != bad.id} == {"applied"}
+    edge.close()
+
+
+@pytest.mark.parametrize("run", ["in_a_run", "one_by_one"])
+def test_a_rejected_mutation_marks_only_what_its_edge_may_name(
+    central: Yadori,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    one_by_one: list[str],
+    run: str,
+) -> None:
+    """A rejected mutation's aggregates, which its edge names, are marked for the edge to get
+    central's state back (0037); never another property's, nor a key that names none, and
+    the property's next pull still works. So in a run, and applied one by one (a batch that
+    names a mutation twice)."""
+    edge = bootstrap(NodeConfig("edge", "e1", "E1", f"sqlite:///{tmp_path / 'e1.db'}"))
+    hotel = build_hotel(edge)
+    folio_id = hotel.folio_id(hotel.book())
+    hotel.charges([100, 666], folio_id)
+    trust_actor(central, hotel.property_id, ACTOR)
+    other = build_hotel(central)
+    _decoder_breaks_on(666, monkeypatch)
+    named = (
+        f"folio:{folio_id}",
+        f"room:{other.rooms['101']}",
+        f"property:{other.property_id}",
+        "folio:",
+        f"folio:{folio_id}x",
+    )
+    items = tuple(
+        replace(i, aggregates=named) if i.mutation.args.get("amount") == 666 else i
+        for i in _setup_items(edge, hotel)
+    )
+    central.sync_server.pull("e1", hotel.property_id, 0, 0, 5_000)  # type: ignore[union-attr]
+    if run == "one_by_one":
+        items = (*items, items[0])
+    results = CentralSync(central.bus, _Clock()).apply(items)
+    assert [e.result for e in results].count("rejected") == 1
+    assert bool(one_by_one) == (run == "one_by_one")
+    with central.engine.connect() as conn:
+        marked = set(conn.execute(sa.select(sync_dirty.c.key)).scalars())
+    assert f"{hotel.property_id}/folio:{folio_id}" in marked
+    assert not any(other.property_id in key or key.endswith(("folio:", "x")) for key in marked)
+    page = central.sync_server.pull("e1", hotel.property_id, 0, 0, 5_000)  # type: ignore[union-attr]
+    assert page["changes"]
     edge.close()
 
 

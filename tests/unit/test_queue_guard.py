@@ -25,8 +25,8 @@ class Store:
     set_aside_at: list[datetime] = field(default_factory=list)
     values: dict[str, str] = field(default_factory=dict)
 
-    def set_aside_count(self, within: timedelta) -> int:
-        return sum(1 for at in self.set_aside_at if at >= NOW - within)
+    def set_aside_since(self, since: datetime) -> int:
+        return sum(1 for at in self.set_aside_at if at >= since)
 
     def state(self) -> dict[str, str]:
         return dict(self.values)
@@ -54,6 +54,10 @@ def test_the_brake_holds_past_its_limit_within_its_window() -> None:
     assert guard(store).set_aside(ids(MAX_SET_ASIDE), CycleReport())
     with pytest.raises(QueueHeld, match=f"after {MAX_SET_ASIDE} set aside in the last 24 hours"):
         guard(store).set_aside(ids(1), CycleReport())
+    with pytest.raises(QueueHeld, match="m0, m1, m2 and 2 more cannot be sent") as held:
+        guard(store).set_aside(ids(5), CycleReport())
+    assert f"of at most {MAX_SET_ASIDE}" in str(held.value)
+    assert "release-brake --allow 5` or more" in str(held.value)
 
 
 @pytest.mark.parametrize(
@@ -64,6 +68,7 @@ def test_the_brake_holds_past_its_limit_within_its_window() -> None:
         (BRAKE_WINDOW, "500", MAX_SET_ASIDE),  # a window later: the brake as before
         (-timedelta(hours=1), "500", MAX_SET_ASIDE),  # a release "in the future" (clock moved)
         (timedelta(hours=1), "many", MAX_SET_ASIDE),  # a state that does not read back
+        (timedelta(hours=1), "²", MAX_SET_ASIDE),  # a digit int() does not take
     ],
 )
 def test_a_release_lets_what_it_allows_be_set_aside_for_a_window(
@@ -81,3 +86,20 @@ def test_a_release_lets_what_it_allows_be_set_aside_for_a_window(
     if may > counted:
         assert guard(store).set_aside(ids(may - counted), CycleReport())
         assert len(store.set_aside_at) == MAX_SET_ASIDE + may - counted
+
+
+@pytest.mark.parametrize(
+    "released",
+    ["yesterday", "2026-12-01T08:00:00"],  # damaged on the disk; a time without its zone
+)
+def test_a_release_that_does_not_read_back_is_ignored(
+    released: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The brake is then as before (never an error that would stop every cycle), and the log
+    says why."""
+    store = Store(values={BRAKE_RELEASED: released, BRAKE_ALLOWS: "500"})
+    with caplog.at_level("ERROR", logger="yadori.sync"):
+        assert guard(store).set_aside(ids(MAX_SET_ASIDE), CycleReport())
+        with pytest.raises(QueueHeld, match="in the last 24 hours"):
+            guard(store).set_aside(ids(1), CycleReport())
+    assert "the set-aside brake's release" in caplog.text

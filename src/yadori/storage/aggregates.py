@@ -56,6 +56,10 @@ PARTS: dict[str, tuple[tuple[sa.Table, str], ...]] = {
 }
 
 
+_ID_LENGTH = t.ID.length or 36  # the id columns' length
+_OF_THE_PROPERTY = frozenset({"property", "room_service"})  # kinds whose id is the property's
+
+
 class UnknownAggregate(ValueError):
     """An aggregate key of a kind the feed does not carry."""
 
@@ -69,9 +73,13 @@ def split(key: str) -> tuple[str, str]:
 
 
 def carried(key: str) -> bool:
-    """Whether the feed carries aggregates of this key's kind (and the key names one)."""
+    """Whether the feed carries aggregates of this key's kind, and the key can name one.
+
+    An id is at most as long as the id columns: a longer one would be cut to that length by
+    an array parameter's cast on PostgreSQL (``sql.among``) and find a row it does not name.
+    """
     kind, _, ident = key.partition(":")
-    return kind in PARTS and bool(ident)
+    return kind in PARTS and 0 < len(ident) <= _ID_LENGTH
 
 
 def claimable(conn: sa.Connection, property_id: str, keys: Iterable[str]) -> list[str]:
@@ -90,7 +98,7 @@ def claimable(conn: sa.Connection, property_id: str, keys: Iterable[str]) -> lis
             by_kind.setdefault(kind, set()).add(ident)
     allowed: list[str] = []
     for kind, idents in sorted(by_kind.items()):
-        if kind == "property":
+        if kind in _OF_THE_PROPERTY:  # named by the property's own id
             allowed += [f"{kind}:{i}" for i in sorted(idents) if i == property_id]
             continue
         root = PARTS[kind][0][0]

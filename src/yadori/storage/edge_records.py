@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -56,12 +56,11 @@ class EdgeRecords:
             query = sa.select(outbox.c.seq).where(outbox.c.state == PENDING).limit(1)
             return conn.execute(query).first() is not None
 
-    def set_aside_count(self, within: timedelta) -> int:
-        """How many queued mutations were set aside (damaged, or too large to send) lately.
+    def set_aside_since(self, since: datetime) -> int:
+        """How many queued mutations were set aside (damaged, or too large to send) since then.
 
-        Those set aside ``within`` that time before now (by when they were set aside).
+        By when each was set aside (its ``acked_at``).
         """
-        since = self._now() - within
         with self._engine.connect() as conn:
             query = (
                 sa.select(sa.func.count())

@@ -140,8 +140,8 @@ class EdgeSyncStore(EdgeQueue):
                 # stored scoped by property (``<property>/folio:<id>``), sent without it; only
                 # keys that name an aggregate the feed carries (central refuses an ask of others)
                 found = {k.partition("/")[2] for k in map(str, keys)}
-                found = {k for k in found if aggregates.carried(k)}
-                touched.setdefault(row.property_id, set()).update(found)
+                if found := {k for k in found if aggregates.carried(k)}:  # a login touches none
+                    touched.setdefault(row.property_id, set()).update(found)
         asked = to_republish(self.state_in(conn))  # and not yet taken by central
         self._set_state(
             conn, {f"{REPUBLISH}{p}": _keys(k | set(asked.get(p, ()))) for p, k in touched.items()}

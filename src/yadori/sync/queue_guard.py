@@ -97,15 +97,16 @@ class QueueGuard:
         than emptied. A rate, not a count for ever: an edge that runs for years meets a few
         such faults, and must not end up held for good by them.
         """
-        within, limit, when = self._brake()
-        before = self._store.set_aside_count(within)
+        since, limit, when = self._brake()
+        before = self._store.set_aside_since(since)
         if before + len(ids) > limit:
+            more = f" and {len(ids) - 3} more" if len(ids) > 3 else ""
             raise QueueHeld(
-                f"queued mutation(s) {', '.join(ids[:3])} cannot be sent ({why.code}), after "
-                f"{before} set aside {when}: more than a disk fault or "
-                "an odd operation explains, so the queue is held for IT rather than emptied "
-                "(the alerts name the operations; once the cause is understood, "
-                "`yadori edge release-brake` lets more be set aside)"
+                f"queued mutation(s) {', '.join(ids[:3])}{more} cannot be sent ({why.code}), "
+                f"after {before} set aside {when}, of at most {limit}: more than a disk fault or "
+                "an odd operation explains, so the queue is held for IT rather than emptied (the "
+                "alerts name the operations; once the cause is understood, `yadori edge "
+                f"release-brake --allow {len(ids)}` or more lets these be set aside)"
             )
         aside = self._store.set_aside(ids, why)
         report.rejected += len(aside.ids)
@@ -123,23 +124,29 @@ class QueueGuard:
             self._announce("alert", {**alert, "at": at})
         self.rejected([(i, aside.reason) for i in aside.ids], at)
 
-    def _brake(self) -> tuple[timedelta, int, str]:
-        """How far back set-asides count, how many may be set aside in that time, and since when.
+    def _brake(self) -> tuple[datetime, int, str]:
+        """Since when set-asides count, how many may be set aside, and the count's words.
 
-        ``MAX_SET_ASIDE`` within ``BRAKE_WINDOW``; after IT released the brake (``BRAKE_RELEASED``,
-        less than a window ago), those set aside since the release, up to what IT allowed.
+        ``MAX_SET_ASIDE`` within ``BRAKE_WINDOW``. After IT released the brake (``BRAKE_RELEASED``,
+        less than a window ago), those set aside since the release, up to what IT allowed. A
+        release that does not read back (damaged on the disk) is ignored, and said so.
         """
+        now = self._now()
         state = self._store.state()
-        released, allows = state.get(BRAKE_RELEASED, ""), state.get(BRAKE_ALLOWS, "")
-        if released and allows.isdigit():
-            since = self._now() - datetime.fromisoformat(released)
-            if timedelta(0) <= since < BRAKE_WINDOW:
-                return since, int(allows), f"since IT released the brake at {released}"
-        return (
-            BRAKE_WINDOW,
-            MAX_SET_ASIDE,
-            f"in the last {BRAKE_WINDOW // timedelta(hours=1)} hours",
-        )
+        released, allows = state.get(BRAKE_RELEASED), state.get(BRAKE_ALLOWS)
+        if released is not None:
+            try:
+                at, allowed = datetime.fromisoformat(released), int(allows or "")
+                fresh = timedelta(0) <= now - at < BRAKE_WINDOW and allowed >= 0
+            except (ValueError, TypeError):  # unreadable, or a time without its zone
+                log.error(
+                    "the set-aside brake's release (%r, %r) does not read back", released, allows
+                )
+                fresh = False
+            if fresh:
+                return at, allowed, f"since IT released the brake at {released}"
+        hours = BRAKE_WINDOW // timedelta(hours=1)
+        return now - BRAKE_WINDOW, MAX_SET_ASIDE, f"in the last {hours} hours"
 
     def rejected(self, rejected: list[tuple[str, str]], at: str | None = None) -> None:
         """Tell the staff banner (``/events``) which operations were rejected, and why."""

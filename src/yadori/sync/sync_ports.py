@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from yadori.sync import canonical
@@ -44,8 +44,8 @@ class Store(Protocol):
         """Those of the queued mutations that are damaged at rest."""
         ...
 
-    def set_aside_count(self, within: timedelta) -> int:
-        """How many queued mutations were set aside (damaged, or too large) in that time."""
+    def set_aside_since(self, since: datetime) -> int:
+        """How many queued mutations were set aside (damaged, or too large) since then."""
         ...
 
     def set_aside(self, ids: list[str], why: Aside) -> SetAside:
