@@ -617,20 +617,33 @@ class _AskFailsOnce:
         return self.inner.republish(property_id, keys)
 
 
+def _set_aside_through(
+    site: Site,
+    wrap: type[_AskFailsOnce],
+    caplog: pytest.LogCaptureFixture,
+    level: str,
+) -> tuple[Yadori, Hotel, Mutation, SyncWorker, _AskFailsOnce]:
+    """A too-large charge alone on its folio, then a room's condition, synced once through
+    ``wrap`` of the edge's link (logs at ``level`` kept): the charge set aside, the condition
+    applied."""
+    edge, hotel, bad, room, limit = _set_aside_alone(site, "too_large")
+    assert edge.transport is not None
+    link = wrap(edge.transport)
+    worker = worker_on(edge, link, batch_bytes=limit)
+    with caplog.at_level(level, logger="yadori.sync"):
+        report = worker.cycle()
+    assert (report.pushed, report.rejected) == (1, 1)
+    assert ledger(site, "edge1")[room.id].result == "applied"
+    return edge, hotel, bad, worker, link
+
+
 def test_an_ask_that_fails_is_asked_again_and_holds_nothing(
     site: Site, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The ask is stored with the set-aside, in one transaction. A cut while asking keeps it
     (said once) and the push goes on: an ask never holds the queue. The next cycle asks
     first; the edge gets central's folio back and both hold the same data."""
-    edge, hotel, bad, room, limit = _set_aside_alone(site, "too_large")
-    assert edge.transport is not None
-    link = _AskFailsOnce(edge.transport)
-    worker = worker_on(edge, link, batch_bytes=limit)
-    with caplog.at_level("WARNING", logger="yadori.sync"):
-        report = worker.cycle()
-    assert (report.pushed, report.rejected) == (1, 1)
-    assert ledger(site, "edge1")[room.id].result == "applied"
+    edge, hotel, bad, worker, link = _set_aside_through(site, _AskFailsOnce, caplog, "WARNING")
     assert caplog.text.count("asked again next cycle, and the push goes on") == 1
     stored = _asks(edge)
     assert list(stored) == [f"{REPUBLISH}{hotel.property_id}"]
@@ -675,14 +688,7 @@ def test_an_ask_central_refuses_is_dropped_loudly(
     """Central refuses an ask for a property the edge is not enrolled for: asking again cannot
     help, so the ask is dropped with an ESCALATION line and the rest syncs; the edge keeps the
     set-aside charge's line (the daily reconciliation shows it), and asks nothing again."""
-    edge, _, bad, room, limit = _set_aside_alone(site, "too_large")
-    assert edge.transport is not None
-    link = _AsksForAnotherProperty(edge.transport)
-    worker = worker_on(edge, link, batch_bytes=limit)
-    with caplog.at_level("ERROR", logger="yadori.sync"):
-        report = worker.cycle()
-    assert (report.pushed, report.rejected) == (1, 1)
-    assert ledger(site, "edge1")[room.id].result == "applied"
+    edge, _, bad, worker, link = _set_aside_through(site, _AsksForAnotherProperty, caplog, "ERROR")
     [line] = [r.getMessage() for r in caplog.records if "republish_refused" in r.getMessage()]
     assert line.startswith("ESCALATION republish_refused:")
     assert "wrong_property" in line

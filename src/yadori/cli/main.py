@@ -168,7 +168,8 @@ def edge_rotate_key(ctx: typer.Context) -> None:
 
 RELEASE_HELP = (
     "Let the sync set aside queued operations it cannot send, after its brake held the queue. "
-    "More than 20 within 24 hours (damaged on this edge's disk, or too large to send) hold the "
+    f"More than {MAX_SET_ASIDE} within 24 hours (damaged on this edge's disk, or too large to "
+    "send) hold the "
     "whole queue for IT; the alerts name them. Once the cause is understood (a failing disk, "
     "not a bug an upgrade fixes), this lets --allow more be set aside within 24 hours: each is "
     "rejected with an alert and entered again by staff, and the rest of the queue syncs. The "

@@ -7,7 +7,7 @@ damaged at rest: named at once, for the worker to set aside (decision 0051).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import orjson
@@ -109,12 +109,17 @@ class EdgeQueue(EdgeRecords):
         return [i for i, row in self._rows(ids).items() if _damaged(row)]
 
 
+def unscoped(keys: Iterable[str]) -> tuple[str, ...]:
+    """Stored aggregate keys (``<property>/folio:<id>``) as a batch carries them, unscoped."""
+    return tuple(k.partition("/")[2] for k in keys)
+
+
 def _item(row: tuple[Any, ...]) -> BatchItem:
     """A batch item from its ``_ITEMS`` row."""
     return BatchItem(
         row[-2],
         mutation_from_values(row[:-2]),
-        tuple(k.partition("/")[2] for k in orjson.loads(row[-1])),
+        unscoped(orjson.loads(row[-1])),
     )
 
 
@@ -135,7 +140,7 @@ def _stored(row: tuple[Any, ...]) -> StoredItem:
     texts = (mutation_id, origin, hlc, name, staff, token)
     if not all(type(v) is str for v in texts) or type(seq) is not int or type(crc) is not int:
         raise TypeError("a field of the wrong type")
-    keys = tuple(k.partition("/")[2] for k in orjson.loads(row[-1]))
+    keys = unscoped(orjson.loads(row[-1]))
     lane = int(Priority(priority))
     return StoredItem(
         row[-2], keys, mutation_id, origin, seq, hlc, name, args, deps, lane, staff, token, crc

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from yadori.domain.ids import new_id
 from yadori.storage import aggregates
-from yadori.storage.edge_queue import EdgeQueue
+from yadori.storage.edge_queue import EdgeQueue, unscoped
 from yadori.storage.edge_renumber import renumber
 from yadori.storage.repositories.outbox import (
     DONE,
@@ -137,10 +137,8 @@ class EdgeSyncStore(EdgeQueue):
                         row.id,
                     )
                     continue
-                # stored scoped by property (``<property>/folio:<id>``), sent without it; only
-                # keys that name an aggregate the feed carries (central refuses an ask of others)
-                found = {k.partition("/")[2] for k in map(str, keys)}
-                if found := {k for k in found if aggregates.carried(k)}:  # a login touches none
+                # only keys that name an aggregate the feed carries (a login touches none)
+                if found := {k for k in unscoped(map(str, keys)) if aggregates.carried(k)}:
                     touched.setdefault(row.property_id, set()).update(found)
         asked = to_republish(self.state_in(conn))  # and not yet taken by central
         self._set_state(
