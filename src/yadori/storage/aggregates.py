@@ -75,8 +75,9 @@ def split(key: str) -> tuple[str, str]:
 def carried(key: str) -> bool:
     """Whether the feed carries aggregates of this key's kind, and the key can name one.
 
-    An id is at most as long as the id columns: a longer one would be cut to that length by
-    an array parameter's cast on PostgreSQL (``sql.among``) and find a row it does not name.
+    An id is at most as long as the id columns: a longer one names nothing that could be held
+    (``sql.among`` leaves it out; before it did, PostgreSQL's cast cut it to a row it does not
+    name), and it would only sit in the marks.
     """
     kind, _, ident = key.partition(":")
     return kind in PARTS and 0 < len(ident) <= _ID_LENGTH
