@@ -21,6 +21,7 @@ from typing import Protocol, cast
 
 import httpx2
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from support.auth import bearer, provision_edge_keys, token_for
@@ -30,6 +31,8 @@ from support.nodes import edge_node, monitor_on_fake
 from support.sync import wait_until
 from yadori.bootstrap import Yadori
 from yadori.storage.edge_sync import EdgeSyncStore
+from yadori.storage.tables import outbox
+from yadori.sync import queue_guard
 from yadori.sync.canonical import JSON
 from yadori.sync.connectivity import LinkState
 from yadori.sync.errors import LinkDown, SyncError, SyncRefused
@@ -49,6 +52,7 @@ class SwitchedCentral:
         self.pull_error: SyncError | None = None  # what every pull raises, if set
         self.beats = 0
         self.pushes = 0
+        self.pulls = 0
         self._lock = threading.Lock()
 
     def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
@@ -69,6 +73,8 @@ class SwitchedCentral:
         return {"results": []}
 
     def pull(self, params: dict[str, str | int]) -> dict[str, JSON]:
+        with self._lock:
+            self.pulls += 1
         if self.pull_error is not None:
             raise self.pull_error
         return {"changes": [], "results": [], "cursor": 0, "results_no": 0, "more": False}
@@ -444,6 +450,49 @@ def test_cycles_that_move_the_queue_before_failing_do_not_back_off(tmp_path: Pat
         assert link.pushes - pushes >= 8
         assert edge.edge_store is not None
         assert [a for a in edge.edge_store.alerts() if a["kind"] == "sync_failing"] == []
+    finally:
+        edge.close()
+
+
+def test_a_held_queue_ends_the_recovery_is_told_once_and_backs_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """More queued mutations cannot be sent than the brake allows (``QueueHeld``, decisions
+    0051, 0065) when the link comes back. The cycle still pulls, so the link is fine: the
+    recovery ends online and closes the outage, the hold is told once, and the cycles back off
+    as failed ones do while IT looks; nothing is set aside or lost. Before, every cycle's
+    (empty) page counted as progress: the edge stayed recovering for as long as the queue was
+    held, with heightened heartbeats, an outage that never closed, and a cycle four times a
+    second."""
+    caplog.set_level(logging.WARNING, logger="yadori.sync")
+    monkeypatch.setattr(queue_guard, "MAX_SET_ASIDE", 1)
+    edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+    try:
+        hotel = build_hotel(edge)
+        hotel.book()
+        assert edge.edge_store is not None
+        queued = edge.edge_store.pending_count()
+        with edge.engine.begin() as conn:  # every queued mutation damaged at rest: unreadable
+            conn.execute(sa.update(outbox).values(args="{"))
+        link = SwitchedCentral(down=True)
+        monitor = monitor_on_fake(edge, link, properties=(hotel.property_id,))
+        wait_until(lambda: monitor.state is LinkState.OFFLINE and bool(edge.edge_store
+                   and edge.edge_store.outages()), 10)  # fmt: skip
+        link.down = False
+        wait_until(lambda: monitor.state is LinkState.ONLINE, 10)
+        (outage,) = edge.edge_store.outages()
+        assert outage["ended_at"] is not None
+        wait_until(lambda: link.pulls >= 6, 10)  # the waits grow: 0.05 s, doubled each time
+        pulls = link.pulls
+        time.sleep(2.0)
+        assert link.pulls - pulls <= 3, "the held cycles did not back off"
+        assert monitor.state is LinkState.ONLINE
+        assert link.pushes == 0
+        (held,) = [a for a in edge.edge_store.alerts() if a["kind"] == "sync_error"]
+        assert "more than a disk fault or an odd operation explains" in str(held["message"])
+        assert len(escalations(caplog, "sync_error")) == 1
+        assert edge.edge_store.pending_count() == queued
+        assert edge.sync_status()["rejected"] == []
     finally:
         edge.close()
 

@@ -59,5 +59,6 @@ class QueueHeld(Exception):
     than a disk fault or an odd operation explains (decisions 0051, 0063): each of those is set
     aside, these many are not. Raised once the cycle's pull is done: what the edge sees
     of central stays current. Not a SyncError: the link is fine, and the monitor escalates it
-    (a ``sync_error`` alert) instead of taking the link offline.
+    (a ``sync_error`` alert) instead of taking the link offline, backs off as after a failed
+    cycle, and ends a recovery all the same (0066).
     """

@@ -26,7 +26,7 @@ from yadori.sync.connectivity import (
     on_success,
     sync_backoff,
 )
-from yadori.sync.errors import SyncError, SyncRefused, TimedOut
+from yadori.sync.errors import QueueHeld, SyncError, SyncRefused, TimedOut
 from yadori.sync.events import EventHub
 from yadori.sync.hlc import HybridClock, Timestamp
 from yadori.sync.monitor_ports import (
@@ -275,6 +275,11 @@ class Monitor:
         return self._log.has_unsent() or self._clock() >= self._next_pull
 
     def _sync(self) -> bool:
+        """One cycle: whether it pulled, so the link carried it (a recovery is then over).
+
+        A held queue pulled too (``QueueHeld`` comes after the pull): the link is fine, the push
+        waits for IT. It is escalated once and backs off as a failed cycle does (0066).
+        """
         progress = self._worker.progress
         try:
             self._last_cycle = self._worker.cycle()
@@ -284,12 +289,14 @@ class Monitor:
             self._back_off(f"sync: {exc}", told=isinstance(exc, SyncRefused), moved=moved)
             self._failed(f"sync: {exc}", in_sync=True)
             return False
+        except QueueHeld as exc:  # the cycle pulled: the link is fine, the queue waits for IT
+            self._sync_error(f"sync: {exc}")
+            self._back_off(f"sync: {exc}", told=True, moved=False)  # as any failure (0066)
+            return True
         except Exception as exc:  # a bug must not kill the sync thread: say so loudly, go on
             log.exception("sync cycle failed")
             error = f"sync: {type(exc).__name__}: {exc}"
-            if error != self._last_error:  # once per distinct error, not once per cycle
-                self._escalate("sync_error", error)
-            self._last_error = error
+            self._sync_error(error)
             self._back_off(error, told=True, moved=self._worker.progress != progress)
             return False
         self._sync_failures, self._sync_after = 0, float("-inf")
@@ -298,6 +305,12 @@ class Monitor:
             self._refused = None  # let in: a refusal from now on is told anew
         self._next_pull = self._clock() + self._thresholds.pull_every
         return True
+
+    def _sync_error(self, error: str) -> None:
+        """A cycle ended for a reason other than the link: escalated once per distinct error."""
+        if error != self._last_error:  # once per distinct error, not once per cycle
+            self._escalate("sync_error", error)
+        self._last_error = error
 
     def _back_off(self, error: str, *, told: bool, moved: bool) -> None:
         """A cycle failed: the next one waits, twice as long after each failure in a row.

@@ -46,7 +46,7 @@ class Puller:
         self._now = now
         self._page_size = page_size
         self._rejected = rejected
-        self.taken = 0  # pages taken, ever (part of the worker's ``progress``)
+        self.taken = 0  # pages taken that held something, ever (in the worker's ``progress``)
 
     def ask_first(self, property_id: str, pool: ThreadPoolExecutor) -> Asked:
         """Send a property's first pull request, from the stored cursors."""
@@ -121,7 +121,8 @@ class Puller:
                 new_state = {**marking.state, **new_state}
                 sent = marking.ids
             self._store.apply_pull(changes, results, new_state, final=not more, sent=sent)
-            self.taken += 1
+            if changes or results:  # an empty page moved nothing (the monitor's progress)
+                self.taken += 1
             if marking is not None:
                 marking.done = True
             self._rejected([(r.mutation_id, r.reason) for r in results if r.result == "rejected"])

@@ -76,7 +76,7 @@ class SyncWorker:
 
     @property
     def progress(self) -> int:
-        """How many batches central answered and pages were taken since start.
+        """How many batches central answered and pages with changes or results were taken.
 
         A cycle that raised after this moved did not fail outright: the monitor does not back
         off from a long drain that times out now and then (decision 0056).
