@@ -956,6 +956,44 @@ def test_central_cancels_while_the_edge_checks_in_and_checked_in_wins(site: Site
     assert_converged(site, edge)
 
 
+def test_what_the_edge_posts_to_a_folio_central_settled_is_kept_with_a_ticket(site: Site) -> None:
+    """Central checks a guest out (settled, a manager's override) while the offline edge, which
+    still sees the guest in house, posts the stay's room nights and a minibar charge. Folio
+    lines are append-only: both are kept, and each opens a ``posted_after_settlement`` ticket
+    (the mutations' results are ``conflict``), so staff collect or refund. Before, the room
+    nights were added to the settled bill silently, ``applied``: a guest gone owed more and
+    nobody was told."""
+    edge, hotel = site.edge()
+    guest = hotel.book(nights=3, room="101")
+    hotel.check_in(guest, "101")
+    folio = hotel.folio_id(guest)
+    sync(edge)
+    site.cut(edge)
+    override = {"manager_id": "mgr", "reason": "left early, the agent pays"}
+    site.post(f"/reservations/{guest.id}/check-out", {"override": override})
+    nights = hotel.run(c.PostRoomCharges(reservation_id=guest.id, through=guest.departure))
+    minibar = charge(hotel, folio, 1200)
+    site.heal(edge)
+    results = ledger(site, "edge1")
+    assert results[nights.mutation.id].result == "conflict"
+    assert results[minibar.id].result == "conflict"
+    tickets = site.get("/tickets", status="open")
+    assert isinstance(tickets, list)
+    assert sorted(t["kind"] for t in tickets) == ["posted_after_settlement"] * 2
+    room = next(t for t in tickets if "night" in t["summary"])
+    posted = {line.id: line for line in nights.value(list)}  # the nights central lacked
+    lines = room["facts"]["lines"].split()
+    assert lines and set(lines) <= set(posted)
+    assert room["facts"]["amount"] == str(sum(posted[line].amount for line in lines))
+    bill = site.get(f"/folios/{folio}")
+    assert isinstance(bill, dict)
+    assert bill["status"] == "settled"
+    kept = {*lines, str(minibar.args["line_id"])}
+    assert kept <= {line["id"] for line in bill["lines"]}
+    assert edge.sync_status()["open_tickets"] == 2
+    assert_converged(site, edge)
+
+
 # --- batches ------------------------------------------------------------------------------
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from yadori.domain.conflicts import ConflictKind
 from yadori.domain.fees import FeeKind, FeeLine, FeePolicy, NightPrice, Stay, quote_stay
-from yadori.domain.folio import ChargeCategory, FolioLine, LineKind
+from yadori.domain.folio import ChargeCategory, FolioLine, FolioStatus, LineKind
 from yadori.domain.ids import derived_id
 from yadori.domain.property import Property
 from yadori.domain.registry import RegistryEntry, exemptions
@@ -80,9 +81,21 @@ def post_room_nights(
     lines = [
         _folio_line(reservation.id, line, ctx.business_date) for line in quote.lines if line.amount
     ]
+    merging = ctx.replay and folio.status is FolioStatus.SETTLED
     for line in lines:
-        folio = folio.append(line, merging=ctx.replay)
+        folio = folio.append(line, merging=merging)
         uow.folios.append(folio.id, line, actor=ctx.actor.staff_id, at=ctx.at)
+    if merging and lines:  # made where the stay was still in house: kept, and staff told
+        total = sum(line.amount for line in lines)
+        ctx.conflict(
+            ConflictKind.POSTED_AFTER_SETTLEMENT,
+            f"folio:{folio.id}",
+            f"{len(nights)} room night(s) of {total} yen in all reached a folio already "
+            "settled: collect or refund them",
+            lines=" ".join(line.id for line in lines),
+            amount=str(total),
+            nights=" ".join(night.isoformat() for night in nights),
+        )
     return lines
 
 
