@@ -629,11 +629,19 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def test_24_edge_cannot_push_or_pull_as_another_node_or_property(world: World) -> None:
-    """A batch of another origin: 401 node_unauthenticated; another property: 403
-    wrong_property (push and pull)."""
+    """A batch of another origin, or one carrying another origin's mutation: 401
+    node_unauthenticated; another property: 403 wrong_property (push and pull)."""
     node = node_bearer(world.edge_key)
     mutation = _mutation("edge2", Actor("x", "y"), world)
     body, crc = encode_batch(Batch("edge2", 1, 0, (BatchItem(world.pid, mutation, ()),)))
+    push = httpx2.post(
+        f"{world.central.url}/sync/v1/push", content=body, headers={CRC_HEADER: str(crc), **node}
+    )
+    _refused(push, 401, "node_unauthenticated")
+    # its own batch carrying another node's mutation: central would record it under that
+    # node's (origin, seq), and answer that node's own mutation of that seq as taken
+    mutation = _mutation("edge2", Actor("x", "y"), world)
+    body, crc = encode_batch(Batch("edge1", 98, 0, (BatchItem(world.pid, mutation, ()),)))
     push = httpx2.post(
         f"{world.central.url}/sync/v1/push", content=body, headers={CRC_HEADER: str(crc), **node}
     )

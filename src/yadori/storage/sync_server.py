@@ -52,7 +52,8 @@ class SyncServer:
     ) -> dict[str, JSON]:
         """Check a batch (BatchCorrupt if damaged, BatchTooLarge), apply it once, answer each.
 
-        The batch must be the calling node's own, for the properties it was enrolled for.
+        The batch and each of its mutations must be the calling node's own, for the properties
+        it was enrolled for.
         With ``page``, the answer also carries the page a pull with those parameters would
         get once the batch is applied (``page``), read as ``pull`` reads it: an edge's last
         batch asks for its first pull page this way and saves a round trip (decision 0049).
@@ -63,6 +64,10 @@ class SyncServer:
         batch = decode_batch(body, crc)
         if batch.origin != node:
             raise NodeUnauthenticated(f"node {node} pushed a batch of {batch.origin[:64]}")
+        # each mutation is recorded and deduplicated by its own (origin, seq): never another's
+        stranger = next((i.mutation.origin for i in batch.items if i.mutation.origin != node), None)
+        if stranger is not None:
+            raise NodeUnauthenticated(f"node {node} pushed a mutation of {stranger[:64]}")
         foreign = {i.property_id for i in batch.items} - set(properties)
         if foreign:
             raise WrongProperty(f"this edge is not enrolled for property {sorted(foreign)[0]}")
