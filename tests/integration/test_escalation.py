@@ -238,7 +238,8 @@ def test_an_outage_the_edge_was_stopped_during_is_resumed_and_closed_by_the_reco
     """A power cut took the WAN and the edge: the outage logged before the stop has no end.
     Restarted with the WAN still down, the edge is offline, escalates the outage by its real
     length (it began an hour ago, the threshold is half that) at the first failed beat, then
-    recovers when the link answers and closes that same outage."""
+    recovers when the link answers and closes that same outage. The banner is told it is
+    offline at the start: before, nothing was told until the link came back."""
     caplog.set_level(logging.WARNING, logger="yadori.sync")
     edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
     try:
@@ -254,7 +255,8 @@ def test_an_outage_the_edge_was_stopped_during_is_resumed_and_closed_by_the_reco
         wait_until(lambda: monitor.state is LinkState.ONLINE, 10)
         told = [(e["event"], e["data"]) for e in list(events.queue)]
         states = [d["state"] for k, d in told if k == "link" and isinstance(d, dict)]
-        assert states == ["recovering", "online"]  # offline from the start: no new outage
+        # offline from the start, told at once (a banner connecting then learns it); no new outage
+        assert states == ["offline", "recovering", "online"]
         (logged,) = edge.edge_store.outages()
         assert logged["id"] == outage_id
         assert logged["ended_at"] is not None

@@ -115,8 +115,11 @@ class Monitor:
         """An outage the edge was stopped during goes on, offline until a beat is answered."""
         unfinished = self._outages.call(self._log.unfinished_outage)
         if unfinished is not None:
-            self._outages.resume(*unfinished, datetime.now(UTC))
+            now = datetime.now(UTC)
+            self._outages.resume(*unfinished, now)
             self._state = Link(LinkState.OFFLINE, self._clock())
+            # told, so a banner that connects now (the hub replays the last) shows it
+            self._hub.publish("link", {"state": LinkState.OFFLINE.value, "at": now.isoformat()})
 
     # --- control ---------------------------------------------------------------------------
 
