@@ -983,7 +983,8 @@ def test_what_the_edge_posts_to_a_folio_central_settled_is_kept_with_a_ticket(si
     room = next(t for t in tickets if "night" in t["summary"])
     posted = {line.id: line for line in nights.value(list)}  # the nights central lacked
     lines = room["facts"]["lines"].split()
-    assert lines and set(lines) <= set(posted)
+    assert lines
+    assert set(lines) <= set(posted)
     assert room["facts"]["amount"] == str(sum(posted[line].amount for line in lines))
     bill = site.get(f"/folios/{folio}")
     assert isinstance(bill, dict)
