@@ -128,6 +128,7 @@ class Yadori:
             "round_trip_ms": snap.round_trip_ms,
             "heartbeat_timeout_ms": snap.heartbeat_timeout_ms,
             "last_error": snap.last_error,
+            "outage_started": snap.outage_started,  # the open outage's, if the link is down
             "open_tickets": queue.open_tickets,
             "rejected": to_json(queue.rejected),  # the latest 50
             "rejected_total": queue.rejected_total,

@@ -978,7 +978,8 @@ def _dirty():  # type: ignore[no-untyped-def]
 
 
 def test_status_view_and_command(tmp_path: Path) -> None:
-    """`yadori status` prints the link and the queue; an unreachable edge is a clear error."""
+    """`yadori status` prints the link, the queue, every status row and the latest alerts; an
+    unreachable edge is a clear error."""
     console = Console(record=True, width=100)
     show_status(
         console,
@@ -991,11 +992,23 @@ def test_status_view_and_command(tmp_path: Path) -> None:
             "round_trip_ms": 240,
             "heartbeat_timeout_ms": 880,
             "rejected": [{"id": "m1", "name": "post_charge", "reason": "x"}],
+            "skew_ms": -734,
+            "open_tickets": 2,
+            "outage_started": "2026-12-01T00:00:01+00:00",
+            "alerts": [
+                {"at": f"2026-12-01T0{n}:00:00+00:00", "kind": "outage", "message": f"down {n}"}
+                for n in range(7, 0, -1)  # newest first: the latest 5 are shown
+            ],
         },
     )
     text = console.export_text()
     for word in ("offline", "payments", "rejected", "round trip ms", "240", "880", "4321"):
         assert word in text
+    for row in ("skew ms", "open tickets", "outage started"):
+        (line,) = [line for line in text.splitlines() if row in line]
+        assert {"skew ms": "-734", "open tickets": "2"}.get(row, "2026-12-01T00:00:01") in line
+    shown = [line for line in text.splitlines() if line.startswith("alert ")]
+    assert shown == [f"alert 2026-12-01T0{n}:00:00+00:00 outage: down {n}" for n in range(7, 2, -1)]
     show_status(console, {"role": "edge", "sync": "none"})
     assert "no sync" in console.export_text()
     japanese = Console(record=True, width=100)

@@ -29,6 +29,7 @@ FIELDS = {
     "heartbeat_timeout_ms": ("ハートビート待ち時間 (ms)", "heartbeat timeout ms"),
     "open_tickets": ("未解決の競合チケット", "open tickets"),
     "last_error": ("最後のエラー", "last error"),
+    "outage_started": ("回線障害の開始", "outage started"),
 }
 WORDS = {
     "none": ("このノードに同期はありません", "no sync on this node"),
@@ -40,7 +41,9 @@ WORDS = {
     "queue": ("待ち行列", "queue"),
     "rejected mutations": ("本部が拒否した操作", "rejected mutations"),
     "rejected": ("拒否", "rejected"),
+    "alert": ("警報", "alert"),
 }
+ALERTS_SHOWN = 5  # the latest; GET /sync/status lists 20
 LANGUAGES = ("ja", "en")
 
 
@@ -76,3 +79,9 @@ def show_status(console: Console, status: dict[str, object], lang: str = "en") -
     console.print(table)
     for item in rejected[:10]:
         console.print(f"[red]{say('rejected')}[/red] {item}")
+    alerts = status.get("alerts") or []
+    assert isinstance(alerts, list)  # noqa: S101 - the status schema
+    for alert in alerts[:ALERTS_SHOWN]:  # newest first
+        assert isinstance(alert, dict)  # noqa: S101 - the status schema
+        told = f"{alert.get('at')} {alert.get('kind')}: {alert.get('message')}"
+        console.print(f"[yellow]{say('alert')}[/yellow] {told}", markup=True, highlight=False)
