@@ -23,6 +23,10 @@ WALLS = st.integers(min_value=0, max_value=10**WALL_DIGITS - 1)
 COUNTERS = st.integers(min_value=0, max_value=10**COUNTER_DIGITS - 1)
 NODES = st.text(min_size=1, max_size=8)
 TIMESTAMPS = st.builds(Timestamp, WALLS, COUNTERS, NODES)
+# The last timestamp the text form can hold (year 33658) has no later one: see the test below.
+FOLLOWABLE = TIMESTAMPS.filter(
+    lambda t: (t.wall_ms, t.counter) != (10**WALL_DIGITS - 1, 10**COUNTER_DIGITS - 1)
+)
 READINGS = st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=30)
 
 
@@ -123,7 +127,7 @@ def test_observe_when_the_wall_clock_is_ahead_of_both() -> None:
     assert clock.observe(Timestamp(200, 9, "central")) == Timestamp(9_000, 0, "edge")
 
 
-@given(READINGS, st.lists(TIMESTAMPS, max_size=10), st.lists(st.booleans(), max_size=20))
+@given(READINGS, st.lists(FOLLOWABLE, max_size=10), st.lists(st.booleans(), max_size=20))
 def test_every_stamp_sorts_after_everything_seen(
     readings: list[int], remotes: list[Timestamp], steps: list[bool]
 ) -> None:
@@ -141,6 +145,16 @@ def test_every_stamp_sorts_after_everything_seen(
             assert stamp > remote
             seen.append((remote.wall_ms, remote.counter))
         assert clock.last == stamp
+
+
+def test_the_last_timestamp_there_is_cannot_be_followed() -> None:
+    """Nothing sorts after the last timestamp the fixed-width form holds: observing it is a
+    clear error (a sync cycle fails and is escalated), never a stamp that sorts before it."""
+    clock = HybridClock("me", wall(5_000))
+    last = Timestamp(10**WALL_DIGITS - 1, 10**COUNTER_DIGITS - 1, "central")
+    with pytest.raises(ValueError, match="HLC fields out of range"):
+        clock.observe(last)
+    assert clock.now() == Timestamp(5_000, 0, "me")  # the clock itself goes on
 
 
 def test_text_form_is_fixed_width() -> None:
