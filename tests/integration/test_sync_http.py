@@ -35,10 +35,12 @@ from yadori.cli.demo_hotel import demo_id, seed
 from yadori.cli.fault_proxy import FaultProxy
 from yadori.cli.main import app as cli
 from yadori.domain.conflicts import TicketStatus
+from yadori.domain.folio import ManagerOverride
 from yadori.domain.ids import new_id
 from yadori.domain.reservations import Reservation, ReservationStatus
 from yadori.domain.rooms import Condition
 from yadori.services import commands as c
+from yadori.services import queries
 from yadori.storage import aggregates
 from yadori.storage.edge_sync import CorruptChange, EdgeSyncStore
 from yadori.storage.engine import make_engine
@@ -863,7 +865,8 @@ def test_register_written_on_both_sides_goes_to_central_by_system_priority(site:
 
 @pytest.mark.parametrize("first", ["earlier", "later"])
 def test_register_between_two_edges_goes_to_the_later_hlc(site: Site, first: str) -> None:
-    """Two edges write one room offline: the later HLC wins either way; a late loser is logged."""
+    """Two edges write one room offline: the later HLC wins either way, and the loser is logged
+    whichever arrives first."""
     (edge1, hotel1), (edge2, hotel2) = site.edge("edge1", "E1"), site.edge("edge2", "E2")
     site.proxy.set("cut")
     earlier = _condition(hotel1, "104", Condition.INSPECTED)
@@ -874,11 +877,16 @@ def test_register_between_two_edges_goes_to_the_later_hlc(site: Site, first: str
     assert site.get(f"/rooms/{hotel1.rooms['104']}")["condition"] == "dirty"  # type: ignore[index]
     for node in (edge1, edge2):
         assert room_of(node, hotel1, "104")["condition"] == "dirty"
-    loser = ledger(site, "edge1")[earlier.id]
-    if first == "later":
+    loser, winner = ledger(site, "edge1")[earlier.id], ledger(site, "edge2")[later.id]
+    if first == "later":  # the loser came second: logged in its own result
         assert loser.result == "applied_with_changes"
         assert "superseded_by=edge2" in loser.reason
-    assert ledger(site, "edge2")[later.id].result == "applied"
+        assert winner.result == "applied"
+    else:  # the winner came second, over a write it never saw: logged in the winner's result
+        assert loser.result == "applied"
+        assert winner.result == "applied_with_changes"
+        assert "overwrote=edge1" in winner.reason
+        assert "was=" in winner.reason
     assert_converged(site, edge1, edge2)
 
 
@@ -952,6 +960,91 @@ def test_central_cancels_while_the_edge_checks_in_and_checked_in_wins(site: Site
     (ticket,) = site.get("/tickets", status="open")  # type: ignore[misc]
     assert ticket["kind"] == "lifecycle"
     assert ticket["facts"]["was"] == "cancelled"
+    assert edge.sync_status()["open_tickets"] == 1
+    assert_converged(site, edge)
+
+
+RESIDENT = {"name": "佐藤 太郎", "address": "東京都中央区日本橋1-1", "contact": "090-1234-5678"}
+
+
+def test_the_edge_cancels_a_booking_central_checked_in_and_the_stay_is_kept(site: Site) -> None:
+    """The offline edge cancels a booking while central checks the guest in: the later state
+    in the lifecycle wins. The cancel is applied with changes (``status_kept``), the stay stays
+    checked in at both nodes, and nothing is released."""
+    booked = site.post("/reservations", _json(_booking(hotel=site.hotel, name="Early Guest")))
+    edge, hotel = site.edge()
+    site.cut(edge)
+    body = {"room_id": site.hotel.rooms["202"], "guests": [RESIDENT]}
+    site.post(f"/reservations/{booked['id']}/check-in", body)
+    cancel = hotel.run(c.CancelReservation(reservation_id=str(booked["id"]), reason="no card"))
+    site.heal(edge)
+    result = ledger(site, "edge1")[cancel.mutation.id]
+    assert result.result == "applied_with_changes"
+    assert "status_kept" in str(result.reason)
+    assert "checked_in" in str(result.reason)
+    stay = site.get(f"/reservations/{booked['id']}")
+    assert stay["reservation"]["status"] == "checked_in"  # type: ignore[index]
+    at_edge = edge.bus.read(hotel.property_id, lambda uow: uow.reservations.get(str(booked["id"])))
+    assert at_edge.status is ReservationStatus.CHECKED_IN
+    assert site.get("/tickets", status="open") == []
+    assert_converged(site, edge)
+
+
+def test_both_nodes_check_the_guest_out_and_one_departure_is_kept(site: Site) -> None:
+    """Central and the offline edge both check the same guest out: the edge's check-out is
+    applied with changes (``status_was``), no night is charged twice, no ticket is opened, and
+    both nodes hold one settled folio."""
+    edge, hotel = site.edge()
+    guest = hotel.book(nights=2, room="103")
+    hotel.check_in(guest, "103")
+    folio = hotel.folio_id(guest)
+    sync(edge)
+    site.cut(edge)
+    override = {"manager_id": "mgr", "reason": "invoiced to the company"}
+    site.post(f"/reservations/{guest.id}/check-out", {"override": override})
+    lines = site.get(f"/folios/{folio}")
+    assert isinstance(lines, dict)
+    out = hotel.run(
+        c.CheckOut(reservation_id=guest.id, override=ManagerOverride("mgr2", "same, at the desk"))
+    )
+    site.heal(edge)
+    result = ledger(site, "edge1")[out.mutation.id]
+    assert result.result == "applied_with_changes"
+    assert "status_was" in str(result.reason)
+    bill = site.get(f"/folios/{folio}")
+    assert isinstance(bill, dict)
+    assert bill["status"] == "settled"
+    assert bill["lines"] == lines["lines"]  # nothing charged twice
+    assert site.get("/tickets", status="open") == []
+    assert_converged(site, edge)
+
+
+def test_the_edge_checks_out_a_folio_central_charged_meanwhile_with_a_ticket(site: Site) -> None:
+    """The offline edge checks a guest out with nothing owed, while central posts a restaurant
+    charge to the folio. The departure stands: the folio is settled anyway and a
+    ``settled_with_balance`` ticket says what is owed, so staff collect it."""
+    edge, hotel = site.edge()
+    guest = hotel.book(nights=1, room="104")
+    hotel.check_in(guest, "104")
+    folio = hotel.folio_id(guest)
+    sync(edge)
+    site.cut(edge)
+    body = {"category": "misc", "description": "restaurant", "amount": 2400}
+    site.post(f"/folios/{folio}/charges", body)
+    hotel.run(c.PostRoomCharges(reservation_id=guest.id, through=guest.departure))
+    owed = edge.bus.read(hotel.property_id, lambda uow: queries.folio(uow, folio)).balance
+    pay = c.PostPayment(folio_id=folio, line_id=new_id(), method="cash", amount=owed)
+    hotel.run(pay)
+    out = hotel.run(c.CheckOut(reservation_id=guest.id))  # nothing owed at the edge
+    site.heal(edge)
+    result = ledger(site, "edge1")[out.mutation.id]
+    assert result.result == "conflict"
+    (ticket,) = site.get("/tickets", status="open")  # type: ignore[misc]
+    assert ticket["kind"] == "settled_with_balance"
+    assert ticket["facts"]["balance"] == "2400"
+    bill = site.get(f"/folios/{folio}")
+    assert isinstance(bill, dict)
+    assert (bill["status"], bill["balance"]) == ("settled", 2400)
     assert edge.sync_status()["open_tickets"] == 1
     assert_converged(site, edge)
 

@@ -43,7 +43,9 @@ def _write(
     """Apply a register write: based on the current version, or winning on priority, HLC, node.
 
     A replayed write that wins is taken as it is (``merge``): it was checked where it was made,
-    against the state its writer saw, not against a state it never saw.
+    against the state its writer saw, not against a state it never saw. Either way the write
+    that lost is logged in the result: the incoming one (``superseded_by``, ``kept``) or, when
+    a stale write outranks the one already here, that one (``overwrote``, ``was``).
     """
     room_id, base, base_hlc = target
     room = uow.rooms.get(room_id, for_update=True)
@@ -54,6 +56,9 @@ def _write(
     if ctx.replay and not register_write_wins(current, (base, base_hlc), ctx.stamp):
         ctx.changed(superseded_by=room.stamp.node, kept=room.status_code)  # the loser is logged
         return room
+    saw_current = base == room.version and base_hlc in (None, room.stamp.hlc)
+    if ctx.replay and not saw_current:  # a stale write outranks the one it never saw
+        ctx.changed(overwrote=room.stamp.node, was=room.status_code)  # that loser is logged
     changed = (merge(room) if ctx.replay else change(room)).stamped(ctx.stamp)
     uow.rooms.save(changed)
     return changed
