@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from support.auth import PIN, add_staff
 from support.hotel import Hotel, build_hotel
-from support.nodes import CentralProcess, central_process, edge_node, node_bearer
+from support.nodes import FAST, CentralProcess, central_process, edge_node, node_bearer
 from support.sync import wait_until
 from yadori.auth import errors as e
 from yadori.auth import keys
@@ -26,6 +26,7 @@ from yadori.cli.main import app as cli
 from yadori.domain.staff import Staff
 from yadori.storage.engine import make_engine
 from yadori.storage.tables import login_attempts, node_keys
+from yadori.sync.connectivity import LinkState
 from yadori.sync.errors import SyncRefused
 
 pytestmark = [pytest.mark.postgres]
@@ -152,6 +153,35 @@ def test_an_edge_not_enrolled_cannot_log_anyone_in(tmp_path: Path) -> None:
         assert not node.auth.ready
         with pytest.raises(e.NodeUnauthenticated, match="enroll"):
             node.auth.login_here("p", "FD01", "1234", node="e9")
+    finally:
+        node.close()
+
+
+def test_an_edge_not_enrolled_stays_offline_and_says_why(site: Site, tmp_path: Path) -> None:
+    """An edge pointed at central but never enrolled has no key: its heartbeat has nothing to
+    test, and each of its calls would be refused. It is offline from the first beat, told
+    once (``sync_refused``, naming the command to run), and stays so. Before, central answered
+    its token-less heartbeats, so the edge flipped offline, recovering, offline at every
+    refused sync."""
+    node = bootstrap(
+        NodeConfig(
+            "edge", "e9", "E9", f"sqlite:///{tmp_path / 'e9.db'}",
+            central_url=site.central.url, timing=FAST, properties=(site.hotel.property_id,),
+        )
+    )  # fmt: skip
+    try:
+        assert node.edge_store is not None
+        assert node.monitor is not None
+        events = node.events.subscribe()
+        node.start_sync()
+        store, monitor = node.edge_store, node.monitor
+        wait_until(lambda: any(a["kind"] == "sync_refused" for a in store.alerts()), 10)
+        time.sleep(2)  # many more beats
+        assert monitor.state is LinkState.OFFLINE
+        states = [e["data"]["state"] for e in list(events.queue) if e["event"] == "link"]  # type: ignore[index]
+        assert states == ["offline"]
+        (refused,) = [a["message"] for a in store.alerts() if a["kind"] == "sync_refused"]
+        assert "yadori edge enroll" in str(refused)
     finally:
         node.close()
 

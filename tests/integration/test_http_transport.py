@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from yadori.sync import http_transport
-from yadori.sync.errors import LinkDown, TimedOut
+from yadori.sync.errors import LinkDown, SyncRefused, TimedOut
 from yadori.sync.http_transport import HttpTransport
 
 
@@ -55,7 +55,7 @@ def test_abort_fails_a_call_blocked_in_a_black_hole_at_once() -> None:
     timeout); the transport shuts its sockets down, so the sync thread is free to recover.
     """
     with black_hole() as (url, held):
-        transport = HttpTransport(url, timeout=10.0)
+        transport = HttpTransport(url, timeout=10.0, token=lambda: "a-node-token")
         failed: list[BaseException] = []
         returned = threading.Event()
 
@@ -121,7 +121,7 @@ def test_a_heartbeat_waits_as_long_as_it_is_told() -> None:
     wait 0.3 s, or one told nothing.
     """
     with slow_heartbeats() as (url, delay):
-        transport = HttpTransport(url)
+        transport = HttpTransport(url, token=lambda: "a-node-token")
         try:
             assert "time_ms" in transport.heartbeat("edge1")
             delay[0] = 0.8
@@ -138,7 +138,8 @@ def test_only_a_call_left_unanswered_counts_as_timed_out() -> None:
     """The monitor asks a timed-out beat again, patiently; a refused connection is just down."""
     with socket.create_server(("127.0.0.1", 0)) as unused:
         port = unused.getsockname()[1]
-    transport = HttpTransport(f"http://127.0.0.1:{port}")  # nothing listens there now
+    # nothing listens there now
+    transport = HttpTransport(f"http://127.0.0.1:{port}", token=lambda: "a-node-token")
     try:
         with pytest.raises(LinkDown) as refused:
             transport.heartbeat("edge1", 1.0)
@@ -190,3 +191,16 @@ def test_clients_share_one_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         http_transport._tls.cache_clear()
     assert len(made) == 1
+
+
+def test_a_heartbeat_without_a_node_token_is_refused_before_it_is_sent() -> None:
+    """An edge never enrolled has no key: central would answer its beat and test nothing, so the
+    transport refuses it as central refuses the other calls (no request is made: nothing listens
+    at port 9, which would be ``LinkDown``)."""
+    transport = HttpTransport("http://127.0.0.1:9")
+    try:
+        with pytest.raises(SyncRefused, match="yadori edge enroll") as refused:
+            transport.heartbeat("edge1", 1.0)
+        assert refused.value.code == "node_unauthenticated"
+    finally:
+        transport.close()

@@ -24,6 +24,7 @@ PULL = "/sync/v1/pull"
 REPUBLISH = "/sync/v1/republish"
 HEARTBEAT = "/sync/v1/heartbeat"
 LOGIN = "/sync/v1/login"
+NOT_ENROLLED = "node_unauthenticated"  # central's code for a call without a valid node token
 KEYS = "/sync/v1/keys"
 ENROL = "/sync/v1/enrol"
 ROTATE = "/sync/v1/keys/rotate"
@@ -174,9 +175,18 @@ class HttpTransport:
     def heartbeat(self, origin: str, timeout: float | None = None) -> dict[str, JSON]:
         """A quick call that also tests this edge's credentials (its node token).
 
+        An edge without a key (never enrolled) is refused here, as central refuses its other
+        calls: a beat without a token would be answered and test nothing.
+
         ``timeout`` applies to each step of the call (connecting, sending, each read), as httpx
         times out: the monitor sets it from the link's round trip (decision 0045).
         """
+        if not self._token():  # central would answer anyone: nothing tested, nothing syncs
+            raise SyncRefused(
+                f"GET {HEARTBEAT}: {NOT_ENROLLED}: this edge has no key central knows: run "
+                "`yadori edge enroll` with a token from central / 未登録のエッジです",
+                NOT_ENROLLED,
+            )
         wait = self._heartbeat_timeout if timeout is None else timeout
         return self._call("GET", HEARTBEAT, params={"origin": origin}, timeout=wait)
 
