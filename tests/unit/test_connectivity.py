@@ -59,6 +59,22 @@ def test_probe_intervals() -> None:
     assert T.backoff_first * (1 - T.jitter) <= first <= T.backoff_first
 
 
+def test_offline_probes_double_from_the_first_wait_with_jitter() -> None:
+    """While offline: the first wait, twice as long after each failed probe, up to the cap,
+    each less up to ``jitter`` of it (so edges cut together do not probe together)."""
+    lowest, highest = random.Random(), random.Random()
+    lowest.random = lambda: 1.0  # type: ignore[method-assign] # the most jitter takes off
+    highest.random = lambda: 0.0  # type: ignore[method-assign] # none
+    first, cap = T.backoff_first, T.backoff_cap
+    waits = [min(cap, first * 2**n) for n in range(8)]
+    assert waits[0] < waits[1] < waits[2]
+    assert waits[-1] == cap  # the cap is reached
+    for failures, wait in enumerate(waits, start=1):
+        link = Link(LinkState.OFFLINE, 0.0, failures)
+        assert next_probe(link, 0.0, T, highest) == wait
+        assert next_probe(link, 0.0, T, lowest) == pytest.approx(wait * (1 - T.jitter))
+
+
 @given(st.integers(1, 60), st.integers(0, 2**32))
 def test_backoff_grows_but_never_past_its_cap(failures: int, seed: int) -> None:
     """However long the outage, the next probe comes within the cap: a return is seen in time."""
