@@ -50,6 +50,7 @@ class SwitchedCentral:
         self.refusing: str | None = None  # central answers, and refuses the edge: why
         self.push_error: SyncError | None = None  # what every push raises, if set
         self.pull_error: SyncError | None = None  # what every pull raises, if set
+        self.refused_property: str | None = None  # a property whose pulls central refuses
         self.beats = 0
         self.pushes = 0
         self.pulls = 0
@@ -77,6 +78,8 @@ class SwitchedCentral:
             self.pulls += 1
         if self.pull_error is not None:
             raise self.pull_error
+        if params["property"] == self.refused_property:
+            raise SyncRefused("GET /sync/v1/pull: wrong_property: not enrolled", "wrong_property")
         return {"changes": [], "results": [], "cursor": 0, "results_no": 0, "more": False}
 
     def abort(self) -> None:
@@ -452,6 +455,31 @@ def test_cycles_that_move_the_queue_before_failing_do_not_back_off(tmp_path: Pat
         assert link.pushes - pushes >= 8
         assert edge.edge_store is not None
         assert [a for a in edge.edge_store.alerts() if a["kind"] == "sync_failing"] == []
+    finally:
+        edge.close()
+
+
+def test_an_empty_page_before_a_refused_pull_is_no_progress(tmp_path: Path) -> None:
+    """An edge of two properties whose second pull central refuses (it left that property,
+    decision 0056's example): the first property's page is empty, which moved nothing, so the
+    cycles back off and the refusal is told once. Before, any page taken counted as progress:
+    the wait never grew past its first step, a cycle every 0.05 s here for as long as it
+    lasted."""
+    edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+    try:
+        hotel = build_hotel(edge)
+        with edge.engine.begin() as conn:  # its set-up synced long ago: nothing to push
+            conn.execute(sa.update(outbox).values(state="done", result="applied"))
+        link = SwitchedCentral(down=False)
+        link.refused_property = "gone"
+        monitor_on_fake(edge, link, properties=(hotel.property_id, "gone"))
+        wait_until(lambda: link.pulls >= 10, 10)  # the waits grow: 0.05 s, doubled each time
+        pulls = link.pulls
+        time.sleep(2.0)
+        assert link.pulls - pulls <= 6, "the cycles did not back off"  # 3 pulls a cycle at most
+        assert edge.edge_store is not None
+        refused = [a for a in edge.edge_store.alerts() if a["kind"] == "sync_refused"]
+        assert len(refused) == 1
     finally:
         edge.close()
 
