@@ -1009,6 +1009,21 @@ def test_status_view_and_command(tmp_path: Path) -> None:
         assert {"skew ms": "-734", "open tickets": "2"}.get(row, "2026-12-01T00:00:01") in line
     shown = [line for line in text.splitlines() if line.startswith("alert ")]
     assert shown == [f"alert 2026-12-01T0{n}:00:00+00:00 outage: down {n}" for n in range(7, 2, -1)]
+    # an error's own text is printed as it is, brackets too (never read as markup)
+    odd = "sync: ValidationError: [type=missing, input_value={}] [/x]"
+    raw = Console(record=True, width=200)
+    show_status(
+        raw,
+        {
+            "link": "online",
+            "since": "now",
+            "rejected": [{"id": "m2", "reason": "[bold]x[/bold] [/y]"}],
+            "alerts": [{"at": "t", "kind": "sync_error", "message": odd}],
+        },
+    )
+    printed = raw.export_text()
+    assert f"alert t sync_error: {odd}" in printed
+    assert "[bold]x[/bold] [/y]" in printed
     show_status(console, {"role": "edge", "sync": "none"})
     assert "no sync" in console.export_text()
     japanese = Console(record=True, width=100)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 # Each label as (Japanese, English).
@@ -77,11 +78,11 @@ def show_status(console: Console, status: dict[str, object], lang: str = "en") -
     count = total if isinstance(total, int) else len(rejected)
     table.add_row(say("rejected mutations"), str(count))
     console.print(table)
-    for item in rejected[:10]:
-        console.print(f"[red]{say('rejected')}[/red] {item}")
+    for item in rejected[:10]:  # their text is the data's, never markup
+        console.print(f"[red]{say('rejected')}[/red] {escape(str(item))}")
     alerts = status.get("alerts") or []
     assert isinstance(alerts, list)  # noqa: S101 - the status schema
     for alert in alerts[:ALERTS_SHOWN]:  # newest first
         assert isinstance(alert, dict)  # noqa: S101 - the status schema
         told = f"{alert.get('at')} {alert.get('kind')}: {alert.get('message')}"
-        console.print(f"[yellow]{say('alert')}[/yellow] {told}", markup=True, highlight=False)
+        console.print(f"[yellow]{say('alert')}[/yellow] {escape(told)}", highlight=False)
