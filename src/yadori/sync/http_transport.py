@@ -184,7 +184,8 @@ class HttpTransport:
         if not self._token():  # central would answer anyone: nothing tested, nothing syncs
             raise SyncRefused(
                 f"GET {HEARTBEAT}: {NOT_ENROLLED}: this edge has no key central knows: run "
-                "`yadori edge enroll` with a token from central / 未登録のエッジです",
+                "`yadori edge enroll` with a token from central, then restart the edge"
+                " / 未登録のエッジです",
                 NOT_ENROLLED,
             )
         wait = self._heartbeat_timeout if timeout is None else timeout
