@@ -964,6 +964,18 @@ def test_central_cancels_while_the_edge_checks_in_and_checked_in_wins(site: Site
     assert_converged(site, edge)
 
 
+def _in_house_then_cut(
+    site: Site, room: str, *, nights: int
+) -> tuple[Yadori, Hotel, Reservation, str]:
+    """An edge with a guest checked in to ``room`` and synced, then cut off; and the folio."""
+    edge, hotel = site.edge()
+    guest = hotel.book(nights=nights, room=room)
+    hotel.check_in(guest, room)
+    sync(edge)
+    site.cut(edge)
+    return edge, hotel, guest, hotel.folio_id(guest)
+
+
 RESIDENT = {"name": "佐藤 太郎", "address": "東京都中央区日本橋1-1", "contact": "090-1234-5678"}
 
 
@@ -994,12 +1006,7 @@ def test_both_nodes_check_the_guest_out_and_one_departure_is_kept(site: Site) ->
     """Central and the offline edge both check the same guest out: the edge's check-out is
     applied with changes (``status_was``), no night is charged twice, no ticket is opened, and
     both nodes hold one settled folio."""
-    edge, hotel = site.edge()
-    guest = hotel.book(nights=2, room="103")
-    hotel.check_in(guest, "103")
-    folio = hotel.folio_id(guest)
-    sync(edge)
-    site.cut(edge)
+    edge, hotel, guest, folio = _in_house_then_cut(site, "103", nights=2)
     override = {"manager_id": "mgr", "reason": "invoiced to the company"}
     site.post(f"/reservations/{guest.id}/check-out", {"override": override})
     lines = site.get(f"/folios/{folio}")
@@ -1023,12 +1030,7 @@ def test_the_edge_checks_out_a_folio_central_charged_meanwhile_with_a_ticket(sit
     """The offline edge checks a guest out with nothing owed, while central posts a restaurant
     charge to the folio. The departure stands: the folio is settled anyway and a
     ``settled_with_balance`` ticket says what is owed, so staff collect it."""
-    edge, hotel = site.edge()
-    guest = hotel.book(nights=1, room="104")
-    hotel.check_in(guest, "104")
-    folio = hotel.folio_id(guest)
-    sync(edge)
-    site.cut(edge)
+    edge, hotel, guest, folio = _in_house_then_cut(site, "104", nights=1)
     body = {"category": "misc", "description": "restaurant", "amount": 2400}
     site.post(f"/folios/{folio}/charges", body)
     hotel.run(c.PostRoomCharges(reservation_id=guest.id, through=guest.departure))
@@ -1056,12 +1058,7 @@ def test_what_the_edge_posts_to_a_folio_central_settled_is_kept_with_a_ticket(si
     (the mutations' results are ``conflict``), so staff collect or refund. Before, the room
     nights were added to the settled bill silently, ``applied``: a guest gone owed more and
     nobody was told."""
-    edge, hotel = site.edge()
-    guest = hotel.book(nights=3, room="101")
-    hotel.check_in(guest, "101")
-    folio = hotel.folio_id(guest)
-    sync(edge)
-    site.cut(edge)
+    edge, hotel, guest, folio = _in_house_then_cut(site, "101", nights=3)
     override = {"manager_id": "mgr", "reason": "left early, the agent pays"}
     site.post(f"/reservations/{guest.id}/check-out", {"override": override})
     nights = hotel.run(c.PostRoomCharges(reservation_id=guest.id, through=guest.departure))

@@ -96,13 +96,18 @@ def register_write_wins(
     write) its writer saw. Versions alone are not enough: two nodes count their own changes, so
     the same number can name different histories; the HLC of the last write names one.
     """
+    return based_on_current(current, base) or incoming > current[1]
+
+
+def based_on_current(
+    current: tuple[int, RegisterStamp], base: tuple[int | None, str | None]
+) -> bool:
+    """Whether a register write's writer saw the state here: no base, or this version's history."""
     current_version, current_stamp = current
     base_version, base_hlc = base
     if base_version is None:
         return True
-    if base_version == current_version and base_hlc in (None, current_stamp.hlc):
-        return True
-    return incoming > current_stamp
+    return base_version == current_version and base_hlc in (None, current_stamp.hlc)
 
 
 LIFECYCLE_RANK: dict[ReservationStatus, int] = {

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 import httpcore2
 import httpx2
 
+from yadori.auth.errors import NodeUnauthenticated
 from yadori.sync import canonical
 from yadori.sync.canonical import JSON
 from yadori.sync.connectivity import Timing
@@ -24,7 +25,6 @@ PULL = "/sync/v1/pull"
 REPUBLISH = "/sync/v1/republish"
 HEARTBEAT = "/sync/v1/heartbeat"
 LOGIN = "/sync/v1/login"
-NOT_ENROLLED = "node_unauthenticated"  # central's code for a call without a valid node token
 KEYS = "/sync/v1/keys"
 ENROL = "/sync/v1/enrol"
 ROTATE = "/sync/v1/keys/rotate"
@@ -182,11 +182,11 @@ class HttpTransport:
         times out: the monitor sets it from the link's round trip (decision 0045).
         """
         if not self._token():  # central would answer anyone: nothing tested, nothing syncs
+            code = NodeUnauthenticated.code
             raise SyncRefused(
-                f"GET {HEARTBEAT}: {NOT_ENROLLED}: this edge has no key central knows: run "
-                "`yadori edge enroll` with a token from central, then restart the edge"
-                " / 未登録のエッジです",
-                NOT_ENROLLED,
+                f"GET {HEARTBEAT}: {code}: this edge has no key central knows: run `yadori edge "
+                "enroll` with a token from central, then restart the edge / 未登録のエッジです",
+                code,
             )
         wait = self._heartbeat_timeout if timeout is None else timeout
         return self._call("GET", HEARTBEAT, params={"origin": origin}, timeout=wait)

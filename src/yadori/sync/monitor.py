@@ -118,8 +118,7 @@ class Monitor:
             now = datetime.now(UTC)
             self._outages.resume(*unfinished, now)
             self._state = Link(LinkState.OFFLINE, self._clock())
-            # told, so a banner that connects now (the hub replays the last) shows it
-            self._hub.publish("link", {"state": LinkState.OFFLINE.value, "at": now.isoformat()})
+            self._tell_link(LinkState.OFFLINE, now)  # a banner connecting now is told (replayed)
 
     # --- control ---------------------------------------------------------------------------
 
@@ -399,7 +398,10 @@ class Monitor:
         self._state = link
         if link.state is LinkState.OFFLINE:
             self._link.abort()  # a sync call stuck in a black hole must not delay recovery
-        self._hub.publish("link", {"state": link.state.value, "at": now.isoformat()})
+        self._tell_link(link.state, now)
+
+    def _tell_link(self, state: LinkState, at: datetime) -> None:
+        self._hub.publish("link", {"state": state.value, "at": at.isoformat()})
 
     def _watch_queue(self) -> None:
         depth = self._log.pending_count()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from yadori.domain.conflicts import register_write_wins
+from yadori.domain.conflicts import based_on_current, register_write_wins
 from yadori.domain.rooms import Room
 from yadori.services.commands import SetRoomCondition, SetRoomService
 from yadori.services.context import Context
@@ -56,8 +56,7 @@ def _write(
     if ctx.replay and not register_write_wins(current, (base, base_hlc), ctx.stamp):
         ctx.changed(superseded_by=room.stamp.node, kept=room.status_code)  # the loser is logged
         return room
-    saw_current = base == room.version and base_hlc in (None, room.stamp.hlc)
-    if ctx.replay and not saw_current:  # a stale write outranks the one it never saw
+    if ctx.replay and not based_on_current(current, (base, base_hlc)):  # a stale write won
         ctx.changed(overwrote=room.stamp.node, was=room.status_code)  # that loser is logged
     changed = (merge(room) if ctx.replay else change(room)).stamped(ctx.stamp)
     uow.rooms.save(changed)
