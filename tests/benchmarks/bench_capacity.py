@@ -69,7 +69,11 @@ class Filler:
         housekept = {s.room_id for s in self.hotel.in_house} | set(
             self.hotel.rooms[bs.IN_HOUSE + bs.ARRIVALS :]
         )
-        state = {r.id: (r.condition, r.version, r.stamp.hlc) for r in rooms if r.id in housekept}
+        state = {
+            r.id: (r.condition, r.condition_register.version, r.condition_register.stamp.hlc)
+            for r in rooms
+            if r.id in housekept
+        }
         room_ids = sorted(state)
         folios = [s.folio_id for s in self.hotel.in_house]
         hlc, now = self.edge.bus.hlc, datetime.now(UTC)

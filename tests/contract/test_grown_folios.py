@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from support.hotel import Hotel
 from support.locks import wait_until_blocked
+from yadori.domain.conflicts import RegisterStamp
 from yadori.domain.folio import FolioLine, FolioStatus, LineKind
 from yadori.domain.ids import new_id
 from yadori.domain.rooms import Condition
@@ -33,6 +34,7 @@ from yadori.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 from yadori.sync import canonical
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+STAMP = RegisterStamp(30, "000000000000100-000000-C", "C")  # who wrote the rooms changed here
 FOLIOS = 3
 
 Op = tuple[str, int, int]  # (what, folio index, amount)
@@ -307,7 +309,7 @@ def test_held_folios_and_rooms_are_published_without_reading_them(
         apply(uow, grown, ("post", 0, 1_500))
         apply(uow, grown, ("post", 0, 2_500))
         room = uow.rooms.get(room_id, for_update=True)
-        uow.rooms.save(room.set_condition(Condition.CLEAN))
+        uow.rooms.save(room.set_condition(Condition.CLEAN).stamped(STAMP))
         with reads(uow) as statements:
             uow.ledger.publish([f"folio:{grown}", f"folio:{held_only}", f"room:{room_id}"])
         uow.commit()

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from support.hotel import TODAY, Hotel, build_hotel, guest
 from yadori.domain.accommodation_tax import Exemption
+from yadori.domain.conflicts import Register, RegisterStamp
 from yadori.domain.errors import (
     AlreadyExists,
     NotFound,
@@ -239,10 +240,19 @@ def test_rooms_add_get_and_list_by_number(hotel: Hotel) -> None:
 
 
 def test_room_save_round_trips_status_enums_and_version(hotel: Hotel) -> None:
-    """A saved room keeps its three status axes, its reason and its version."""
+    """A saved room keeps its three status axes, its reason, its version and each register's
+    version and last writer (decision 0067)."""
+    desk = RegisterStamp(20, "000000000000100-000000-e1", "e1")
+    office = RegisterStamp(30, "000000000000200-000000-central", "central")
     with unit(hotel) as uow:
         room = uow.rooms.get(hotel.rooms["102"], for_update=True)
-        changed = room.check_in().check_out().set_service(Service.OUT_OF_ORDER, " 水漏れ leak ")
+        changed = (
+            room.check_in()
+            .check_out()
+            .stamped(desk)
+            .set_service(Service.OUT_OF_ORDER, " 水漏れ leak ")
+            .stamped(office)
+        )
         uow.rooms.save(changed)
     with unit(hotel) as uow:
         back = uow.rooms.get(hotel.rooms["102"])
@@ -252,6 +262,17 @@ def test_room_save_round_trips_status_enums_and_version(hotel: Hotel) -> None:
     assert back.service is Service.OUT_OF_ORDER
     assert back.service_reason == "水漏れ leak"
     assert back.version == 4
+    assert back.stamp == office
+    assert back.condition_register == Register(2, desk)
+    assert back.service_register == Register(2, office)
+
+
+def test_a_room_whose_register_was_not_stamped_is_not_saved(hotel: Hotel) -> None:
+    """A register written without a stamp could never be merged: the repository refuses it."""
+    with unit(hotel) as uow:
+        room = uow.rooms.get(hotel.rooms["102"], for_update=True)
+        with pytest.raises(ValueError, match="without a stamp"):
+            uow.rooms.save(room.set_condition(Condition.DIRTY))
 
 
 # --- rate plans ------------------------------------------------------------------------------

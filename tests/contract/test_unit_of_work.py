@@ -15,12 +15,14 @@ import psycopg
 import psycopg.errors
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import exc as sa_exc
 
 from support.hotel import ACTOR, Hotel
 from yadori.bootstrap import Yadori
+from yadori.domain.conflicts import Register, RegisterStamp
 from yadori.domain.errors import AlreadyExists, InvalidInput, UnknownRoom
 from yadori.domain.folio import Folio, FolioLine, LineKind
 from yadori.domain.ids import new_id
@@ -28,7 +30,7 @@ from yadori.domain.rooms import Condition, Room
 from yadori.services import commands as c
 from yadori.services.errors import StorageUnavailable
 from yadori.storage.engine import make_engine
-from yadori.storage.migrate import current_revision, head_revision, upgrade
+from yadori.storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from yadori.storage.tables import folio_lines, metadata
 from yadori.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory, writers_waiting
 from yadori.sync.mutation import Mutation, Priority, make_mutation
@@ -436,3 +438,48 @@ def test_two_units_taking_a_new_counters_first_values_both_succeed(hotel: Hotel)
         first.commit()
     writer.join(timeout=30)
     assert taken == [2]
+
+
+def test_the_room_registers_start_as_the_whole_room_s_and_central_republishes(
+    hotel: Hotel,
+) -> None:
+    """Migration 0008 (decision 0067): each register takes the room's version and last writer,
+    so a write queued before the upgrade is still based on the current state; rooms the feed
+    holds (central's) are marked for the next pull to publish again, with their registers."""
+    engine = hotel.node.engine
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007")
+    a, b = hotel.rooms["101"], hotel.rooms["102"]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE rooms SET version = 5, stamp_priority = 20, stamp_hlc = 'h5', "
+                "stamp_node = 'e1' WHERE id = :id"
+            ),
+            {"id": a},
+        )
+        conn.execute(sa.text("DELETE FROM sync_dirty"))
+        conn.execute(
+            sa.text("DELETE FROM sync_feed WHERE key IN (:a, :b)"),
+            {"a": f"{hotel.property_id}/room:{a}", "b": f"{hotel.property_id}/room:{b}"},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO sync_feed (key, property_id, version, doc, crc32) "
+                "VALUES (:key, :pid, 999999999, NULL, 0)"
+            ),
+            {"key": f"{hotel.property_id}/room:{a}", "pid": hotel.property_id},
+        )
+    upgrade(engine)
+    room = hotel.node.bus.read(hotel.property_id, lambda uow: uow.rooms.get(a))
+    stamp = RegisterStamp(20, "h5", "e1")
+    assert room.condition_register == room.service_register == Register(5, stamp)
+    with engine.connect() as conn:
+        marks = set(conn.execute(sa.text("SELECT key FROM sync_dirty")).scalars())
+        fed = conn.execute(sa.text("SELECT key FROM sync_feed WHERE key LIKE '%/room:%'"))
+        in_feed = set(fed.scalars())
+    assert marks == in_feed  # the rooms the feed holds (central's), each once
+    assert f"{hotel.property_id}/room:{a}" in marks
+    assert f"{hotel.property_id}/room:{b}" not in marks  # not in the feed: an edge's

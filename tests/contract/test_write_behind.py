@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from support.hotel import TODAY, Hotel
+from yadori.domain.conflicts import RegisterStamp
 from yadori.domain.errors import AlreadyExists
 from yadori.domain.folio import Folio, FolioLine, LineKind
 from yadori.domain.ids import new_id
@@ -24,6 +25,7 @@ from yadori.storage.tables import folio_lines, rooms
 from yadori.storage.unit_of_work import SqlUnitOfWorkFactory
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+STAMP = RegisterStamp(30, "000000000000100-000000-C", "C")  # who wrote the rooms changed here
 
 
 def factory(hotel: Hotel) -> SqlUnitOfWorkFactory:
@@ -74,7 +76,7 @@ def test_nothing_written_behind_survives_a_unit_that_does_not_commit(hotel: Hote
     with factory(hotel)(hotel.property_id) as uow:
         uow.folios.append(folio_id, charge(), actor="s", at=NOW)
         room = uow.rooms.get(room_id, for_update=True)
-        uow.rooms.save(room.set_condition(Condition.DIRTY))
+        uow.rooms.save(room.set_condition(Condition.DIRTY).stamped(STAMP))
     assert line_count(hotel, folio_id) == 0
     with factory(hotel)(hotel.property_id, read_only=True) as uow:
         assert uow.rooms.get(room_id).condition is room.condition
@@ -86,7 +88,7 @@ def test_a_room_saved_is_seen_by_queries_across_tables(hotel: Hotel) -> None:
     with factory(hotel)(hotel.property_id) as uow:
         room = uow.rooms.get(room_id, for_update=True)
         target = Condition.DIRTY if room.condition is not Condition.DIRTY else Condition.CLEAN
-        uow.rooms.save(room.set_condition(target))
+        uow.rooms.save(room.set_condition(target).stamped(STAMP))
         raw = sa.select(rooms.c.condition).where(rooms.c.id == room_id)
         assert uow.connection.execute(raw).scalar_one() == target.value
         assert {r.id: r.condition for r in uow.rooms.list()}[room_id] is target
@@ -156,7 +158,8 @@ def test_read_ahead_locks_and_reads_folios_and_rooms_in_a_few_statements(hotel: 
             uow.folios.get(folio_id, for_update=True, lines=False)
             uow.folios.append(folio_id, charge(), actor="s", at=NOW)
         for room_id in room_ids:
-            uow.rooms.save(uow.rooms.get(room_id, for_update=True).set_condition(Condition.DIRTY))
+            room = uow.rooms.get(room_id, for_update=True)
+            uow.rooms.save(room.set_condition(Condition.DIRTY).stamped(STAMP))
         assert statements == []
         uow.commit()
     assert len(statements) == 2  # one batched insert of lines, one batched update of rooms
@@ -222,7 +225,7 @@ def test_sellable_counts_follow_a_room_taken_out_of_order_in_the_same_unit(hotel
         before = uow.rooms.count_sellable(hotel.std)
         assert uow.rooms.count_sellable(hotel.std) == before  # read once
         room = uow.rooms.get(room_id, for_update=True)
-        uow.rooms.save(room.set_service(Service.OUT_OF_ORDER, "leak"))
+        uow.rooms.save(room.set_service(Service.OUT_OF_ORDER, "leak").stamped(STAMP))
         assert uow.rooms.count_sellable(hotel.std) == before - 1
         assert uow.room_types.get(hotel.std) is uow.room_types.get(hotel.std)
         assert uow.rate_plans.get(hotel.plan) is uow.rate_plans.get(hotel.plan)

@@ -38,7 +38,7 @@ from yadori.domain.conflicts import TicketStatus
 from yadori.domain.folio import ManagerOverride
 from yadori.domain.ids import new_id
 from yadori.domain.reservations import Reservation, ReservationStatus
-from yadori.domain.rooms import Condition
+from yadori.domain.rooms import Condition, Service
 from yadori.services import commands as c
 from yadori.services import queries
 from yadori.storage import aggregates
@@ -900,6 +900,37 @@ def test_a_winning_register_write_is_not_refused_by_a_state_it_never_saw(site: S
     site.heal(edge1, edge2)
     assert ledger(site, "edge2")[later.id].result != "rejected"
     assert site.get(f"/rooms/{hotel1.rooms['104']}")["condition"] == "inspected"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("at_edge", ["condition", "service"])
+def test_a_write_to_one_register_keeps_a_concurrent_write_to_the_other(
+    site: Site, at_edge: str
+) -> None:
+    """Condition and service are registers of their own (decision 0067): offline, the edge
+    writes one of room 104's and central the other. Both are kept, the edge's write is
+    ``applied``, and the nodes converge. With one version for the whole room, the edge's write
+    was stale and lost to central's priority: a cleaning was lost to an out-of-order."""
+    edge, hotel = site.edge()
+    room_id = hotel.rooms["104"]
+    _condition(hotel, "104", Condition.DIRTY)  # a guest left: housekeeping has work to do
+    sync(edge)
+    site.cut(edge)
+    if at_edge == "condition":  # housekeeping cleans; the office takes the room out of order
+        mine = _condition(hotel, "104", Condition.CLEAN)
+        site.post(f"/rooms/{room_id}/service", {"service": "out_of_order", "reason": "leak"})
+    else:  # the desk takes the room out of order; the office's report says it is clean
+        cmd = c.SetRoomService(room_id=room_id, service=Service.OUT_OF_ORDER, reason="leak")
+        mine = hotel.run(cmd).mutation
+        site.post(f"/rooms/{room_id}/condition", {"condition": "clean"})
+    site.heal(edge)
+    assert ledger(site, "edge1")[mine.id].result == "applied"
+    at_central = site.get(f"/rooms/{room_id}")
+    assert isinstance(at_central, dict)
+    assert (at_central["condition"], at_central["service"]) == ("clean", "out_of_order")
+    assert (at_central["condition_version"], at_central["service_version"]) == (3, 2)
+    at_edge_now = edge.bus.read(hotel.property_id, lambda uow: uow.rooms.get(room_id))
+    assert (at_edge_now.condition, at_edge_now.service) == (Condition.CLEAN, Service.OUT_OF_ORDER)
+    assert_converged(site, edge)
 
 
 def _condition(hotel: Hotel, room: str, condition: Condition) -> Mutation:

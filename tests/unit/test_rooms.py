@@ -5,8 +5,11 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from yadori.domain.errors import InvalidInput, InvalidRoomTransition, RoomNotReady
+from yadori.domain.conflicts import UNSTAMPED, Register, RegisterStamp
+from yadori.domain.errors import DomainError, InvalidInput, InvalidRoomTransition, RoomNotReady
 from yadori.domain.rooms import Condition, Occupancy, Room, RoomType, Service
 
 VAC, OCC = Occupancy.VACANT, Occupancy.OCCUPIED
@@ -176,3 +179,79 @@ def test_version_grows_with_every_change() -> None:
     r = room(VAC, DIRTY).set_condition(CLEAN).set_condition(INSP).check_in().check_out()
     r = r.set_service(OOS, "paint").set_service(IN)
     assert r.version == 7
+
+
+# --- condition and service: registers of their own (decision 0067) ---------------------------
+
+DESK = RegisterStamp(20, "000000000000100-000000-e1", "e1")
+OFFICE = RegisterStamp(30, "000000000000200-000000-central", "central")
+
+
+def test_each_register_counts_only_the_writes_of_its_own_field() -> None:
+    """Check-in writes neither register; check-out and cleaning write the condition; a service
+    change the service: each register is stamped by its own last writer."""
+    r = room().check_in().stamped(DESK)
+    assert (r.condition_register, r.service_register) == (Register(), Register())
+    r = r.check_out().stamped(DESK).set_service(OOS, "paint").stamped(OFFICE)
+    assert r.condition_register == Register(2, DESK)
+    assert r.service_register == Register(2, OFFICE)
+    assert (r.version, r.stamp) == (4, OFFICE)
+
+
+def test_a_register_written_is_unstamped_until_stamped() -> None:
+    """The repository refuses a room with an unstamped register: nothing could merge it."""
+    written = room(VAC, DIRTY).set_condition(CLEAN)
+    assert written.unstamped
+    assert written.condition_register.stamp == UNSTAMPED
+    assert not written.stamped(DESK).unstamped
+    assert not room().unstamped
+
+
+def test_merged_writes_touch_only_their_own_register() -> None:
+    """A won merge of one field keeps the other field and its register as they were."""
+    r = room(VAC, DIRTY, OOO, "flood")
+    cleaned = r.merged_condition(CLEAN).stamped(DESK)
+    assert (cleaned.condition, cleaned.service, cleaned.service_reason) == (CLEAN, OOO, "flood")
+    assert (cleaned.condition_register, cleaned.service_register) == (Register(2, DESK), Register())
+    back = r.merged_service(IN, "").stamped(OFFICE)
+    assert (back.condition, back.service) == (DIRTY, IN)
+    assert (back.condition_register, back.service_register) == (Register(), Register(2, OFFICE))
+
+
+_WRITES = {
+    "check_in": (lambda r: r.check_in(), ()),
+    "check_out": (lambda r: r.check_out(), ("condition",)),
+    "dirty": (lambda r: r.set_condition(DIRTY), ("condition",)),
+    "clean": (lambda r: r.set_condition(CLEAN), ("condition",)),
+    "inspected": (lambda r: r.set_condition(INSP), ("condition",)),
+    "oos": (lambda r: r.set_service(OOS, "paint"), ("service",)),
+    "in_service": (lambda r: r.set_service(IN), ("service",)),
+    "vacated": (lambda r: r.vacated(), ("condition",)),
+    "forced_occupied": (lambda r: r.forced_occupied(), ()),
+    "merged_condition": (lambda r: r.merged_condition(CLEAN), ("condition",)),
+    "merged_service": (lambda r: r.merged_service(OOO, "flood"), ("service",)),
+}
+
+
+@given(st.lists(st.sampled_from(sorted(_WRITES)), max_size=30))
+def test_a_register_is_the_count_and_last_writer_of_its_own_field(names: list[str]) -> None:
+    """Over any run of writes (those a room refuses skipped), each register's version is one
+    more than the writes of its field, and its stamp that of the last of them."""
+    r = room()
+    expected = {"condition": Register(), "service": Register()}
+    done = 0
+    for n, name in enumerate(names):
+        write, axes = _WRITES[name]
+        try:
+            changed = write(r)
+        except DomainError:
+            continue
+        stamp = RegisterStamp(20, f"{n:015d}-000000-e1", "e1")
+        r, done = changed.stamped(stamp), done + 1
+        for axis in axes:
+            expected[axis] = Register(expected[axis].version + 1, stamp)
+    assert (r.condition_register, r.service_register) == (
+        expected["condition"],
+        expected["service"],
+    )
+    assert r.version == 1 + done

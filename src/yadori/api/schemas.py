@@ -78,6 +78,8 @@ class RoomOut(BaseModel):
     service: str
     service_reason: str
     version: int
+    condition_version: int  # the base_version of a condition write based on what is shown
+    service_version: int  # the base_version of a service write based on what is shown
 
     @classmethod
     def of(cls, r: Room) -> RoomOut:
@@ -92,18 +94,26 @@ class RoomOut(BaseModel):
             service=r.service.value,
             service_reason=r.service_reason,
             version=r.version,
+            condition_version=r.condition_register.version,
+            service_version=r.service_register.version,
         )
 
 
 class ConditionIn(In):
-    """Housekeeping reports a room's condition."""
+    """Housekeeping reports a room's condition.
+
+    ``base_version``: the ``condition_version`` it was based on (else the one the node holds).
+    """
 
     condition: Condition
     base_version: int | None = None
 
 
 class ServiceIn(In):
-    """Take a room out of service or order, or back in."""
+    """Take a room out of service or order, or back in.
+
+    ``base_version``: the ``service_version`` it was based on (else the one the node holds).
+    """
 
     service: Service
     reason: Text = ""

@@ -85,6 +85,42 @@ class RegisterStamp:
     node: str
 
 
+NO_STAMP = RegisterStamp(0, "", "")
+"""The stamp of a register nobody has written since it was made."""
+
+UNSTAMPED = RegisterStamp(-1, "", "")
+"""A register written but not yet stamped: the handler stamps it before it is stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """One register's state: how many writes it has had, and who made the last one.
+
+    Each independent field has its own (a room's condition, its service status), so a write to
+    one is never judged stale because of a concurrent write to the other.
+    """
+
+    version: int = 1
+    stamp: RegisterStamp = NO_STAMP
+
+    def written(self) -> Register:
+        """One write more, to be stamped by whoever made it."""
+        return Register(self.version + 1, UNSTAMPED)
+
+    def stamped(self, stamp: RegisterStamp) -> Register:
+        """Stamped by ``stamp`` if it was just written; else as it was."""
+        return Register(self.version, stamp) if self.stamp == UNSTAMPED else self
+
+    @property
+    def current(self) -> tuple[int, RegisterStamp]:
+        """(version, stamp): what a write's base is compared with."""
+        return self.version, self.stamp
+
+
+UNWRITTEN = Register()
+"""A register nobody has written since it was made."""
+
+
 def register_write_wins(
     current: tuple[int, RegisterStamp],
     base: tuple[int | None, str | None],

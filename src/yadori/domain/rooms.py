@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from yadori.domain.conflicts import RegisterStamp
+from yadori.domain.conflicts import NO_STAMP, UNSTAMPED, UNWRITTEN, Register, RegisterStamp
 from yadori.domain.errors import InvalidInput, InvalidRoomTransition, RoomNotReady
 from yadori.domain.limits import CODE, NAME, TEXT, check_lengths
 
@@ -37,9 +37,6 @@ class Service(Enum):
     OUT_OF_SERVICE = "out_of_service"
     OUT_OF_ORDER = "out_of_order"
 
-
-NO_STAMP = RegisterStamp(0, "", "")
-"""The stamp of a room nobody has written since it was made."""
 
 _CONDITION_LETTER = {Condition.DIRTY: "D", Condition.CLEAN: "C", Condition.INSPECTED: "I"}
 _SERVICE_CODE = {Service.OUT_OF_SERVICE: "OOS", Service.OUT_OF_ORDER: "OOO"}
@@ -69,7 +66,12 @@ class RoomType:
 
 @dataclass(frozen=True, slots=True)
 class Room:
-    """One physical room and its housekeeping status; ``version`` grows with every change."""
+    """One physical room and its housekeeping status; ``version`` grows with every change.
+
+    Condition and service are registers of their own (``condition_register``,
+    ``service_register``: their version and last writer), merged apart (DESIGN §5): a cleaning
+    and a concurrent out-of-order are both kept. ``stamp`` names the last writer of any field.
+    """
 
     id: str
     number: str
@@ -81,6 +83,8 @@ class Room:
     service_reason: str = ""
     version: int = 1
     stamp: RegisterStamp = NO_STAMP
+    condition_register: Register = UNWRITTEN
+    service_register: Register = UNWRITTEN
 
     def __post_init__(self) -> None:
         if not self.number.strip():
@@ -136,23 +140,44 @@ class Room:
         return self._next(service=service, service_reason=reason.strip())
 
     def stamped(self, stamp: RegisterStamp) -> Room:
-        """The same status, recorded as last written by ``stamp`` (for the register rule)."""
-        return replace(self, stamp=stamp)
+        """The same status, recorded as last written by ``stamp`` (for the register rule).
+
+        The room's stamp, and that of each register written since it was last stamped.
+        """
+        return replace(
+            self,
+            stamp=stamp,
+            condition_register=self.condition_register.stamped(stamp),
+            service_register=self.service_register.stamped(stamp),
+        )
+
+    @property
+    def unstamped(self) -> bool:
+        """Whether a register was written and not stamped: such a room is not stored."""
+        return UNSTAMPED in (self.condition_register.stamp, self.service_register.stamp)
 
     def vacated(self) -> Room:
         """A merge found the guest gone: vacant and dirty whatever its status said."""
         return self._next(occupancy=Occupancy.VACANT, condition=Condition.DIRTY)
 
-    def merged(self, condition: Condition, service: Service, reason: str) -> Room:
-        """A register value that won a merge: taken as it is, without the transition checks.
+    def merged_condition(self, condition: Condition) -> Room:
+        """A condition write that won a merge: taken as it is, without the transition checks.
 
         The write was checked where it was made, against the state its writer saw.
         """
-        return self._next(condition=condition, service=service, service_reason=reason)
+        return self._next(condition=condition)
+
+    def merged_service(self, service: Service, reason: str) -> Room:
+        """A service write that won a merge: taken as it is (see ``merged_condition``)."""
+        return self._next(service=service, service_reason=reason)
 
     def forced_occupied(self) -> Room:
         """A merge found a guest in the room: occupied whatever its status said."""
         return self._next(occupancy=Occupancy.OCCUPIED)
 
     def _next(self, **changes: object) -> Room:
+        if "condition" in changes:
+            changes["condition_register"] = self.condition_register.written()
+        if "service" in changes:
+            changes["service_register"] = self.service_register.written()
         return replace(self, version=self.version + 1, **changes)  # type: ignore[arg-type]

@@ -70,6 +70,17 @@ rooms = sa.Table(
     sa.Column("stamp_priority", sa.Integer, nullable=False, server_default="0"),
     sa.Column("stamp_hlc", sa.String(96), nullable=False, server_default=""),
     sa.Column("stamp_node", sa.String(64), nullable=False, server_default=""),
+    # condition and service are registers of their own (decision 0067)
+    *(
+        column
+        for axis in ("condition", "service")
+        for column in (
+            sa.Column(f"{axis}_version", sa.Integer, nullable=False, server_default="1"),
+            sa.Column(f"{axis}_priority", sa.Integer, nullable=False, server_default="0"),
+            sa.Column(f"{axis}_hlc", sa.String(96), nullable=False, server_default=""),
+            sa.Column(f"{axis}_node", sa.String(64), nullable=False, server_default=""),
+        )
+    ),
     sa.UniqueConstraint("property_id", "number"),
 )
 

@@ -138,8 +138,8 @@ class SetRoomCondition(Command):
     priority: ClassVar[Priority] = Priority.ROOM_STATUS
     room_id: str
     condition: Condition
-    base_version: int | None = None
-    base_hlc: str | None = None  # the HLC of the last write the writer saw (resolved)
+    base_version: int | None = None  # the room's condition_version the writer saw (resolved)
+    base_hlc: str | None = None  # the HLC of the condition's last write it saw (resolved)
 
     def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"room:{self.room_id}",)
@@ -154,8 +154,8 @@ class SetRoomService(Command):
     room_id: str
     service: Service
     reason: str = ""
-    base_version: int | None = None
-    base_hlc: str | None = None  # the HLC of the last write the writer saw (resolved)
+    base_version: int | None = None  # the room's service_version the writer saw (resolved)
+    base_hlc: str | None = None  # the HLC of the service's last write it saw (resolved)
 
     def aggregates(self) -> tuple[str, ...]:  # noqa: D102 - documented on Command
         return (f"room:{self.room_id}",)

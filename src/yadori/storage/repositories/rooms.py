@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 
-from yadori.domain.conflicts import RegisterStamp
+from yadori.domain.conflicts import Register, RegisterStamp
 from yadori.domain.errors import NotFound, UnknownRoom, UnknownRoomType
 from yadori.domain.money import Rounding
 from yadori.domain.property import Property
@@ -231,7 +232,9 @@ class SqlRooms:
         self._conn.execute(_ROOM_INSERT, {"property_id": self._property_id, **_room_row(room)})
 
     def save(self, room: Room) -> None:
-        """Store the room's status and version."""
+        """Store the room's status and version; a register written must have been stamped."""
+        if room.unstamped:
+            raise ValueError(f"room {room.number}: a register was written without a stamp")
         self._touched.add(f"room:{room.id}")
         before = self._locked.get(room.id)
         if before is None or (before.service, before.room_type_id) != (
@@ -262,7 +265,23 @@ def _room_row(room: Room) -> dict[str, object]:
         "stamp_priority": room.stamp.priority,
         "stamp_hlc": room.stamp.hlc,
         "stamp_node": room.stamp.node,
+        **_register_row("condition", room.condition_register),
+        **_register_row("service", room.service_register),
     }
+
+
+def _register_row(axis: str, register: Register) -> dict[str, object]:
+    return {
+        f"{axis}_version": register.version,
+        f"{axis}_priority": register.stamp.priority,
+        f"{axis}_hlc": register.stamp.hlc,
+        f"{axis}_node": register.stamp.node,
+    }
+
+
+def _register(m: RowMapping, axis: str) -> Register:
+    stamp = RegisterStamp(m[f"{axis}_priority"], m[f"{axis}_hlc"], m[f"{axis}_node"])
+    return Register(m[f"{axis}_version"], stamp)
 
 
 def _room(row: sa.Row[tuple[object, ...]]) -> Room:
@@ -278,4 +297,6 @@ def _room(row: sa.Row[tuple[object, ...]]) -> Room:
         service_reason=m["service_reason"],
         version=m["version"],
         stamp=RegisterStamp(m["stamp_priority"], m["stamp_hlc"], m["stamp_node"]),
+        condition_register=_register(m, "condition"),
+        service_register=_register(m, "service"),
     )
