@@ -523,6 +523,43 @@ def test_a_held_queue_ends_the_recovery_is_told_once_and_backs_off(
         assert len(escalations(caplog, "sync_error")) == 1
         assert edge.edge_store.pending_count() == queued
         assert edge.sync_status()["rejected"] == []
+        last = monitor.snapshot().last_cycle  # the held cycles pulled: the status shows them
+        assert last is not None
+        assert last.pushed == 0
+    finally:
+        edge.close()
+
+
+def test_a_refusal_after_a_held_cycle_that_pulled_is_told_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Central refuses the pulls (told once), then lets them in while the queue is held, then
+    refuses again: the held cycles pulled, so the second refusal is a new one and told too.
+    Before, a held cycle did not clear the refusal remembered, and the second went untold."""
+    monkeypatch.setattr(queue_guard, "MAX_SET_ASIDE", 1)
+    edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+    try:
+        hotel = build_hotel(edge)
+        hotel.book()
+        assert edge.edge_store is not None
+        with edge.engine.begin() as conn:  # every queued mutation damaged at rest: unreadable
+            conn.execute(sa.update(outbox).values(args="{"))
+        link = SwitchedCentral(down=False)
+        refused = SyncRefused("GET /sync/v1/pull: node_revoked: revoked", "node_revoked")
+        link.pull_error = refused
+        monitor_on_fake(edge, link, properties=(hotel.property_id,))
+
+        def told() -> list[dict[str, JSON]]:
+            assert edge.edge_store is not None
+            return [a for a in edge.edge_store.alerts() if a["kind"] == "sync_refused"]
+
+        wait_until(lambda: len(told()) == 1, 10)
+        link.pull_error = None  # let in: the cycles pull, and the queue is held
+        wait_until(lambda: any(a["kind"] == "sync_error" for a in edge.edge_store.alerts()), 10)  # type: ignore[union-attr]
+        pulls = link.pulls
+        wait_until(lambda: link.pulls > pulls, 10)  # a held cycle that pulled
+        link.pull_error = refused
+        wait_until(lambda: len(told()) == 2, 10)
     finally:
         edge.close()
 

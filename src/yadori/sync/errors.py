@@ -15,6 +15,11 @@ batch, than a disk fault or an odd operation explains).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from yadori.sync.sync_ports import CycleReport
+
 
 class SyncError(Exception):
     """The sync could not complete a call."""
@@ -60,5 +65,8 @@ class QueueHeld(Exception):
     aside, these many are not. Raised once the cycle's pull is done: what the edge sees
     of central stays current. Not a SyncError: the link is fine, and the monitor escalates it
     (a ``sync_error`` alert) instead of taking the link offline, backs off as after a failed
-    cycle, and ends a recovery all the same (0066).
+    cycle, and ends a recovery all the same (0066). ``report``: what the cycle did, pull
+    included (set by the worker as it raises).
     """
+
+    report: CycleReport | None = None

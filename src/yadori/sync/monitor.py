@@ -292,6 +292,9 @@ class Monitor:
             self._failed(f"sync: {exc}", in_sync=True)
             return False
         except QueueHeld as exc:  # the cycle pulled: the link is fine, the queue waits for IT
+            self._last_cycle = exc.report
+            with self._lock:
+                self._refused = None  # central let the pull in: a refusal is told anew
             self._sync_error(f"sync: {exc}")
             self._back_off(f"sync: {exc}", told=True, moved=False)  # as any failure (0066)
             return True

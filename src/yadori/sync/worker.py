@@ -124,6 +124,7 @@ class SyncWorker:
                 self._puller.pull_property(property_id, report, pulls, asked)
             report.pull_ms += _ms_since(started)
         if held is not None:
+            held.report = report  # the pull was done: the status shows this cycle
             raise held
         return report
 
