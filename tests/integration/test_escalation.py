@@ -484,6 +484,19 @@ def test_an_empty_page_before_a_refused_pull_is_no_progress(tmp_path: Path) -> N
         edge.close()
 
 
+def _held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Yadori, Hotel, int]:
+    """An edge (no monitor yet) whose every queued mutation is damaged at rest, past a brake of
+    one: its queue will be held (``QueueHeld``). And how many are queued."""
+    monkeypatch.setattr(queue_guard, "MAX_SET_ASIDE", 1)
+    edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+    hotel = build_hotel(edge)
+    hotel.book()
+    assert edge.edge_store is not None
+    with edge.engine.begin() as conn:  # unreadable
+        conn.execute(sa.update(outbox).values(args="{"))
+    return edge, hotel, edge.edge_store.pending_count()
+
+
 def test_a_held_queue_ends_the_recovery_is_told_once_and_backs_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -495,15 +508,9 @@ def test_a_held_queue_ends_the_recovery_is_told_once_and_backs_off(
     held, with heightened heartbeats, an outage that never closed, and a cycle four times a
     second."""
     caplog.set_level(logging.WARNING, logger="yadori.sync")
-    monkeypatch.setattr(queue_guard, "MAX_SET_ASIDE", 1)
-    edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+    edge, hotel, queued = _held(tmp_path, monkeypatch)
     try:
-        hotel = build_hotel(edge)
-        hotel.book()
         assert edge.edge_store is not None
-        queued = edge.edge_store.pending_count()
-        with edge.engine.begin() as conn:  # every queued mutation damaged at rest: unreadable
-            conn.execute(sa.update(outbox).values(args="{"))
         link = SwitchedCentral(down=True)
         monitor = monitor_on_fake(edge, link, properties=(hotel.property_id,))
         wait_until(lambda: monitor.state is LinkState.OFFLINE and bool(edge.edge_store
@@ -536,14 +543,8 @@ def test_a_refusal_after_a_held_cycle_that_pulled_is_told_anew(
     """Central refuses the pulls (told once), then lets them in while the queue is held, then
     refuses again: the held cycles pulled, so the second refusal is a new one and told too.
     Before, a held cycle did not clear the refusal remembered, and the second went untold."""
-    monkeypatch.setattr(queue_guard, "MAX_SET_ASIDE", 1)
-    edge = edge_node(tmp_path, "http://127.0.0.1:9", ())
+    edge, hotel, _ = _held(tmp_path, monkeypatch)
     try:
-        hotel = build_hotel(edge)
-        hotel.book()
-        assert edge.edge_store is not None
-        with edge.engine.begin() as conn:  # every queued mutation damaged at rest: unreadable
-            conn.execute(sa.update(outbox).values(args="{"))
         link = SwitchedCentral(down=False)
         refused = SyncRefused("GET /sync/v1/pull: node_revoked: revoked", "node_revoked")
         link.pull_error = refused
