@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpcore2
 import pytest
 
 from yadori.sync import http_transport
@@ -204,3 +205,25 @@ def test_a_heartbeat_without_a_node_token_is_refused_before_it_is_sent() -> None
         assert refused.value.code == "node_unauthenticated"
     finally:
         transport.close()
+
+
+@pytest.mark.parametrize("how", ["abort", "close"])
+def test_a_connection_made_once_the_client_is_closed_is_closed_not_left_open(how: str) -> None:
+    """A call assigned a new connection just before the link is declared down (``abort``) or
+    the node stops (``close``) connects just after: the closed pool no longer holds that
+    connection, so nothing would ever close its socket (found as a ResourceWarning in a CI
+    run). The old client's backend refuses it and closes it: central sees it closed at once."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        transport = HttpTransport(f"http://127.0.0.1:{port}", token=lambda: "a-node-token")
+        backend = transport._sockets  # the one the call in flight connects through
+        if how == "abort":
+            transport.abort()
+        transport.close()
+        with pytest.raises(httpcore2.ConnectError, match="closed"):
+            backend.connect_tcp("127.0.0.1", port, timeout=2)
+        server.settimeout(2)
+        conn, _ = server.accept()
+        with conn:
+            conn.settimeout(2)
+            assert conn.recv(1) == b""  # closed by the edge, not left open

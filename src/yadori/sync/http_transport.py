@@ -44,6 +44,7 @@ class _Sockets(httpcore2.NetworkBackend):
         self._inner = httpcore2.SyncBackend()
         self._open: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._lock = threading.Lock()
+        self._refusing = False
 
     def connect_tcp(
         self,
@@ -53,13 +54,27 @@ class _Sockets(httpcore2.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore2.NetworkStream:
-        """Connect as the standard backend does, and remember the socket."""
+        """Connect as the standard backend does, and remember the socket.
+
+        Once the client is closed or aborted, a connection made meanwhile (a call that was
+        assigned a new connection just before, and connects just after) is closed and refused:
+        the closed pool no longer holds it, so nothing would ever close its socket.
+        """
         stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
         sock = stream.get_extra_info("socket")
-        if isinstance(sock, socket.socket):
-            with self._lock:
+        with self._lock:
+            refusing = self._refusing
+            if not refusing and isinstance(sock, socket.socket):
                 self._open.add(sock)
+        if refusing:
+            stream.close()
+            raise httpcore2.ConnectError("the client was closed (the link declared down)")
         return stream
+
+    def refuse(self) -> None:
+        """Make no new connection from now on (the client is being closed)."""
+        with self._lock:
+            self._refusing = True
 
     def shut_down(self) -> None:
         """Shut every socket down: a read blocked in another thread returns at once.
@@ -68,6 +83,7 @@ class _Sockets(httpcore2.NetworkBackend):
         the request ends, which in a black hole is its read timeout.
         """
         with self._lock:
+            self._refusing = True
             sockets = list(self._open)
         for sock in sockets:
             with contextlib.suppress(OSError):  # already closed
@@ -138,7 +154,8 @@ class HttpTransport:
         )
 
     def close(self) -> None:
-        """Close the connections."""
+        """Close the connections; a call in flight may end, none connects anew."""
+        self._sockets.refuse()
         self._client.close()
 
     def abort(self) -> None:
